@@ -58,6 +58,19 @@ int mdi_h5_attr_string(struct mdi_h5 *f, const char *obj, const char *attr, char
 int mdi_h5_attr_int_array(struct mdi_h5 *f, const char *obj, const char *attr, int64_t *out, int *n);
 int mdi_h5_attr_exists(struct mdi_h5 *f, const char *obj, const char *attr);
 
+/* Every dataset of the file, for listings (mdi_convert info). */
+struct mdi_h5_dataset_info {
+  const char *name;           /* path below the root, e.g. "layers/003/wq" */
+  char dtype[16];             /* "float32", "int64", "uint8", ... */
+  size_t elem_size;           /* bytes per element */
+  int ndims;
+  int64_t dims[MDI_MAX_DIMS];
+};
+/* Call fn for each dataset in name order (groups recursively).  A non-zero
+ * return of fn stops the walk and is returned; MDI_ERR on an HDF5 error. */
+int mdi_h5_list(struct mdi_h5 *f, int (*fn)(const struct mdi_h5_dataset_info *d, void *ctx),
+                void *ctx);
+
 /* ---- writing ---------------------------------------------------------- */
 
 struct mdi_h5w; /* a model file being written */

@@ -414,6 +414,55 @@ int mdi_h5_read_hparams(struct mdi_h5 *f, struct mdi_hparams *hp) {
   return mdi_hparams_validate(hp, f->path);
 }
 
+/* ---- listing ---------------------------------------------------------- */
+
+struct list_ctx {
+  struct mdi_h5 *f;
+  int (*fn)(const struct mdi_h5_dataset_info *d, void *ctx);
+  void *ctx;
+  int rc; /* fn's non-zero return, or MDI_ERR */
+};
+
+/* H5Lvisit callback: report hard links that lead to datasets. */
+static herr_t list_visit(hid_t group, const char *name, const H5L_info_t *info, void *data) {
+  struct list_ctx *c = data;
+  if (info->type != H5L_TYPE_HARD) return 0;
+  hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
+  if (obj < 0) {
+    c->rc = mdi_fail("%s: /%s cannot be opened", c->f->path, name);
+    return 1;
+  }
+  if (H5Iget_type(obj) != H5I_DATASET) {
+    H5Oclose(obj);
+    return 0;
+  }
+  struct mdi_h5_dataset_info d;
+  memset(&d, 0, sizeof d);
+  d.name = name;
+  hid_t dt = H5Dget_type(obj);
+  if (dt < 0 || dataset_shape(c->f, obj, name, &d.ndims, d.dims) != MDI_OK) {
+    if (dt >= 0) H5Tclose(dt);
+    H5Oclose(obj);
+    c->rc = mdi_fail("%s: /%s: cannot read its dtype or shape", c->f->path, name);
+    return 1;
+  }
+  describe_type(dt, d.dtype, sizeof d.dtype);
+  d.elem_size = H5Tget_size(dt);
+  H5Tclose(dt);
+  H5Oclose(obj);
+  c->rc = c->fn(&d, c->ctx);
+  return c->rc != 0;
+}
+
+int mdi_h5_list(struct mdi_h5 *f, int (*fn)(const struct mdi_h5_dataset_info *d, void *ctx),
+                void *ctx) {
+  struct list_ctx c = {f, fn, ctx, 0};
+  herr_t rc = H5Lvisit(f->file, H5_INDEX_NAME, H5_ITER_INC, list_visit, &c);
+  if (c.rc != 0) return c.rc;
+  if (rc < 0) return mdi_fail("%s: cannot list the datasets (file damaged?)", f->path);
+  return MDI_OK;
+}
+
 /* ---- writing ---------------------------------------------------------- */
 
 static int wfail(struct mdi_h5w *w, const char *what, const char *name) {

@@ -1,0 +1,45 @@
+/* The program's JSON formats; json.c is the only file that includes cJSON.h.
+ *  - the output journal (-o): one object per finished sequence per line;
+ *  - JSONL prompt files: {"prompt": ..., "max_tokens": ..., "seed": ...};
+ *  - the stats file (--stats). */
+#ifndef MDI_JSON_H
+#define MDI_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mdi/stats.h"
+
+struct mdi_seq_record {
+  int id;
+  const char *prompt;
+  const int *prompt_tokens;  /* with BOS */
+  int n_prompt;
+  const int *tokens;         /* generated, without the stop token */
+  int n_tokens;
+  const char *text;          /* generated text as printed */
+  size_t text_len;
+  const char *finish_reason; /* "stop" or "length" */
+  uint64_t seed;
+};
+
+struct mdi_journal;
+
+/* Create (truncate) the journal. */
+int mdi_journal_open(struct mdi_journal **j, const char *path);
+/* Append one line and flush it to the file. */
+int mdi_journal_write(struct mdi_journal *j, const struct mdi_seq_record *r);
+int mdi_journal_close(struct mdi_journal *j);
+
+struct mdi_prompt_line {
+  char *prompt;        /* malloc'd */
+  int max_tokens;      /* -1: not given */
+  int64_t seed;        /* -1: not given */
+};
+
+/* Parse one JSONL prompt line; `where` ("file:line") prefixes errors. */
+int mdi_json_parse_prompt(const char *line, const char *where, struct mdi_prompt_line *out);
+
+int mdi_stats_write_json(const char *path, const struct mdi_run_stats *s);
+
+#endif

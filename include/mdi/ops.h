@@ -1,0 +1,36 @@
+/* Element-wise and per-row operations of the Llama block.  Each optimized
+ * function has a plain _ref twin that the unit tests compare it with. */
+#ifndef MDI_OPS_H
+#define MDI_OPS_H
+
+/* out[n] = w[n] * x[n] / sqrt(mean(x^2) + eps); out may alias x. */
+void mdi_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
+void mdi_rmsnorm_ref(float *out, const float *x, const float *w, int n, float eps);
+
+/* In-place softmax of x[n]. */
+void mdi_softmax(float *x, int n);
+
+/* x[n] = silu(x[n]) * gate[n]  (SwiGLU: silu(w1 x) * w3 x). */
+void mdi_swiglu(float *x, const float *gate, int n);
+void mdi_swiglu_ref(float *x, const float *gate, int n);
+
+/* RoPE tables [max_seq][head_size/2] as llama2.c computes them:
+ * freq_i = 1 / theta^(2i/head_size), angle = pos * freq_i. */
+void mdi_rope_tables(float *cos_t, float *sin_t, int max_seq, int head_size, float theta);
+/* Rotate adjacent pairs (2i, 2i+1) of every head of vec[n] (n = heads * head_size)
+ * by the angles of row `pos` of the tables. */
+void mdi_rope_apply(float *vec, int n, int head_size, const float *cos_row, const float *sin_row);
+void mdi_rope_apply_ref(float *vec, int n, int head_size, int pos, float theta);
+
+/* Causal attention of one query row at position pos over a cache of
+ * positions 0..pos for grouped-query attention: each K/V head is read once
+ * for the n_heads / n_kv_heads query heads sharing it.
+ *   out[n_heads*hs], q[n_heads*hs], keys/values [positions][kv_dim] (row stride kv_dim),
+ *   scratch [n_heads/n_kv_heads][pos+1] floats. */
+void mdi_attention(float *out, const float *q, const float *keys, const float *values, int pos,
+                   int n_heads, int n_kv_heads, int head_size, float *scratch);
+/* One query head at a time, as llama2.c; scratch [pos+1]. */
+void mdi_attention_ref(float *out, const float *q, const float *keys, const float *values, int pos,
+                       int n_heads, int n_kv_heads, int head_size, float *scratch);
+
+#endif

@@ -1,0 +1,80 @@
+/* Options of mdi_pipeline: one table describes every option (long and short
+ * name, config-file section and key, type, help), so the command line, the
+ * INI config file, --help and --print-config all agree. */
+#ifndef MDI_OPTIONS_H
+#define MDI_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MDI_MAX_PROMPTS 4096
+
+struct mdi_options {
+  /* [model] */
+  char *model;            /* HDF5 model file, or per-rank prefix */
+  int max_seq_len;        /* positions per sequence (0 = the model's seq_len) */
+  /* [run] */
+  char **prompts;         /* -p, in order */
+  int n_prompts;
+  char *prompt_file;      /* -f: one prompt per line, or JSONL */
+  int n_samples;          /* samples of each prompt */
+  int max_new_tokens;     /* -n: new tokens per sequence (0 = until stop or max_seq_len) */
+  double timeout;         /* seconds a rank may wait on a neighbour */
+  /* [sampling] */
+  double temperature;
+  double top_p;
+  int top_k;
+  int64_t seed;
+  /* [pipeline] */
+  char *split;            /* "auto", "calibrate" or counts "a,b,c" */
+  int rank0_layers;       /* -1 = chosen by the planner */
+  int batch;              /* B: sequences per micro-batch */
+  int micro_batches;      /* M: micro-batches in flight (0 = number of ranks) */
+  int threads;            /* threads per rank */
+  /* [output] */
+  char *output;           /* JSONL journal */
+  char *stats;            /* stats JSON */
+  int quiet;
+  int verbose;
+  /* command line only */
+  char *config;           /* -c */
+  int print_config;
+  int help;
+  int version;
+};
+
+enum mdi_opt_type { MDI_OPT_STRING, MDI_OPT_STRINGS, MDI_OPT_INT, MDI_OPT_INT64, MDI_OPT_DOUBLE, MDI_OPT_FLAG };
+
+struct mdi_option_desc {
+  const char *long_name;  /* --long-name */
+  char short_name;        /* -x, or 0 */
+  const char *section;    /* config section, NULL: command line only */
+  const char *key;        /* config key */
+  enum mdi_opt_type type;
+  size_t offset;          /* into struct mdi_options */
+  const char *arg;        /* argument name in --help */
+  const char *help;
+  double min, max;        /* accepted range of numbers */
+};
+
+/* The table, terminated by an entry with long_name == NULL. */
+const struct mdi_option_desc *mdi_options_table(void);
+
+void mdi_options_defaults(struct mdi_options *o);
+void mdi_options_free(struct mdi_options *o);
+
+/* Set one option from text (CLI argument or config value); `where` names the
+ * source in errors ("--top-p" or "run.ini:sampling:top_p"). */
+int mdi_option_set(struct mdi_options *o, const struct mdi_option_desc *d, const char *value,
+                   const char *where);
+
+/* Parse the command line into o (defaults must be set first).  Returns
+ * MDI_OK, or MDI_ERR with the message set (a usage error). */
+int mdi_options_parse(struct mdi_options *o, int argc, char **argv);
+
+/* Checks across options (e.g. a prompt source is not both given and empty). */
+int mdi_options_validate(const struct mdi_options *o);
+
+void mdi_options_print_help(const char *program);
+
+#endif

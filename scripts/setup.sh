@@ -1,0 +1,37 @@
+#!/bin/sh
+# Install the Debian 12 packages mdi-llm needs (idempotent), then configure
+# and build a Release tree in build/.
+#   scripts/setup.sh            install + build
+#   scripts/setup.sh --no-build install only
+# Environment: MDI_BUILD_DIR (default build), MDI_PRESET (CMake preset, optional).
+set -eu
+cd "$(dirname "$0")/.."
+
+PACKAGES="build-essential cmake pkg-config git ca-certificates
+openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libblis-dev
+libiniparser-dev libcjson-dev gnuplot-nox python3 python3-numpy
+clang libclang-rt-14-dev iproute2 procps"
+
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup.sh: missing packages:$missing" >&2
+    echo "setup.sh: run as root (or install them with sudo apt-get install)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  # a fresh machine has no package lists yet; refresh them only when needed
+  apt-get install -y --no-install-recommends $missing || {
+    apt-get update
+    apt-get install -y --no-install-recommends $missing
+  }
+fi
+
+[ "${1:-}" = "--no-build" ] && exit 0
+
+BUILD_DIR=${MDI_BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$BUILD_DIR" -j "$(nproc)"

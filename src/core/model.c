@@ -1,0 +1,257 @@
+/* Loading and running the pieces of a Llama model (see model.h). */
+#include "mdi/model.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdi/error.h"
+#include "mdi/ops.h"
+#include "mdi/weights.h"
+
+/* ---- loading ----------------------------------------------------------- */
+
+/* Allocate and read a float32 dataset of the given shape. */
+static float *read_tensor(struct mdi_h5 *f, const char *name, int64_t d0, int64_t d1, size_t *bytes) {
+  const int64_t dims[2] = {d0, d1};
+  const int ndims = d1 > 0 ? 2 : 1;
+  size_t count = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
+  float *p = mdi_aligned_alloc(count * sizeof(float), name);
+  if (!p) return NULL;
+  if (mdi_h5_read(f, name, MDI_F32, ndims, dims, p) != MDI_OK) {
+    free(p);
+    return NULL;
+  }
+  *bytes += count * sizeof(float);
+  return p;
+}
+
+static int read_matrix(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, int rows, int cols,
+                       size_t *bytes) {
+  m->rows = rows;
+  m->cols = cols;
+  m->type = MDI_MATRIX_F32;
+  m->data = read_tensor(f, name, rows, cols, bytes);
+  return m->data ? MDI_OK : MDI_ERR;
+}
+
+static int load_layer(struct mdi_layer *L, struct mdi_h5 *f, const struct mdi_hparams *hp, int layer,
+                      size_t *bytes) {
+  const int dim = hp->dim, kv_dim = mdi_hparams_kv_dim(hp), hid = hp->hidden_dim;
+  char name[MDI_NAME_MAX];
+#define NAME(t) (mdi_weights_layer_name(name, layer, t), name)
+  if (!(L->attn_norm = read_tensor(f, NAME("attn_norm"), dim, 0, bytes))) return MDI_ERR;
+  if (read_matrix(&L->wq, f, NAME("wq"), dim, dim, bytes) ||
+      read_matrix(&L->wk, f, NAME("wk"), kv_dim, dim, bytes) ||
+      read_matrix(&L->wv, f, NAME("wv"), kv_dim, dim, bytes) ||
+      read_matrix(&L->wo, f, NAME("wo"), dim, dim, bytes))
+    return MDI_ERR;
+  if (!(L->ffn_norm = read_tensor(f, NAME("ffn_norm"), dim, 0, bytes))) return MDI_ERR;
+  if (read_matrix(&L->w1, f, NAME("w1"), hid, dim, bytes) ||
+      read_matrix(&L->w2, f, NAME("w2"), dim, hid, bytes) ||
+      read_matrix(&L->w3, f, NAME("w3"), hid, dim, bytes))
+    return MDI_ERR;
+#undef NAME
+  return MDI_OK;
+}
+
+static void free_layer(struct mdi_layer *L) {
+  free(L->attn_norm);
+  free(L->wq.data);
+  free(L->wk.data);
+  free(L->wv.data);
+  free(L->wo.data);
+  free(L->ffn_norm);
+  free(L->w1.data);
+  free(L->w2.data);
+  free(L->w3.data);
+}
+
+int mdi_block_load(struct mdi_block *b, struct mdi_h5 *f, const struct mdi_hparams *hp, int first,
+                   int last, int max_seq) {
+  memset(b, 0, sizeof *b);
+  b->hp = *hp;
+  b->first = first;
+  b->last = last;
+  b->max_seq = max_seq;
+  MDI_ASSERT(0 <= first && first <= last && last <= hp->n_layers);
+  if (first == last) return MDI_OK;
+  b->layers = mdi_calloc((size_t)(last - first), sizeof *b->layers, "layer table");
+  const int half = mdi_hparams_head_size(hp) / 2;
+  b->rope_cos = mdi_malloc((size_t)max_seq * half * sizeof(float), "RoPE table");
+  b->rope_sin = mdi_malloc((size_t)max_seq * half * sizeof(float), "RoPE table");
+  if (!b->layers || !b->rope_cos || !b->rope_sin) goto fail;
+  mdi_rope_tables(b->rope_cos, b->rope_sin, max_seq, mdi_hparams_head_size(hp), hp->rope_theta);
+  for (int l = first; l < last; l++)
+    if (load_layer(&b->layers[l - first], f, hp, l, &b->weights_bytes) != MDI_OK) goto fail;
+  return MDI_OK;
+fail:
+  mdi_block_free(b);
+  return MDI_ERR;
+}
+
+void mdi_block_free(struct mdi_block *b) {
+  if (b->layers)
+    for (int l = 0; l < b->last - b->first; l++) free_layer(&b->layers[l]);
+  free(b->layers);
+  free(b->rope_cos);
+  free(b->rope_sin);
+  memset(b, 0, sizeof *b);
+}
+
+int mdi_head_load(struct mdi_head *h, struct mdi_h5 *f, const struct mdi_hparams *hp) {
+  memset(h, 0, sizeof *h);
+  h->hp = *hp;
+  size_t bytes = 0;
+  if (!(h->embedding = read_tensor(f, "embedding", hp->vocab_size, hp->dim, &bytes)) ||
+      !(h->final_norm = read_tensor(f, "final_norm", hp->dim, 0, &bytes)))
+    goto fail;
+  if (hp->shared_classifier) {
+    h->classifier = (struct mdi_matrix){hp->vocab_size, hp->dim, MDI_MATRIX_F32, h->embedding};
+  } else if (read_matrix(&h->classifier, f, "classifier", hp->vocab_size, hp->dim, &bytes) != MDI_OK) {
+    goto fail;
+  }
+  h->weights_bytes = bytes;
+  return MDI_OK;
+fail:
+  mdi_head_free(h);
+  return MDI_ERR;
+}
+
+void mdi_head_free(struct mdi_head *h) {
+  if (h->classifier.data != h->embedding) free(h->classifier.data);
+  free(h->embedding);
+  free(h->final_norm);
+  memset(h, 0, sizeof *h);
+}
+
+size_t mdi_layer_bytes(const struct mdi_hparams *hp) { return mdi_hparams_layer_params(hp) * sizeof(float); }
+
+size_t mdi_head_bytes(const struct mdi_hparams *hp) {
+  size_t floats = (size_t)hp->vocab_size * hp->dim + (size_t)hp->dim;
+  if (!hp->shared_classifier) floats += mdi_hparams_classifier_params(hp);
+  return floats * sizeof(float);
+}
+
+/* ---- workspace --------------------------------------------------------- */
+
+int mdi_workspace_init(struct mdi_workspace *ws, const struct mdi_hparams *hp, int max_rows,
+                       int max_seq, int n_threads) {
+  memset(ws, 0, sizeof *ws);
+  ws->max_rows = max_rows;
+  ws->max_seq = max_seq;
+  ws->n_threads = n_threads > 0 ? n_threads : 1;
+  const size_t R = (size_t)max_rows, dim = (size_t)hp->dim, kv = (size_t)mdi_hparams_kv_dim(hp),
+               hid = (size_t)hp->hidden_dim;
+  float **bufs[] = {&ws->xb, &ws->q, &ws->att, &ws->k, &ws->v, &ws->hb, &ws->hb2, &ws->scores};
+  const size_t counts[] = {R * dim, R * dim, R * dim, R * kv, R * kv, R * hid, R * hid,
+                           (size_t)ws->n_threads * hp->n_heads * max_seq};
+  for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+    *bufs[i] = mdi_aligned_alloc(counts[i] * sizeof(float), "activation workspace");
+    if (!*bufs[i]) {
+      mdi_workspace_free(ws);
+      return MDI_ERR;
+    }
+  }
+  return MDI_OK;
+}
+
+void mdi_workspace_free(struct mdi_workspace *ws) {
+  free(ws->xb);
+  free(ws->q);
+  free(ws->att);
+  free(ws->k);
+  free(ws->v);
+  free(ws->hb);
+  free(ws->hb2);
+  free(ws->scores);
+  memset(ws, 0, sizeof *ws);
+}
+
+/* ---- forward ----------------------------------------------------------- */
+
+/* Apply RoPE to the new rows' q and k, store k and v in the cache, then
+ * attend.  Rows of a span are consecutive positions of one slot. */
+static void attention_rows(const struct mdi_block *b, struct mdi_kv_cache *kv,
+                           struct mdi_workspace *ws, int layer, const struct mdi_span *spans,
+                           int n_spans, int rows) {
+  const struct mdi_hparams *hp = &b->hp;
+  const int dim = hp->dim, kv_dim = mdi_hparams_kv_dim(hp), hs = mdi_hparams_head_size(hp);
+  const int half = hs / 2;
+  int r = 0;
+  for (int s = 0; s < n_spans; s++) {
+    float *kc = mdi_kv_keys(kv, layer, spans[s].slot), *vc = mdi_kv_values(kv, layer, spans[s].slot);
+    for (int t = 0; t < spans[s].n_tokens; t++, r++) {
+      const int pos = spans[s].pos + t;
+      const float *c = b->rope_cos + (size_t)pos * half, *sn = b->rope_sin + (size_t)pos * half;
+      mdi_rope_apply(ws->q + (size_t)r * dim, dim, hs, c, sn);
+      mdi_rope_apply(ws->k + (size_t)r * kv_dim, kv_dim, hs, c, sn);
+      memcpy(kc + (size_t)pos * kv_dim, ws->k + (size_t)r * kv_dim, kv_dim * sizeof(float));
+      memcpy(vc + (size_t)pos * kv_dim, ws->v + (size_t)r * kv_dim, kv_dim * sizeof(float));
+    }
+  }
+  MDI_ASSERT(r == rows);
+  /* the row -> (slot, pos) map is rebuilt per thread from the spans */
+#pragma omp parallel num_threads(ws->n_threads) if (ws->n_threads > 1 && rows > 1)
+  {
+    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+    float *scratch = ws->scores + (size_t)tid * hp->n_heads * ws->max_seq;
+    int row = 0;
+    for (int s = 0; s < n_spans; s++) {
+      const float *kc = mdi_kv_keys(kv, layer, spans[s].slot);
+      const float *vc = mdi_kv_values(kv, layer, spans[s].slot);
+      for (int t = 0; t < spans[s].n_tokens; t++, row++) {
+        if (row % nt != tid) continue;
+        mdi_attention(ws->att + (size_t)row * dim, ws->q + (size_t)row * dim, kc, vc,
+                      spans[s].pos + t, hp->n_heads, hp->n_kv_heads, hs, scratch);
+      }
+    }
+  }
+}
+
+static void add_rows(float *x, const float *y, size_t n) {
+  for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+void mdi_block_forward(const struct mdi_block *b, struct mdi_kv_cache *kv, struct mdi_workspace *ws,
+                       const struct mdi_span *spans, int n_spans, float *x, int rows,
+                       mdi_progress_fn progress, void *progress_ctx) {
+  const struct mdi_hparams *hp = &b->hp;
+  const int dim = hp->dim, hid = hp->hidden_dim;
+  MDI_ASSERT(rows <= ws->max_rows);
+  for (int l = 0; l < b->last - b->first; l++) {
+    const struct mdi_layer *L = &b->layers[l];
+    for (int r = 0; r < rows; r++)
+      mdi_rmsnorm(ws->xb + (size_t)r * dim, x + (size_t)r * dim, L->attn_norm, dim, hp->norm_eps);
+    mdi_matmul(ws->q, ws->xb, &L->wq, rows);
+    mdi_matmul(ws->k, ws->xb, &L->wk, rows);
+    mdi_matmul(ws->v, ws->xb, &L->wv, rows);
+    attention_rows(b, kv, ws, l, spans, n_spans, rows);
+    mdi_matmul(ws->xb, ws->att, &L->wo, rows);
+    add_rows(x, ws->xb, (size_t)rows * dim);
+
+    for (int r = 0; r < rows; r++)
+      mdi_rmsnorm(ws->xb + (size_t)r * dim, x + (size_t)r * dim, L->ffn_norm, dim, hp->norm_eps);
+    mdi_matmul(ws->hb, ws->xb, &L->w1, rows);
+    mdi_matmul(ws->hb2, ws->xb, &L->w3, rows);
+    mdi_swiglu(ws->hb, ws->hb2, rows * hid);
+    mdi_matmul(ws->xb, ws->hb, &L->w2, rows);
+    add_rows(x, ws->xb, (size_t)rows * dim);
+    if (progress) progress(progress_ctx);
+  }
+}
+
+void mdi_head_embed(const struct mdi_head *h, const int *tokens, int n, float *x) {
+  const int dim = h->hp.dim;
+  for (int i = 0; i < n; i++) {
+    MDI_ASSERT(tokens[i] >= 0 && tokens[i] < h->hp.vocab_size);
+    memcpy(x + (size_t)i * dim, h->embedding + (size_t)tokens[i] * dim, dim * sizeof(float));
+  }
+}
+
+void mdi_head_logits(const struct mdi_head *h, float *x, int n, float *logits) {
+  const int dim = h->hp.dim;
+  for (int i = 0; i < n; i++)
+    mdi_rmsnorm(x + (size_t)i * dim, x + (size_t)i * dim, h->final_norm, dim, h->hp.norm_eps);
+  mdi_matmul(logits, x, &h->classifier, n);
+}

@@ -1,0 +1,134 @@
+/* Per-row operations of the Llama block (see ops.h). */
+#include "mdi/ops.h"
+
+#include <math.h>
+#include <stddef.h>
+
+void mdi_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
+  float ss = 0.0f;
+  for (int i = 0; i < n; i++) ss += x[i] * x[i];
+  ss = 1.0f / sqrtf(ss / (float)n + eps);
+  for (int i = 0; i < n; i++) out[i] = w[i] * (ss * x[i]);
+}
+
+void mdi_rmsnorm_ref(float *out, const float *x, const float *w, int n, float eps) {
+  double ss = 0.0;
+  for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
+  double scale = 1.0 / sqrt(ss / n + eps);
+  for (int i = 0; i < n; i++) out[i] = (float)(w[i] * (scale * x[i]));
+}
+
+void mdi_softmax(float *x, int n) {
+  float max = x[0];
+  for (int i = 1; i < n; i++)
+    if (x[i] > max) max = x[i];
+  float sum = 0.0f;
+  for (int i = 0; i < n; i++) {
+    x[i] = expf(x[i] - max);
+    sum += x[i];
+  }
+  for (int i = 0; i < n; i++) x[i] /= sum;
+}
+
+void mdi_swiglu(float *x, const float *gate, int n) {
+  for (int i = 0; i < n; i++) {
+    float v = x[i];
+    x[i] = v * (1.0f / (1.0f + expf(-v))) * gate[i];
+  }
+}
+
+void mdi_swiglu_ref(float *x, const float *gate, int n) {
+  for (int i = 0; i < n; i++) {
+    double v = x[i];
+    x[i] = (float)(v / (1.0 + exp(-v)) * gate[i]);
+  }
+}
+
+void mdi_rope_tables(float *cos_t, float *sin_t, int max_seq, int head_size, float theta) {
+  const int half = head_size / 2;
+  for (int p = 0; p < max_seq; p++)
+    for (int i = 0; i < half; i++) {
+      float freq = 1.0f / powf(theta, (float)(2 * i) / (float)head_size);
+      float angle = (float)p * freq;
+      cos_t[(size_t)p * half + i] = cosf(angle);
+      sin_t[(size_t)p * half + i] = sinf(angle);
+    }
+}
+
+void mdi_rope_apply(float *vec, int n, int head_size, const float *cos_row, const float *sin_row) {
+  const int half = head_size / 2;
+  for (int h = 0; h < n; h += head_size)
+    for (int i = 0; i < half; i++) {
+      float *v = vec + h + 2 * i;
+      float c = cos_row[i], s = sin_row[i];
+      float v0 = v[0], v1 = v[1];
+      v[0] = v0 * c - v1 * s;
+      v[1] = v0 * s + v1 * c;
+    }
+}
+
+void mdi_rope_apply_ref(float *vec, int n, int head_size, int pos, float theta) {
+  for (int j = 0; j < n; j += 2) {
+    int d = j % head_size;
+    double angle = pos / pow(theta, (double)d / head_size);
+    double v0 = vec[j], v1 = vec[j + 1];
+    vec[j] = (float)(v0 * cos(angle) - v1 * sin(angle));
+    vec[j + 1] = (float)(v0 * sin(angle) + v1 * cos(angle));
+  }
+}
+
+void mdi_attention(float *out, const float *q, const float *keys, const float *values, int pos,
+                   int n_heads, int n_kv_heads, int head_size, float *scratch) {
+  const int group = n_heads / n_kv_heads, kv_dim = n_kv_heads * head_size, T = pos + 1;
+  const float scale = 1.0f / sqrtf((float)head_size);
+  for (int kh = 0; kh < n_kv_heads; kh++) {
+    /* scores[g][t] for the `group` query heads sharing K/V head kh; each key
+     * row is read once for all of them */
+    for (int t = 0; t < T; t++) {
+      const float *k = keys + (size_t)t * kv_dim + kh * head_size;
+      for (int g = 0; g < group; g++) {
+        const float *qh = q + (kh * group + g) * head_size;
+        float s = 0.0f;
+        for (int i = 0; i < head_size; i++) s += qh[i] * k[i];
+        scratch[(size_t)g * T + t] = s * scale;
+      }
+    }
+    for (int g = 0; g < group; g++) mdi_softmax(scratch + (size_t)g * T, T);
+    for (int g = 0; g < group; g++) {
+      float *o = out + (kh * group + g) * head_size;
+      for (int i = 0; i < head_size; i++) o[i] = 0.0f;
+    }
+    for (int t = 0; t < T; t++) {
+      const float *v = values + (size_t)t * kv_dim + kh * head_size;
+      for (int g = 0; g < group; g++) {
+        float a = scratch[(size_t)g * T + t];
+        float *o = out + (kh * group + g) * head_size;
+        for (int i = 0; i < head_size; i++) o[i] += a * v[i];
+      }
+    }
+  }
+}
+
+void mdi_attention_ref(float *out, const float *q, const float *keys, const float *values, int pos,
+                       int n_heads, int n_kv_heads, int head_size, float *scratch) {
+  const int group = n_heads / n_kv_heads, kv_dim = n_kv_heads * head_size;
+  for (int h = 0; h < n_heads; h++) {
+    const float *qh = q + h * head_size;
+    const int kh = h / group;
+    for (int t = 0; t <= pos; t++) {
+      double s = 0.0;
+      for (int i = 0; i < head_size; i++) s += (double)qh[i] * keys[(size_t)t * kv_dim + kh * head_size + i];
+      scratch[t] = (float)(s / sqrt((double)head_size));
+    }
+    double max = scratch[0], sum = 0.0;
+    for (int t = 1; t <= pos; t++)
+      if (scratch[t] > max) max = scratch[t];
+    for (int t = 0; t <= pos; t++) sum += exp(scratch[t] - max);
+    for (int i = 0; i < head_size; i++) {
+      double o = 0.0;
+      for (int t = 0; t <= pos; t++)
+        o += exp(scratch[t] - max) / sum * values[(size_t)t * kv_dim + kh * head_size + i];
+      out[h * head_size + i] = (float)o;
+    }
+  }
+}

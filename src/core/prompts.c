@@ -1,0 +1,165 @@
+/* Building the run's requests (see prompts.h). */
+#include "mdi/prompts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdi/error.h"
+#include "mdi/json.h"
+
+/* A prompt before sampling: text, where it came from, per-prompt overrides. */
+struct prompt {
+  char *text;
+  size_t len;
+  char where[96];
+  int max_tokens; /* -1: the -n option */
+  int64_t seed;   /* -1: S + id */
+};
+
+struct prompt_list {
+  struct prompt *items;
+  int n, cap;
+};
+
+static struct prompt *push(struct prompt_list *l) {
+  if (l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 16;
+    struct prompt *p = realloc(l->items, (size_t)l->cap * sizeof *p);
+    if (!p) MDI_PANIC("out of memory reading prompts");
+    l->items = p;
+  }
+  struct prompt *p = &l->items[l->n++];
+  memset(p, 0, sizeof *p);
+  p->max_tokens = -1;
+  p->seed = -1;
+  return p;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int read_file(const char *path, struct prompt_list *l) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return mdi_fail("%s: cannot read the prompt file: %s", path, strerror(errno));
+  const int jsonl = ends_with(path, ".jsonl");
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  int lineno = 0, first = l->n, rc = MDI_OK;
+  while ((n = getline(&line, &cap, f)) >= 0) {
+    lineno++;
+    if (n > 0 && line[n - 1] == '\n') line[--n] = '\0';
+    if (n > 0 && line[n - 1] == '\r') line[--n] = '\0';
+    if (memchr(line, '\0', (size_t)n)) {
+      rc = mdi_fail("%s:%d: the line contains a NUL byte", path, lineno);
+      break;
+    }
+    if (jsonl && n == 0) continue; /* blank lines separate nothing in JSONL */
+    struct prompt *p = push(l);
+    snprintf(p->where, sizeof p->where, "%s:%d", path, lineno);
+    if (jsonl) {
+      struct mdi_prompt_line pl;
+      if (mdi_json_parse_prompt(line, p->where, &pl) != MDI_OK) {
+        l->n--;
+        rc = MDI_ERR;
+        break;
+      }
+      p->text = pl.prompt;
+      p->max_tokens = pl.max_tokens;
+      p->seed = pl.seed;
+    } else {
+      p->text = mdi_xstrdup(line);
+    }
+    p->len = strlen(p->text);
+  }
+  if (rc == MDI_OK && ferror(f)) rc = mdi_fail("%s: reading the prompt file failed: %s", path, strerror(errno));
+  if (rc == MDI_OK && l->n == first) rc = mdi_fail("%s: the prompt file holds no prompts", path);
+  free(line);
+  fclose(f);
+  return rc;
+}
+
+static void free_list(struct prompt_list *l) {
+  for (int i = 0; i < l->n; i++) free(l->items[i].text);
+  free(l->items);
+}
+
+static int encode(struct mdi_request *r, const struct prompt *p, const struct mdi_tokenizer *tok,
+                  int max_seq) {
+  r->prompt = mdi_xstrdup(p->text);
+  r->prompt_tokens = mdi_malloc((p->len + 3) * sizeof(int), "prompt tokens");
+  if (!r->prompt_tokens) return MDI_ERR;
+  if (mdi_tokenizer_encode(tok, p->text, p->len, 1, 0, r->prompt_tokens, &r->n_prompt) != MDI_OK)
+    return mdi_fail_context("prompt %s", p->where);
+  if (r->n_prompt > max_seq)
+    return mdi_fail("prompt %s is %d tokens long but max-seq-len is %d", p->where, r->n_prompt, max_seq);
+  return MDI_OK;
+}
+
+int mdi_prompts_build(const struct mdi_options *o, const struct mdi_tokenizer *tok, int max_seq,
+                      struct mdi_request **reqs_out, int *n_out) {
+  struct prompt_list l = {0};
+  *reqs_out = NULL;
+  *n_out = 0;
+  for (int i = 0; i < o->n_prompts; i++) {
+    struct prompt *p = push(&l);
+    p->text = mdi_xstrdup(o->prompts[i]);
+    p->len = strlen(p->text);
+    snprintf(p->where, sizeof p->where, "-p #%d", i + 1);
+  }
+  if (o->prompt_file && read_file(o->prompt_file, &l) != MDI_OK) {
+    free_list(&l);
+    return MDI_ERR;
+  }
+  if (l.n == 0) { /* no prompt at all: one sequence from BOS */
+    struct prompt *p = push(&l);
+    p->text = mdi_xstrdup("");
+    snprintf(p->where, sizeof p->where, "(none)");
+  }
+  const int K = o->n_samples, n = l.n * K;
+  struct mdi_request *reqs = mdi_calloc((size_t)n, sizeof *reqs, "requests");
+  if (!reqs) {
+    free_list(&l);
+    return MDI_ERR;
+  }
+  int rc = MDI_OK;
+  for (int j = 0; j < l.n && rc == MDI_OK; j++) {
+    const struct prompt *p = &l.items[j];
+    for (int k = 0; k < K && rc == MDI_OK; k++) {
+      struct mdi_request *r = &reqs[j * K + k];
+      r->id = j * K + k;
+      r->max_new = p->max_tokens >= 0 ? p->max_tokens : o->max_new_tokens;
+      r->seed = p->seed >= 0 ? (uint64_t)p->seed + (uint64_t)k : (uint64_t)o->seed + (uint64_t)r->id;
+      r->sampling = (struct mdi_sampler_params){(float)o->temperature, (float)o->top_p, o->top_k};
+      if (k == 0) {
+        rc = encode(r, p, tok, max_seq);
+      } else { /* samples share the first one's encoding */
+        r->prompt = mdi_xstrdup(reqs[j * K].prompt);
+        r->n_prompt = reqs[j * K].n_prompt;
+        r->prompt_tokens = mdi_xmalloc((size_t)r->n_prompt * sizeof(int), "prompt tokens");
+        memcpy(r->prompt_tokens, reqs[j * K].prompt_tokens, (size_t)r->n_prompt * sizeof(int));
+      }
+    }
+  }
+  free_list(&l);
+  if (rc != MDI_OK) {
+    mdi_prompts_free(reqs, n);
+    return MDI_ERR;
+  }
+  *reqs_out = reqs;
+  *n_out = n;
+  return MDI_OK;
+}
+
+void mdi_prompts_free(struct mdi_request *reqs, int n) {
+  if (!reqs) return;
+  for (int i = 0; i < n; i++) {
+    free(reqs[i].prompt);
+    free(reqs[i].prompt_tokens);
+  }
+  free(reqs);
+}

@@ -1,0 +1,264 @@
+/* mdi_pipeline: model-distributed inference over an MPI ring.
+ *
+ * Start-up is checked in phases; after each, all ranks agree whether every
+ * rank succeeded, so a bad argument or file is reported once (by the rank
+ * that saw it) and every rank exits non-zero without MPI_Abort noise.  Once
+ * the ring runs, a failure ends the whole job through MPI_Abort. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdi/comm.h"
+#include "mdi/error.h"
+#include "mdi/json.h"
+#include "mdi/model.h"
+#include "mdi/options.h"
+#include "mdi/output.h"
+#include "mdi/pipeline.h"
+#include "mdi/prompts.h"
+#include "mdi/split.h"
+#include "mdi/stats.h"
+#include "mdi/tokenizer.h"
+#include "mdi/weights.h"
+
+#define EXIT_USAGE 2
+
+/* Everything one rank holds for a run. */
+struct run {
+  struct mdi_options opt;
+  int rank, n_ranks;
+  struct mdi_hparams hp;
+  int *counts;                 /* [n_ranks] layers per rank */
+  int first, last;             /* this rank's layers */
+  int B, M, max_seq, max_rows;
+  struct mdi_h5 *file;
+  struct mdi_block block;
+  struct mdi_head head;        /* rank 0 */
+  struct mdi_tokenizer tok;    /* rank 0 */
+  struct mdi_request *reqs;    /* rank 0 */
+  int n_reqs;
+  struct mdi_sched sched;      /* rank 0 */
+  struct mdi_output out;       /* rank 0 */
+  struct mdi_kv_cache kv;
+  struct mdi_workspace ws;
+  double t_start, load_s;
+};
+
+/* Collective: did every rank succeed?  The lowest failing rank prints its message. */
+static int agree(int rc) {
+  int first = mdi_comm_first_failed(rc == MDI_OK);
+  if (first < 0) return 1;
+  if (first == mdi_comm_rank()) mdi_log_error("%s", mdi_error());
+  return 0;
+}
+
+static int setup_model(struct run *r) {
+  if (mdi_h5_open(&r->file, r->opt.model) != MDI_OK) return MDI_ERR;
+  if (mdi_h5_read_hparams(r->file, &r->hp) != MDI_OK) return MDI_ERR;
+  r->max_seq = r->opt.max_seq_len ? r->opt.max_seq_len : r->hp.seq_len;
+  if (r->max_seq > r->hp.seq_len && r->rank == 0)
+    mdi_log_warn("--max-seq-len %d exceeds the model's trained seq_len %d", r->max_seq, r->hp.seq_len);
+  r->counts = mdi_xcalloc((size_t)r->n_ranks, sizeof(int), "split");
+  if (mdi_split_plan(&r->hp, r->n_ranks, r->opt.split, r->opt.rank0_layers, r->counts) != MDI_OK)
+    return MDI_ERR;
+  r->first = 0;
+  for (int i = 0; i < r->rank; i++) r->first += r->counts[i];
+  r->last = r->first + r->counts[r->rank];
+  r->B = r->opt.batch;
+  r->M = r->opt.micro_batches ? r->opt.micro_batches : r->n_ranks;
+  return MDI_OK;
+}
+
+/* Rank 0: tokenizer, prompts, output file; fixes the message capacity. */
+static int setup_requests(struct run *r) {
+  if (mdi_tokenizer_load(&r->tok, r->file) != MDI_OK) return MDI_ERR;
+  if (r->tok.vocab_size != r->hp.vocab_size)
+    return mdi_fail("%s: the tokenizer has %d pieces but vocab_size is %d", r->opt.model,
+                    r->tok.vocab_size, r->hp.vocab_size);
+  if (mdi_prompts_build(&r->opt, &r->tok, r->max_seq, &r->reqs, &r->n_reqs) != MDI_OK) return MDI_ERR;
+  int longest = 1;
+  for (int i = 0; i < r->n_reqs; i++)
+    if (r->reqs[i].n_prompt > longest) longest = r->reqs[i].n_prompt;
+  /* every prompt goes out whole; all B of a micro-batch prefill together
+   * when that stays small, else one long prompt plus B-1 decode rows */
+  long all = (long)r->B * longest;
+  r->max_rows = (int)(all <= 1024 ? all : (longest + r->B - 1 > 1024 ? longest + r->B - 1 : 1024));
+  if (mdi_output_init(&r->out, &r->tok, r->opt.output, r->n_reqs, !r->opt.quiet) != MDI_OK)
+    return MDI_ERR;
+  return MDI_OK;
+}
+
+static int setup_weights(struct run *r) {
+  if (mdi_block_load(&r->block, r->file, &r->hp, r->first, r->last, r->max_seq) != MDI_OK) return MDI_ERR;
+  if (r->rank == 0 && mdi_head_load(&r->head, r->file, &r->hp) != MDI_OK) return MDI_ERR;
+  if (mdi_kv_init(&r->kv, r->last - r->first, r->B * r->M, r->max_seq, mdi_hparams_kv_dim(&r->hp)) != MDI_OK)
+    return MDI_ERR;
+  if (mdi_workspace_init(&r->ws, &r->hp, r->max_rows, r->max_seq, r->opt.threads) != MDI_OK)
+    return MDI_ERR;
+  if (r->rank == 0 &&
+      mdi_sched_init(&r->sched, r->reqs, r->n_reqs, r->B, r->M, r->max_rows, r->max_seq, r->tok.stop_ids,
+                     r->tok.n_stop) != MDI_OK)
+    return MDI_ERR;
+  return MDI_OK;
+}
+
+static void fill_rank_stats(const struct run *r, const struct mdi_pipeline *p, struct mdi_rank_stats *s) {
+  memset(s, 0, sizeof *s);
+  s->rank = r->rank;
+  snprintf(s->host, sizeof s->host, "%s", mdi_comm_host());
+  s->layer_first = r->first;
+  s->layer_last = r->last;
+  s->weights_bytes = (double)(r->block.weights_bytes + r->head.weights_bytes);
+  s->kv_bytes = (double)r->kv.bytes;
+  s->peak_rss_bytes = mdi_peak_rss_bytes();
+  s->compute_s = p->compute_s;
+  s->recv_wait_s = p->recv_wait_s;
+  s->send_wait_s = p->send_wait_s;
+  s->idle_s = p->wall_s > p->compute_s ? p->wall_s - p->compute_s : 0.0;
+  s->load_s = r->load_s;
+}
+
+static void print_summary(const struct mdi_run_stats *st) {
+  fprintf(stderr, "%-4s %-16s %-9s %10s %10s %10s %9s %9s %9s %9s\n", "rank", "host", "layers",
+          "weights", "kv_cache", "peak_rss", "compute", "recv_wait", "send_wait", "idle");
+  for (int i = 0; i < st->n_ranks; i++) {
+    const struct mdi_rank_stats *s = &st->ranks[i];
+    char layers[24];
+    snprintf(layers, sizeof layers, "[%d,%d)", s->layer_first, s->layer_last);
+    fprintf(stderr, "%-4d %-16.16s %-9s %9.2fM %9.2fM %9.2fM %8.3fs %8.3fs %8.3fs %8.3fs\n", s->rank, s->host,
+            layers, s->weights_bytes / 1e6, s->kv_bytes / 1e6, s->peak_rss_bytes / 1e6, s->compute_s,
+            s->recv_wait_s, s->send_wait_s, s->idle_s);
+  }
+  fprintf(stderr, "%ld sequences, %ld prompt + %ld generated tokens in %.3f s: %.1f tok/s "
+          "(split %s, B=%d, M=%d, %ld trips; load %.3f s)\n",
+          st->sequences, st->prompt_tokens, st->generated_tokens, st->wall_s, st->tok_per_s, st->split,
+          st->batch, st->micro_batches, st->trips, st->load_s);
+}
+
+/* Gather every rank's numbers on rank 0; print and write them there. */
+static int report(struct run *r, const struct mdi_pipeline *p) {
+  struct mdi_rank_stats mine;
+  fill_rank_stats(r, p, &mine);
+  struct mdi_run_stats st = {0};
+  st.n_ranks = r->n_ranks;
+  if (r->rank == 0) st.ranks = mdi_xcalloc((size_t)r->n_ranks, sizeof mine, "stats");
+  mdi_comm_gather(&mine, sizeof mine, st.ranks, 0);
+  double load = mdi_comm_max_double(r->load_s);
+  if (r->rank != 0) return MDI_OK;
+  st.batch = r->B;
+  st.micro_batches = r->M;
+  st.max_rows = r->max_rows;
+  st.max_seq = r->max_seq;
+  st.sequences = r->n_reqs;
+  st.trips = r->sched.trips;
+  st.prompt_tokens = r->sched.prompt_tokens;
+  st.generated_tokens = r->sched.generated_tokens;
+  st.wall_s = p->t_last - p->t_first;
+  st.tok_per_s = st.wall_s > 0 ? st.generated_tokens / st.wall_s : 0.0;
+  st.load_s = load;
+  mdi_split_format(r->counts, r->n_ranks, st.split, sizeof st.split);
+  if (!r->opt.quiet) print_summary(&st);
+  int rc = r->opt.stats ? mdi_stats_write_json(r->opt.stats, &st) : MDI_OK;
+  free(st.ranks);
+  return rc;
+}
+
+static void free_run(struct run *r) {
+  if (r->rank == 0) {
+    mdi_sched_free(&r->sched);
+    mdi_prompts_free(r->reqs, r->n_reqs);
+    mdi_tokenizer_free(&r->tok);
+    mdi_head_free(&r->head);
+  }
+  mdi_workspace_free(&r->ws);
+  mdi_kv_free(&r->kv);
+  mdi_block_free(&r->block);
+  mdi_h5_close(r->file);
+  free(r->counts);
+  mdi_options_free(&r->opt);
+}
+
+static int run_pipeline(struct run *r) {
+  struct mdi_pipeline p = {
+      .rank = r->rank,
+      .n_ranks = r->n_ranks,
+      .M = r->M,
+      .timeout_s = r->opt.timeout,
+      .block = &r->block,
+      .kv = &r->kv,
+      .ws = &r->ws,
+  };
+  mdi_msg_layout_init(&p.layout, r->B, r->M, r->hp.dim, r->max_rows, r->max_seq);
+  if (r->rank == 0) {
+    p.head = &r->head;
+    p.sched = &r->sched;
+    p.out = &r->out;
+  }
+  r->load_s = mdi_comm_time() - r->t_start;
+  mdi_comm_barrier();
+  if (mdi_pipeline_run(&p) != MDI_OK) {
+    /* rank 0 could not write its output: the others are waiting in the ring */
+    mdi_log_error("%s", mdi_error());
+    mdi_comm_abort(1);
+  }
+  if (r->rank == 0 && mdi_output_close(&r->out) != MDI_OK) {
+    mdi_log_error("%s", mdi_error());
+    mdi_comm_abort(1);
+  }
+  return agree(report(r, &p)) ? MDI_OK : MDI_ERR;
+}
+
+int main(int argc, char **argv) {
+  mdi_log_set_program("mdi_pipeline");
+  if (mdi_comm_init(&argc, &argv) != MDI_OK) {
+    mdi_log_error("%s", mdi_error());
+    return 1;
+  }
+  struct run r = {0};
+  r.t_start = mdi_comm_time();
+  r.rank = mdi_comm_rank();
+  r.n_ranks = mdi_comm_size();
+  mdi_options_defaults(&r.opt);
+  /* every rank parses the same arguments and reaches the same verdict */
+  int rc = mdi_options_parse(&r.opt, argc, argv);
+  if (rc == MDI_OK && !r.opt.help && !r.opt.version) rc = mdi_options_validate(&r.opt);
+  if (rc != MDI_OK) {
+    if (r.rank == 0) mdi_log_error("%s", mdi_error());
+    mdi_options_free(&r.opt);
+    mdi_comm_finalize();
+    return EXIT_USAGE;
+  }
+  if (r.opt.help || r.opt.version) {
+    if (r.rank == 0) {
+      if (r.opt.help)
+        mdi_options_print_help("mdi_pipeline");
+      else
+        printf("mdi_pipeline %s\n", MDI_VERSION);
+    }
+    mdi_options_free(&r.opt);
+    mdi_comm_finalize();
+    return 0;
+  }
+  mdi_log_set_quiet(r.opt.quiet);
+  if (r.opt.verbose) mdi_log_set_host(mdi_comm_host());
+  mdi_matmul_set_threads(r.opt.threads);
+
+  int ok = agree(setup_model(&r));
+  if (ok) {
+    int max_rows = 0;
+    if (r.rank == 0) ok = agree(setup_requests(&r)), max_rows = r.max_rows;
+    else ok = agree(MDI_OK);
+    if (ok) {
+      mdi_comm_bcast(&max_rows, sizeof max_rows, 0);
+      r.max_rows = max_rows;
+      ok = agree(setup_weights(&r));
+    }
+  }
+  if (ok && r.opt.verbose)
+    mdi_log_info("layers [%d,%d), %.2f MB weights, %.2f MB KV cache reserved", r.first, r.last,
+                 (r.block.weights_bytes + r.head.weights_bytes) / 1e6, r.kv.bytes / 1e6);
+  if (ok) ok = run_pipeline(&r) == MDI_OK;
+  free_run(&r);
+  mdi_comm_finalize();
+  return ok ? 0 : 1;
+}

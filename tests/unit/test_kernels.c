@@ -1,0 +1,144 @@
+/* Each optimized kernel against its plain _ref twin, on shapes that cover
+ * the vector body, the scalar tail and the four-row blocks. */
+#include <stdint.h>
+
+#include "mdi/error.h"
+#include "mdi/matmul.h"
+#include "mdi/ops.h"
+#include "mdi_test.h"
+
+static uint64_t rng = 88172645463325252ull;
+static float frand(void) { /* uniform in [-1, 1) */
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (float)((rng >> 40) / 8388608.0 - 1.0);
+}
+
+static float *random_array(size_t n) {
+  float *a = mdi_aligned_alloc(n * sizeof(float), "test array");
+  for (size_t i = 0; i < n; i++) a[i] = frand();
+  return a;
+}
+
+static void test_matmul_vs_ref(int M, int N, int K, int threads) {
+  float *x = random_array((size_t)M * K), *w = random_array((size_t)N * K);
+  float *out = random_array((size_t)M * N), *ref = random_array((size_t)M * N);
+  struct mdi_matrix W = {N, K, MDI_MATRIX_F32, w};
+  mdi_matmul_set_threads(threads);
+  mdi_matmul(out, x, &W, M);
+  mdi_matmul_ref(ref, x, w, M, N, K);
+  double worst = 0;
+  for (size_t i = 0; i < (size_t)M * N; i++) {
+    double d = fabs((double)out[i] - ref[i]);
+    if (d > worst) worst = d;
+  }
+  /* sums of K products of magnitude <= 1: relative order effects ~ K * eps */
+  CHECK_NEAR(worst, 0.0, 1e-6 * K);
+  mdi_free(x), mdi_free(w), mdi_free(out), mdi_free(ref);
+}
+
+/* The property the ring relies on: a row's result does not depend on how
+ * many rows are computed with it, nor on the thread count. */
+static void test_matmul_rows_independent(void) {
+  const int M = 13, N = 75, K = 172;
+  float *x = random_array((size_t)M * K), *w = random_array((size_t)N * K);
+  float *all = random_array((size_t)M * N), *one = random_array(N);
+  struct mdi_matrix W = {N, K, MDI_MATRIX_F32, w};
+  for (int threads = 1; threads <= 2; threads++) {
+    mdi_matmul_set_threads(threads);
+    mdi_matmul(all, x, &W, M);
+    mdi_matmul_set_threads(3 - threads);
+    for (int m = 0; m < M; m++) {
+      mdi_matmul(one, x + (size_t)m * K, &W, 1);
+      CHECK(memcmp(one, all + (size_t)m * N, N * sizeof(float)) == 0);
+    }
+  }
+  mdi_free(x), mdi_free(w), mdi_free(all), mdi_free(one);
+}
+
+static void test_blis_vs_ref(void) {
+  const int M = 5, N = 33, K = 70;
+  float *x = random_array((size_t)M * K), *w = random_array((size_t)N * K);
+  float *out = random_array((size_t)M * N), *ref = random_array((size_t)M * N);
+  mdi_sgemm_blis(out, x, w, M, N, K);
+  mdi_matmul_ref(ref, x, w, M, N, K);
+  for (int i = 0; i < M * N; i++) CHECK_NEAR(out[i], ref[i], 1e-4);
+  mdi_free(x), mdi_free(w), mdi_free(out), mdi_free(ref);
+}
+
+static void test_rmsnorm(void) {
+  const int n = 172;
+  float *x = random_array(n), *w = random_array(n), *a = random_array(n), *b = random_array(n);
+  mdi_rmsnorm(a, x, w, n, 1e-5f);
+  mdi_rmsnorm_ref(b, x, w, n, 1e-5f);
+  for (int i = 0; i < n; i++) CHECK_NEAR(a[i], b[i], 1e-5);
+  mdi_rmsnorm(x, x, w, n, 1e-5f); /* in place */
+  for (int i = 0; i < n; i++) CHECK(x[i] == a[i]);
+  mdi_free(x), mdi_free(w), mdi_free(a), mdi_free(b);
+}
+
+static void test_swiglu(void) {
+  const int n = 100;
+  float *x = random_array(n), *g = random_array(n), *y = mdi_aligned_alloc(n * sizeof(float), "t");
+  memcpy(y, x, n * sizeof(float));
+  for (int i = 0; i < n; i++) x[i] *= 6, y[i] *= 6;
+  mdi_swiglu(x, g, n);
+  mdi_swiglu_ref(y, g, n);
+  for (int i = 0; i < n; i++) CHECK_NEAR(x[i], y[i], 1e-5);
+  mdi_free(x), mdi_free(g), mdi_free(y);
+}
+
+static void test_rope(void) {
+  const int head = 8, n = 64, max_seq = 600;
+  float *cos_t = mdi_aligned_alloc(max_seq * head / 2 * sizeof(float), "t");
+  float *sin_t = mdi_aligned_alloc(max_seq * head / 2 * sizeof(float), "t");
+  mdi_rope_tables(cos_t, sin_t, max_seq, head, 10000.0f);
+  for (int pos = 0; pos < max_seq; pos += 37) {
+    float *a = random_array(n), *b = mdi_aligned_alloc(n * sizeof(float), "t");
+    memcpy(b, a, n * sizeof(float));
+    mdi_rope_apply(a, n, head, cos_t + pos * head / 2, sin_t + pos * head / 2);
+    mdi_rope_apply_ref(b, n, head, pos, 10000.0f);
+    /* float angles pos*freq lose ~pos*eps radians, as in llama2.c */
+    for (int i = 0; i < n; i++) CHECK_NEAR(a[i], b[i], 2e-4);
+    mdi_free(a), mdi_free(b);
+  }
+  mdi_free(cos_t), mdi_free(sin_t);
+}
+
+static void test_attention(void) {
+  const int n_heads = 8, n_kv = 4, hs = 8, kv_dim = n_kv * hs;
+  for (int pos = 0; pos < 40; pos += 13) {
+    float *q = random_array(n_heads * hs), *k = random_array((size_t)(pos + 1) * kv_dim);
+    float *v = random_array((size_t)(pos + 1) * kv_dim);
+    float *a = random_array(n_heads * hs), *b = random_array(n_heads * hs);
+    float *s1 = random_array((size_t)n_heads * (pos + 1)), *s2 = random_array(pos + 1);
+    mdi_attention(a, q, k, v, pos, n_heads, n_kv, hs, s1);
+    mdi_attention_ref(b, q, k, v, pos, n_heads, n_kv, hs, s2);
+    for (int i = 0; i < n_heads * hs; i++) CHECK_NEAR(a[i], b[i], 1e-5);
+    mdi_free(q), mdi_free(k), mdi_free(v), mdi_free(a), mdi_free(b), mdi_free(s1), mdi_free(s2);
+  }
+}
+
+static void test_softmax(void) {
+  float x[5] = {1, 2, 3, 4, 1000};
+  mdi_softmax(x, 5);
+  CHECK_NEAR(x[4], 1.0, 1e-6);
+  float y[3] = {0, 0, 0};
+  mdi_softmax(y, 3);
+  for (int i = 0; i < 3; i++) CHECK_NEAR(y[i], 1.0 / 3, 1e-7);
+}
+
+int main(void) {
+  const int shapes[][3] = {{1, 64, 64}, {1, 172, 64}, {4, 64, 172}, {7, 33, 17}, {16, 512, 64}, {3, 5, 3}};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+    for (int t = 1; t <= 2; t++) test_matmul_vs_ref(shapes[i][0], shapes[i][1], shapes[i][2], t);
+  test_matmul_rows_independent();
+  test_blis_vs_ref();
+  test_rmsnorm();
+  test_swiglu();
+  test_rope();
+  test_attention();
+  test_softmax();
+  return mdi_test_finish("test_kernels");
+}

@@ -1,0 +1,153 @@
+/* Shared pieces of mdi_convert (docs/FORMAT.md describes what it writes).
+ *
+ * The inputs are untrusted files: every read goes through convert_input,
+ * which checks the range against the file size before seeking and names the
+ * file, the item and the offset when something is missing.  Tensors are
+ * copied in bounded chunks, so converting a model never needs much more
+ * memory than one chunk, whatever the model's size. */
+#ifndef MDI_CONVERT_H
+#define MDI_CONVERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mdi/hparams.h"
+
+struct mdi_h5w;
+
+/* Exit codes of the tool and of every subcommand. */
+#define CONVERT_EXIT_OK 0
+#define CONVERT_EXIT_FAIL 1  /* bad input, I/O error */
+#define CONVERT_EXIT_USAGE 2 /* bad command line */
+
+/* ---- checked input ----------------------------------------------------- */
+
+struct convert_input {
+  FILE *f;
+  const char *path; /* borrowed: names the file in every message */
+  int64_t size;     /* bytes */
+  int64_t pos;      /* cursor of the sequential reads */
+};
+
+/* Open a regular file for reading; the error names the path and the reason. */
+int convert_input_open(struct convert_input *in, const char *path);
+void convert_input_close(struct convert_input *in);
+
+/* Read exactly n bytes at byte offset off.  `what` names the item in the
+ * error ("header", "tensor blk.0.attn_q.weight"). */
+int convert_input_read_at(struct convert_input *in, int64_t off, void *buf, size_t n,
+                          const char *what);
+/* Sequential reads from in->pos (which they advance). */
+int convert_input_read(struct convert_input *in, void *buf, size_t n, const char *what);
+int convert_input_skip(struct convert_input *in, int64_t n, const char *what);
+static inline int64_t convert_input_left(const struct convert_input *in) {
+  return in->size - in->pos;
+}
+
+/* ---- tensor copies ----------------------------------------------------- */
+
+enum convert_src_type { CONVERT_SRC_F32, CONVERT_SRC_F16 };
+
+/* Bytes per element of a source type. */
+size_t convert_src_size(enum convert_src_type type);
+
+/* IEEE half (binary16) bits to float: exact, including subnormals, inf, NaN. */
+float convert_f16_to_f32(uint16_t h);
+
+/* Copy a little-endian tensor stored contiguously at byte offset `off` of
+ * `in` into the float32 dataset `name` of shape dims[0..ndims-1] (row-major,
+ * ndims 1 or 2).  Large tensors go through in chunks of rows. */
+int convert_copy_tensor(struct convert_input *in, int64_t off, enum convert_src_type type,
+                        struct mdi_h5w *w, const char *name, int ndims, const int64_t *dims);
+
+/* 1 when the `bytes` bytes at offsets a and b of `in` are equal, 0 when not. */
+int convert_same_bytes(struct convert_input *in, int64_t a, int64_t b, int64_t bytes,
+                       const char *what, int *same);
+
+/* ---- tokenizers ---------------------------------------------------------- */
+
+struct mdi_tokenizer;
+
+/* Read a llama2.c tokenizer.bin holding `vocab_size` tokens (the model's):
+ * int32 max_token_length, then per token float32 score, int32 len, len bytes.
+ * BOS = 1, EOS = 2, stop ids {1, 2} as run.c uses them. */
+int convert_read_llama2c_tokenizer(struct mdi_tokenizer *t, const char *path, int vocab_size);
+
+/* ---- model layout (docs/FORMAT.md) -------------------------------------- */
+
+/* The tensors of one layer, in the order the model file lists them. */
+enum convert_layer_tensor {
+  CONVERT_ATTN_NORM, /* [dim] */
+  CONVERT_WQ,        /* [dim][dim] */
+  CONVERT_WK,        /* [kv_dim][dim] */
+  CONVERT_WV,        /* [kv_dim][dim] */
+  CONVERT_WO,        /* [dim][dim] */
+  CONVERT_FFN_NORM,  /* [dim] */
+  CONVERT_W1,        /* [hidden][dim] gate */
+  CONVERT_W2,        /* [dim][hidden] down */
+  CONVERT_W3,        /* [hidden][dim] up */
+  CONVERT_N_LAYER_TENSORS
+};
+
+/* Dataset names below layers/NNN/ ("attn_norm", "wq", ...). */
+extern const char *const convert_layer_tensor_names[CONVERT_N_LAYER_TENSORS];
+
+/* Row-major [out][in] shape of a layer tensor (ndims 1 or 2). */
+void convert_layer_shape(const struct mdi_hparams *hp, enum convert_layer_tensor t, int *ndims,
+                         int64_t dims[2]);
+
+/* ---- writing the model --------------------------------------------------- */
+
+/* Where one tensor lies in the input file. */
+struct convert_tensor_src {
+  int64_t off;                /* byte offset of the first element */
+  enum convert_src_type type; /* element type, converted to float32 */
+};
+
+/* A model located in an input file, ready to be written. */
+struct convert_model_src {
+  struct convert_input *in;
+  struct mdi_hparams hp;      /* validated */
+  struct convert_tensor_src embedding;  /* [vocab][dim] */
+  struct convert_tensor_src final_norm; /* [dim] */
+  struct convert_tensor_src classifier; /* [vocab][dim], unused when hp.shared_classifier */
+  struct convert_tensor_src *layers;    /* [n_layers][CONVERT_N_LAYER_TENSORS] */
+};
+
+/* Write the whole model file `out` (hparams, tensors one by one, tokenizer);
+ * on any error the partial file is removed. */
+int convert_write_model(const struct convert_model_src *src, const struct mdi_tokenizer *tok,
+                        const char *out);
+
+/* ---- command line ------------------------------------------------------ */
+
+/* An option that takes a value: "--name VALUE" or "--name=VALUE". */
+struct convert_opt {
+  const char *name;   /* "--tokenizer" */
+  const char **value; /* set when given */
+};
+
+/* Split argv[1..argc) into options and positionals.  -h/--help sets *help,
+ * -q/--quiet silences notes, "--" ends the options.  An unknown option, a
+ * missing value or more than max_pos positionals is a usage error
+ * (message set, MDI_ERR). */
+int convert_parse_args(int argc, char **argv, const struct convert_opt *opts, int n_opts,
+                       int *help, const char **pos, int max_pos, int *n_pos);
+
+/* Fail (usage error) when `out` names one of the inputs: creating the output
+ * truncates it first, which would destroy the input. */
+int convert_check_output(const char *out, const char *const *inputs, int n_inputs);
+
+/* "dim 64, hidden_dim 172, n_layers 5, ..." for messages. */
+void convert_describe_hparams(const struct mdi_hparams *hp, char *buf, size_t size);
+
+/* One-line summary after a successful conversion. */
+void convert_report_written(const char *out, const struct mdi_hparams *hp);
+
+/* The subcommands: argv[0] is the subcommand's name; they return an exit code. */
+int convert_llama2c_main(int argc, char **argv);
+int convert_gguf_main(int argc, char **argv);
+int convert_info_main(int argc, char **argv);
+
+#endif

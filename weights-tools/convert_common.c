@@ -1,0 +1,114 @@
+/* Helpers shared by the mdi_convert subcommands: arguments, the output
+ * path, the model layout and messages. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "convert.h"
+#include "mdi/error.h"
+
+int convert_parse_args(int argc, char **argv, const struct convert_opt *opts, int n_opts,
+                       int *help, const char **pos, int max_pos, int *n_pos) {
+  *help = 0;
+  *n_pos = 0;
+  int options_done = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (options_done || a[0] != '-' || a[1] == '\0') { /* "-" alone is a file name */
+      if (*n_pos == max_pos) return mdi_fail("unexpected argument '%s'", a);
+      pos[(*n_pos)++] = a;
+      continue;
+    }
+    if (strcmp(a, "--") == 0) {
+      options_done = 1;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      *help = 1;
+    } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+      mdi_log_set_quiet(1);
+    } else {
+      int k = 0;
+      size_t len = 0;
+      for (; k < n_opts; k++) {
+        len = strlen(opts[k].name);
+        if (strncmp(a, opts[k].name, len) == 0 && (a[len] == '\0' || a[len] == '=')) break;
+      }
+      if (k == n_opts) return mdi_fail("unknown option '%s'", a);
+      if (a[len] == '=') {
+        *opts[k].value = a + len + 1;
+      } else {
+        if (i + 1 >= argc) return mdi_fail("option %s needs a value", opts[k].name);
+        *opts[k].value = argv[++i];
+      }
+    }
+  }
+  return MDI_OK;
+}
+
+int convert_check_output(const char *out, const char *const *inputs, int n_inputs) {
+  /* the directory must exist: say so plainly rather than as an HDF5 failure */
+  char dir[4096];
+  const char *slash = strrchr(out, '/');
+  if (slash) {
+    size_t n = slash == out ? 1 : (size_t)(slash - out);
+    if (n >= sizeof dir) return mdi_fail("%s: output path too long", out);
+    memcpy(dir, out, n);
+    dir[n] = '\0';
+    struct stat ds;
+    if (stat(dir, &ds) != 0)
+      return mdi_fail("%s: cannot create the output: directory %s: %s", out, dir, strerror(errno));
+    if (!S_ISDIR(ds.st_mode))
+      return mdi_fail("%s: cannot create the output: %s is not a directory", out, dir);
+  }
+  struct stat os;
+  if (stat(out, &os) != 0) return MDI_OK; /* a new file */
+  if (S_ISDIR(os.st_mode)) return mdi_fail("%s: output is a directory", out);
+  for (int i = 0; i < n_inputs; i++) {
+    struct stat is;
+    if (stat(inputs[i], &is) == 0 && is.st_dev == os.st_dev && is.st_ino == os.st_ino)
+      return mdi_fail("%s: output is the input file %s (it would be overwritten)", out, inputs[i]);
+  }
+  return MDI_OK;
+}
+
+void convert_describe_hparams(const struct mdi_hparams *hp, char *buf, size_t size) {
+  snprintf(buf, size,
+           "dim %d, hidden_dim %d, n_layers %d, n_heads %d, n_kv_heads %d, vocab_size %d, "
+           "seq_len %d",
+           hp->dim, hp->hidden_dim, hp->n_layers, hp->n_heads, hp->n_kv_heads, hp->vocab_size,
+           hp->seq_len);
+}
+
+void convert_report_written(const char *out, const struct mdi_hparams *hp) {
+  size_t params = mdi_hparams_classifier_params(hp) /* embedding */ + (size_t)hp->n_layers *
+                  mdi_hparams_layer_params(hp) + (size_t)hp->dim;
+  if (!hp->shared_classifier) params += mdi_hparams_classifier_params(hp);
+  mdi_log_info("wrote %s: %s, %d layers, dim %d, vocab %d, %zu parameters (%.1f MiB float32)%s",
+               out, hp->arch, hp->n_layers, hp->dim, hp->vocab_size, params,
+               (double)params * 4.0 / (1024.0 * 1024.0),
+               hp->shared_classifier ? ", classifier shared with the embedding" : "");
+}
+
+const char *const convert_layer_tensor_names[CONVERT_N_LAYER_TENSORS] = {
+    "attn_norm", "wq", "wk", "wv", "wo", "ffn_norm", "w1", "w2", "w3"};
+
+void convert_layer_shape(const struct mdi_hparams *hp, enum convert_layer_tensor t, int *ndims,
+                         int64_t dims[2]) {
+  const int64_t dim = hp->dim, kv = mdi_hparams_kv_dim(hp), hid = hp->hidden_dim;
+  *ndims = 2;
+  switch (t) {
+    case CONVERT_ATTN_NORM:
+    case CONVERT_FFN_NORM: *ndims = 1; dims[0] = dim; dims[1] = 1; return;
+    case CONVERT_WQ:
+    case CONVERT_WO: dims[0] = dim; dims[1] = dim; return;
+    case CONVERT_WK:
+    case CONVERT_WV: dims[0] = kv; dims[1] = dim; return;
+    case CONVERT_W1:
+    case CONVERT_W3: dims[0] = hid; dims[1] = dim; return;
+    case CONVERT_W2: dims[0] = dim; dims[1] = hid; return;
+    case CONVERT_N_LAYER_TENSORS: break;
+  }
+  MDI_PANIC("bad layer tensor %d", (int)t);
+}

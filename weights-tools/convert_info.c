@@ -1,0 +1,233 @@
+/* mdi_convert info: describe a model file and check its layout against its
+ * own hyperparameters (docs/FORMAT.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert.h"
+#include "mdi/error.h"
+#include "mdi/tokenizer.h"
+#include "mdi/weights.h"
+
+/* One dataset as listed by mdi_h5_list. */
+struct entry {
+  char *name;
+  char dtype[16];
+  int ndims;
+  int64_t dims[MDI_MAX_DIMS];
+  int64_t bytes;
+};
+
+struct listing {
+  struct entry *e;
+  int n, cap;
+};
+
+static int collect(const struct mdi_h5_dataset_info *d, void *ctx) {
+  struct listing *l = ctx;
+  if (l->n == l->cap) {
+    int cap = l->cap ? 2 * l->cap : 64;
+    struct entry *e = realloc(l->e, (size_t)cap * sizeof *e);
+    if (!e) return mdi_fail("out of memory: cannot list datasets");
+    l->e = e;
+    l->cap = cap;
+  }
+  struct entry *e = &l->e[l->n++];
+  e->name = mdi_xstrdup(d->name);
+  snprintf(e->dtype, sizeof e->dtype, "%s", d->dtype);
+  e->ndims = d->ndims;
+  e->bytes = (int64_t)d->elem_size;
+  for (int i = 0; i < d->ndims; i++) {
+    e->dims[i] = d->dims[i];
+    e->bytes *= d->dims[i];
+  }
+  return 0;
+}
+
+static void free_listing(struct listing *l) {
+  for (int i = 0; i < l->n; i++) free(l->e[i].name);
+  free(l->e);
+}
+
+static const struct entry *find(const struct listing *l, const char *name) {
+  for (int i = 0; i < l->n; i++)
+    if (strcmp(l->e[i].name, name) == 0) return &l->e[i];
+  return NULL;
+}
+
+static void format_shape(char *buf, size_t size, int ndims, const int64_t *dims) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < ndims && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "[%lld]", (long long)dims[i]);
+}
+
+/* Report a missing or malformed weight dataset; counts the problems. */
+static void expect(const struct listing *l, const char *name, int ndims, const int64_t *dims,
+                   int *problems) {
+  const struct entry *e = find(l, name);
+  char want[64], have[64];
+  format_shape(want, sizeof want, ndims, dims);
+  if (!e) {
+    printf("  problem: /%s is missing (expected float32 %s)\n", name, want);
+    (*problems)++;
+    return;
+  }
+  int same = e->ndims == ndims && strcmp(e->dtype, "float32") == 0;
+  for (int i = 0; same && i < ndims; i++) same = e->dims[i] == dims[i];
+  if (!same) {
+    format_shape(have, sizeof have, e->ndims, e->dims);
+    printf("  problem: /%s is %s %s, expected float32 %s\n", name, e->dtype, have, want);
+    (*problems)++;
+  }
+}
+
+/* Check the weight datasets against the hyperparameters; returns the number
+ * of problems (each printed). */
+static int check_layout(const struct listing *l, const struct mdi_hparams *hp) {
+  int problems = 0;
+  const int64_t emb[2] = {hp->vocab_size, hp->dim}, norm[1] = {hp->dim};
+  expect(l, "embedding", 2, emb, &problems);
+  for (int layer = 0; layer < hp->n_layers; layer++)
+    for (int t = 0; t < CONVERT_N_LAYER_TENSORS; t++) {
+      char name[MDI_NAME_MAX];
+      int ndims;
+      int64_t dims[2];
+      mdi_weights_layer_name(name, layer, convert_layer_tensor_names[t]);
+      convert_layer_shape(hp, (enum convert_layer_tensor)t, &ndims, dims);
+      expect(l, name, ndims, dims, &problems);
+    }
+  expect(l, "final_norm", 1, norm, &problems);
+  if (!hp->shared_classifier) {
+    expect(l, "classifier", 2, emb, &problems);
+  } else if (find(l, "classifier")) {
+    printf("  problem: /classifier exists but shared_classifier = 1\n");
+    problems++;
+  }
+  return problems;
+}
+
+/* Print a piece with C escapes for control bytes and quotes. */
+static void print_piece(const char *s, int len) {
+  putchar('"');
+  for (int i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '\n') fputs("\\n", stdout);
+    else if (c == '\t') fputs("\\t", stdout);
+    else if (c == '"' || c == '\\') printf("\\%c", c);
+    else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
+    else putchar(c);
+  }
+  putchar('"');
+}
+
+static void print_tokenizer(const struct mdi_tokenizer *t) {
+  printf("tokenizer:\n");
+  printf("  vocab_size        %d\n", t->vocab_size);
+  printf("  bos_id            %d ", t->bos_id);
+  print_piece(t->pieces[t->bos_id], t->piece_lens[t->bos_id]);
+  printf("\n  eos_id            %d ", t->eos_id);
+  print_piece(t->pieces[t->eos_id], t->piece_lens[t->eos_id]);
+  printf("\n  stop_ids         ");
+  for (int i = 0; i < t->n_stop; i++) printf(" %d", t->stop_ids[i]);
+  printf("\n  max_token_length  %d\n", t->max_token_length);
+  int bytes = 0;
+  for (int b = 0; b < 256; b++) bytes += t->byte_ids[b] >= 0;
+  printf("  byte pieces       %d of 256 (<0x00>..<0xFF>)\n", bytes);
+}
+
+static void print_hparams(const struct mdi_hparams *hp) {
+  printf("arch                %s\n", hp->arch);
+  printf("dim                 %d\n", hp->dim);
+  printf("hidden_dim          %d\n", hp->hidden_dim);
+  printf("n_layers            %d\n", hp->n_layers);
+  printf("n_heads             %d (head_size %d)\n", hp->n_heads, mdi_hparams_head_size(hp));
+  printf("n_kv_heads          %d (kv_dim %d)\n", hp->n_kv_heads, mdi_hparams_kv_dim(hp));
+  printf("vocab_size          %d\n", hp->vocab_size);
+  printf("seq_len             %d\n", hp->seq_len);
+  printf("norm_eps            %g\n", (double)hp->norm_eps);
+  printf("rope_theta          %g\n", (double)hp->rope_theta);
+  printf("shared_classifier   %d\n", hp->shared_classifier);
+}
+
+static void print_datasets(const struct listing *l) {
+  int64_t total = 0, weight_params = 0;
+  printf("\ndatasets:\n  %-9s %-16s %14s  %s\n", "dtype", "shape", "bytes", "name");
+  for (int i = 0; i < l->n; i++) {
+    const struct entry *e = &l->e[i];
+    char shape[64];
+    format_shape(shape, sizeof shape, e->ndims, e->dims);
+    printf("  %-9s %-16s %14lld  /%s\n", e->dtype, shape, (long long)e->bytes, e->name);
+    total += e->bytes;
+    if (strncmp(e->name, "tokenizer/", 10) != 0 && strcmp(e->dtype, "float32") == 0)
+      weight_params += e->bytes / 4;
+  }
+  printf("total: %d datasets, %lld bytes; %lld weight parameters\n\n", l->n, (long long)total,
+         (long long)weight_params);
+}
+
+static int info(const char *path) {
+  struct mdi_h5 *f;
+  if (mdi_h5_open(&f, path) != MDI_OK) return MDI_ERR;
+  struct listing l = {0};
+  struct mdi_tokenizer tok;
+  struct mdi_hparams hp;
+  int64_t version = 0;
+  int rc = MDI_ERR;
+  if (mdi_h5_attr_int(f, "/", "format_version", &version) != MDI_OK ||
+      mdi_h5_read_hparams(f, &hp) != MDI_OK || mdi_h5_list(f, collect, &l) != MDI_OK)
+    goto done;
+  printf("file                %s\n", path);
+  printf("format              %s version %lld\n", MDI_FORMAT_NAME, (long long)version);
+  print_hparams(&hp);
+  print_datasets(&l);
+  if (mdi_tokenizer_load(&tok, f) != MDI_OK) goto done;
+  print_tokenizer(&tok);
+  mdi_tokenizer_free(&tok);
+  int problems = check_layout(&l, &hp);
+  if (problems) {
+    mdi_fail("%s: %d dataset(s) do not match the hyperparameters (listed above)", path, problems);
+    goto done;
+  }
+  printf("layout: every weight dataset is present with the expected shape\n");
+  rc = MDI_OK;
+done:
+  free_listing(&l);
+  mdi_h5_close(f);
+  return rc;
+}
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: mdi_convert info FILE.h5\n"
+          "\n"
+          "Print an mdi-llm model file's format version, hyperparameters, every dataset\n"
+          "(dtype, shape, bytes) with totals, and its tokenizer; then check that every\n"
+          "weight dataset has the shape the hyperparameters imply (exit 1 if not).\n"
+          "\n"
+          "options:\n"
+          "  -h, --help    this help\n");
+}
+
+int convert_info_main(int argc, char **argv) {
+  const char *pos[1];
+  int help, n_pos;
+  if (convert_parse_args(argc, argv, NULL, 0, &help, pos, 1, &n_pos) != MDI_OK) {
+    mdi_log_error("info: %s (see 'mdi_convert info --help')", mdi_error());
+    return CONVERT_EXIT_USAGE;
+  }
+  if (help) {
+    usage(stdout);
+    return CONVERT_EXIT_OK;
+  }
+  if (n_pos != 1) {
+    mdi_log_error("info: expected FILE.h5 (see 'mdi_convert info --help')");
+    return CONVERT_EXIT_USAGE;
+  }
+  if (info(pos[0]) != MDI_OK) {
+    fflush(stdout);
+    mdi_log_error("%s", mdi_error());
+    return CONVERT_EXIT_FAIL;
+  }
+  return CONVERT_EXIT_OK;
+}

@@ -1,0 +1,176 @@
+/* Checked reads of untrusted input files and chunked tensor copies into the
+ * HDF5 model (see convert.h). */
+#define _FILE_OFFSET_BITS 64
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "convert.h"
+#include "mdi/error.h"
+#include "mdi/weights.h"
+
+/* Every input format here is little-endian and the tensors are copied as
+ * they are: a big-endian host would need byte swapping that nothing tests. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "mdi_convert reads little-endian files and supports little-endian hosts only"
+#endif
+
+/* Bytes of float32 output per chunk: bounds the memory of a conversion. */
+#define COPY_CHUNK_BYTES ((size_t)16 << 20)
+
+int convert_input_open(struct convert_input *in, const char *path) {
+  memset(in, 0, sizeof *in);
+  in->path = path;
+  FILE *f = fopen(path, "rb");
+  if (!f) return mdi_fail("%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0) {
+    int e = errno;
+    fclose(f);
+    return mdi_fail("%s: cannot stat: %s", path, strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    fclose(f);
+    return mdi_fail("%s: not a regular file", path);
+  }
+  in->f = f;
+  in->size = (int64_t)st.st_size;
+  return MDI_OK;
+}
+
+void convert_input_close(struct convert_input *in) {
+  if (in->f) fclose(in->f);
+  in->f = NULL;
+}
+
+int convert_input_read_at(struct convert_input *in, int64_t off, void *buf, size_t n,
+                          const char *what) {
+  if (off < 0 || (uint64_t)n > (uint64_t)in->size || off > in->size - (int64_t)n)
+    return mdi_fail("%s: %s (%zu bytes at offset %lld) lies beyond the end of the file (%lld bytes)",
+                    in->path, what, n, (long long)off, (long long)in->size);
+  if (n == 0) return MDI_OK;
+  /* Seek every time: callers mix offsets freely, and glibc keeps its buffer
+   * when the target lies inside it, so sequential reads stay cheap. */
+  if (fseeko(in->f, (off_t)off, SEEK_SET) != 0)
+    return mdi_fail("%s: cannot seek to offset %lld for %s: %s", in->path, (long long)off, what,
+                    strerror(errno));
+  size_t got = fread(buf, 1, n, in->f);
+  if (got != n) {
+    if (ferror(in->f))
+      return mdi_fail("%s: reading %s at offset %lld failed: %s", in->path, what, (long long)off,
+                      strerror(errno));
+    return mdi_fail("%s: %s at offset %lld: file ended after %zu of %zu bytes (changed while "
+                    "reading?)", in->path, what, (long long)off, got, n);
+  }
+  return MDI_OK;
+}
+
+int convert_input_read(struct convert_input *in, void *buf, size_t n, const char *what) {
+  if (convert_input_read_at(in, in->pos, buf, n, what) != MDI_OK) return MDI_ERR;
+  in->pos += (int64_t)n;
+  return MDI_OK;
+}
+
+int convert_input_skip(struct convert_input *in, int64_t n, const char *what) {
+  if (n < 0 || n > convert_input_left(in))
+    return mdi_fail("%s: %s (%lld bytes at offset %lld) lies beyond the end of the file (%lld bytes)",
+                    in->path, what, (long long)n, (long long)in->pos, (long long)in->size);
+  in->pos += n;
+  return MDI_OK;
+}
+
+size_t convert_src_size(enum convert_src_type type) { return type == CONVERT_SRC_F16 ? 2 : 4; }
+
+float convert_f16_to_f32(uint16_t h) {
+  uint32_t sign = (uint32_t)(h >> 15) << 31;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13); /* inf, NaN (payload kept) */
+  } else if (exp != 0) {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign; /* signed zero */
+  } else {
+    /* subnormal half: normalize, every half subnormal is a float normal */
+    int e = -1;
+    do {
+      mant <<= 1;
+      e++;
+    } while (!(mant & 0x400));
+    bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mant & 0x3ff) << 13);
+  }
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+/* Read `count` elements at `off` as float32 into out (scratch holds the F16
+ * source bytes when converting). */
+static int read_floats(struct convert_input *in, int64_t off, enum convert_src_type type,
+                       size_t count, float *out, uint16_t *scratch, const char *what) {
+  if (type == CONVERT_SRC_F32) return convert_input_read_at(in, off, out, count * 4, what);
+  if (convert_input_read_at(in, off, scratch, count * 2, what) != MDI_OK) return MDI_ERR;
+  for (size_t i = 0; i < count; i++) out[i] = convert_f16_to_f32(scratch[i]);
+  return MDI_OK;
+}
+
+int convert_copy_tensor(struct convert_input *in, int64_t off, enum convert_src_type type,
+                        struct mdi_h5w *w, const char *name, int ndims, const int64_t *dims) {
+  MDI_ASSERT(ndims == 1 || ndims == 2);
+  int64_t rows = ndims == 2 ? dims[0] : 1, cols = ndims == 2 ? dims[1] : dims[0];
+  MDI_ASSERT(rows > 0 && cols > 0);
+  size_t esize = convert_src_size(type);
+  /* rows per chunk: at least one row, at most COPY_CHUNK_BYTES of output */
+  int64_t chunk_rows = (int64_t)(COPY_CHUNK_BYTES / ((size_t)cols * sizeof(float)));
+  if (chunk_rows < 1) chunk_rows = 1;
+  if (chunk_rows > rows) chunk_rows = rows;
+  size_t chunk_count = (size_t)chunk_rows * (size_t)cols;
+  float *buf = mdi_malloc(chunk_count * sizeof(float), name);
+  uint16_t *scratch = type == CONVERT_SRC_F16 ? mdi_malloc(chunk_count * 2, name) : NULL;
+  int rc = MDI_ERR;
+  if (!buf || (type == CONVERT_SRC_F16 && !scratch)) goto done;
+  char what[MDI_NAME_MAX + 32];
+  snprintf(what, sizeof what, "tensor for /%s", name);
+  if (chunk_rows == rows) { /* the whole tensor in one piece */
+    if (read_floats(in, off, type, chunk_count, buf, scratch, what) != MDI_OK ||
+        mdi_h5w_write(w, name, MDI_F32, ndims, dims, buf) != MDI_OK)
+      goto done;
+  } else {
+    if (mdi_h5w_create_2d(w, name, MDI_F32, rows, cols) != MDI_OK) goto done;
+    for (int64_t r = 0; r < rows; r += chunk_rows) {
+      int64_t n = rows - r < chunk_rows ? rows - r : chunk_rows;
+      int64_t at = off + r * cols * (int64_t)esize;
+      if (read_floats(in, at, type, (size_t)(n * cols), buf, scratch, what) != MDI_OK ||
+          mdi_h5w_write_rows(w, name, MDI_F32, r, n, cols, buf) != MDI_OK)
+        goto done;
+    }
+  }
+  rc = MDI_OK;
+done:
+  mdi_free(scratch);
+  mdi_free(buf);
+  return rc;
+}
+
+int convert_same_bytes(struct convert_input *in, int64_t a, int64_t b, int64_t bytes,
+                       const char *what, int *same) {
+  size_t chunk = COPY_CHUNK_BYTES / 2;
+  unsigned char *pa = mdi_malloc(chunk, what), *pb = mdi_malloc(chunk, what);
+  int rc = MDI_ERR;
+  if (!pa || !pb) goto done;
+  *same = 1;
+  for (int64_t pos = 0; pos < bytes && *same; pos += (int64_t)chunk) {
+    size_t n = bytes - pos < (int64_t)chunk ? (size_t)(bytes - pos) : chunk;
+    if (convert_input_read_at(in, a + pos, pa, n, what) != MDI_OK ||
+        convert_input_read_at(in, b + pos, pb, n, what) != MDI_OK)
+      goto done;
+    *same = memcmp(pa, pb, n) == 0;
+  }
+  rc = MDI_OK;
+done:
+  mdi_free(pa);
+  mdi_free(pb);
+  return rc;
+}

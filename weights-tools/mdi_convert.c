@@ -1,0 +1,41 @@
+/* mdi_convert: converts model checkpoints into the mdi-llm HDF5 model file
+ * (docs/FORMAT.md) and describes such files.  This file only dispatches to
+ * the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "convert.h"
+#include "mdi/error.h"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: mdi_convert SUBCOMMAND [options] ARGS...\n"
+          "\n"
+          "subcommands:\n"
+          "  llama2c MODEL.bin --tokenizer TOK.bin OUT.h5\n"
+          "                     llama2.c checkpoint (legacy/v0 or version 1) + tokenizer.bin\n"
+          "  gguf MODEL.gguf OUT.h5\n"
+          "                     GGUF v2/v3 llama model with F32/F16 tensors\n"
+          "  info FILE.h5       describe an mdi-llm model file\n"
+          "\n"
+          "'mdi_convert SUBCOMMAND --help' describes each one.  Exit status: 0 on success,\n"
+          "1 on bad input or I/O errors, 2 on command-line errors.\n");
+}
+
+int main(int argc, char **argv) {
+  mdi_log_set_program("mdi_convert");
+  if (argc < 2) {
+    usage(stderr);
+    return CONVERT_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+    usage(stdout);
+    return CONVERT_EXIT_OK;
+  }
+  if (strcmp(cmd, "llama2c") == 0) return convert_llama2c_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "gguf") == 0) return convert_gguf_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "info") == 0) return convert_info_main(argc - 1, argv + 1);
+  mdi_log_error("unknown subcommand '%s' (see 'mdi_convert --help')", cmd);
+  return CONVERT_EXIT_USAGE;
+}
