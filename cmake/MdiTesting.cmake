@@ -1,10 +1,12 @@
 # Test helpers.
 #
 # mdi_add_mpi_test(NAME <name> NPROCS <n>... COMMAND <exe> [args...]
-#                  [TIMEOUT <s>] [LABELS <l>...] [PASS_REGULAR_EXPRESSION <re>])
+#                  [TIMEOUT <s>] [LABELS <l>...] [PASS_REGULAR_EXPRESSION <re>]
+#                  [FIXTURES_SETUP <f>...] [FIXTURES_REQUIRED <f>...])
 # adds one CTest case per process count, named <name>.np<n>, launched through
 # MPIEXEC_EXECUTABLE with --oversubscribe (CI machines have 2 cores) and the
-# environment Open MPI needs when the suite runs as root.
+# environment Open MPI needs when the suite runs as root.  "@NP@" in the
+# command and fixture names is replaced by the process count.
 set(MDI_MPI_TEST_ENV
   "OMPI_ALLOW_RUN_AS_ROOT=1"
   "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
@@ -15,15 +17,17 @@ set(MDI_MPI_TEST_ENV
   "OMPI_MCA_mpi_yield_when_idle=1")
 
 function(mdi_add_mpi_test)
-  cmake_parse_arguments(T "" "NAME;TIMEOUT" "NPROCS;COMMAND;LABELS;PASS_REGULAR_EXPRESSION;FAIL_REGULAR_EXPRESSION" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;TIMEOUT"
+    "NPROCS;COMMAND;LABELS;PASS_REGULAR_EXPRESSION;FAIL_REGULAR_EXPRESSION;FIXTURES_SETUP;FIXTURES_REQUIRED" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
   endif()
   foreach(np IN LISTS T_NPROCS)
     set(test_name "${T_NAME}.np${np}")
+    string(REPLACE "@NP@" "${np}" cmd "${T_COMMAND}")
     add_test(NAME ${test_name}
       COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} --oversubscribe
-              ${MPIEXEC_PREFLAGS} ${T_COMMAND} ${MPIEXEC_POSTFLAGS})
+              ${MPIEXEC_PREFLAGS} ${cmd} ${MPIEXEC_POSTFLAGS})
     set_tests_properties(${test_name} PROPERTIES
       TIMEOUT ${T_TIMEOUT}
       ENVIRONMENT "${MDI_MPI_TEST_ENV};MDI_TEST_NP=${np}"
@@ -35,6 +39,12 @@ function(mdi_add_mpi_test)
     if(T_FAIL_REGULAR_EXPRESSION)
       set_tests_properties(${test_name} PROPERTIES FAIL_REGULAR_EXPRESSION "${T_FAIL_REGULAR_EXPRESSION}")
     endif()
+    foreach(kind SETUP REQUIRED)
+      if(T_FIXTURES_${kind})
+        string(REPLACE "@NP@" "${np}" fx "${T_FIXTURES_${kind}}")
+        set_tests_properties(${test_name} PROPERTIES FIXTURES_${kind} "${fx}")
+      endif()
+    endforeach()
   endforeach()
 endfunction()
 

@@ -204,11 +204,7 @@ static int read_tensor_info(struct gguf_file *g, int64_t i) {
                     what, type, gguf_ggml_type_name(type));
   t->type = type;
   t->bytes = count * (type == GGML_TYPE_F32 ? 4 : 2);
-  /* relative to the data start until that is known */
-  t->off = off > (uint64_t)g->in.size ? -1 : (int64_t)off;
-  if (t->off < 0)
-    return mdi_fail("%s: %s: data offset %llu lies beyond the end of the file (%lld bytes)",
-                    g->in.path, what, (unsigned long long)off, (long long)g->in.size);
+  t->data_offset = off; /* checked once the data section is placed */
   return MDI_OK;
 }
 
@@ -229,14 +225,18 @@ static int place_tensors(struct gguf_file *g) {
   g->data_start = (g->in.pos + g->alignment - 1) / g->alignment * g->alignment;
   for (int64_t i = 0; i < g->n_tensors; i++) {
     struct gguf_tensor *t = &g->tensors[i];
-    if (t->off % g->alignment != 0)
-      return mdi_fail("%s: tensor %s: data offset %lld is not a multiple of the alignment %lld",
-                      g->in.path, t->name, (long long)t->off, (long long)g->alignment);
-    t->off += g->data_start;
-    if (t->off > g->in.size || t->bytes > g->in.size - t->off)
-      return mdi_fail("%s: tensor %s: data (%lld bytes at offset %lld) lies beyond the end of the "
+    if (t->data_offset % (uint64_t)g->alignment != 0)
+      return mdi_fail("%s: tensor %s: data offset %llu is not a multiple of the alignment %lld",
+                      g->in.path, t->name, (unsigned long long)t->data_offset,
+                      (long long)g->alignment);
+    /* unsigned: a sum that wrapped around is caught by the first test */
+    uint64_t at = t->data_offset + (uint64_t)g->data_start;
+    if (t->data_offset > (uint64_t)g->in.size || at > (uint64_t)g->in.size ||
+        (uint64_t)t->bytes > (uint64_t)g->in.size - at)
+      return mdi_fail("%s: tensor %s: data (%lld bytes at offset %llu) lies beyond the end of the "
                       "file (%lld bytes; truncated?)", g->in.path, t->name, (long long)t->bytes,
-                      (long long)t->off, (long long)g->in.size);
+                      (unsigned long long)at, (long long)g->in.size);
+    t->off = (int64_t)at;
   }
   return MDI_OK;
 }

@@ -54,6 +54,7 @@ struct gguf_tensor {
   int n_dims;
   int64_t dims[GGUF_MAX_DIMS]; /* GGUF order: dims[0] is the contiguous one */
   uint32_t type;               /* ggml type: F32 or F16 after gguf_open */
+  uint64_t data_offset;        /* as stored: relative to the data section */
   int64_t off;                 /* absolute file offset of the data */
   int64_t bytes;
 };

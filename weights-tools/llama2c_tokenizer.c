@@ -38,6 +38,11 @@ static int append_bytes(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *
   return MDI_OK;
 }
 
+static int truncated(const struct convert_input *in, int token, int vocab_size) {
+  return mdi_fail("%s: truncated tokenizer: the file (%lld bytes) ends inside token %d of the "
+                  "model's %d", in->path, (long long)in->size, token, vocab_size);
+}
+
 /* Read the tokens into scores[vocab], offsets[vocab+1] and *bytes. */
 static int read_tokens(struct convert_input *in, int vocab_size, int max_len, float *scores,
                        int64_t *offsets, uint8_t **bytes) {
@@ -48,17 +53,16 @@ static int read_tokens(struct convert_input *in, int vocab_size, int max_len, fl
     char what[64];
     snprintf(what, sizeof what, "token %d of %d", i, vocab_size);
     int32_t n;
+    if (convert_input_left(in) < 8) return truncated(in, i, vocab_size);
     if (convert_input_read(in, &scores[i], 4, what) != MDI_OK ||
         convert_input_read(in, &n, 4, what) != MDI_OK)
-      return mdi_fail_context("%s: truncated tokenizer (the model has %d tokens)", in->path,
-                              vocab_size);
+      return MDI_ERR;
     if (isnan(scores[i])) return mdi_fail("%s: token %d has score NaN", in->path, i);
     if (n < 0 || n > max_len)
       return mdi_fail("%s: token %d has length %d, outside [0, max_token_length %d]", in->path, i,
                       (int)n, max_len);
-    if (convert_input_read(in, piece, (size_t)n, what) != MDI_OK)
-      return mdi_fail_context("%s: truncated tokenizer (the model has %d tokens)", in->path,
-                              vocab_size);
+    if (convert_input_left(in) < n) return truncated(in, i, vocab_size);
+    if (convert_input_read(in, piece, (size_t)n, what) != MDI_OK) return MDI_ERR;
     if (memchr(piece, 0, (size_t)n))
       return mdi_fail("%s: token %d contains a NUL byte", in->path, i);
     if (append_bytes(bytes, &len, &cap, piece, (size_t)n) != MDI_OK) return MDI_ERR;

@@ -1,6 +1,7 @@
 /* The program's JSON formats; json.c is the only file that includes cJSON.h.
  *  - the output journal (-o): one object per finished sequence per line;
- *  - JSONL prompt files: {"prompt": ..., "max_tokens": ..., "seed": ...};
+ *  - JSONL prompt files: {"prompt": ..., "max_tokens": ..., "seed": ...,
+ *    "temperature": ..., "top_p": ..., "top_k": ...};
  *  - the stats file (--stats). */
 #ifndef MDI_JSON_H
 #define MDI_JSON_H
@@ -35,6 +36,9 @@ struct mdi_prompt_line {
   char *prompt;        /* malloc'd */
   int max_tokens;      /* -1: not given */
   int64_t seed;        /* -1: not given */
+  double temperature;  /* -1: not given */
+  double top_p;        /* -1: not given */
+  int top_k;           /* -1: not given */
 };
 
 /* Parse one JSONL prompt line; `where` ("file:line") prefixes errors. */

@@ -100,39 +100,57 @@ int mdi_journal_close(struct mdi_journal *j) {
   return rc;
 }
 
+/* Numeric keys of a JSONL prompt line and their accepted ranges. */
+struct prompt_key {
+  const char *name;
+  double lo, hi;
+  int integer;
+};
+static const struct prompt_key prompt_keys[] = {
+    {"max_tokens", 0, 1 << 20, 1}, {"seed", 1, 9.0e15, 1},   {"temperature", 0, 100, 0},
+    {"top_p", 1e-9, 1, 0},         {"top_k", 0, 1 << 22, 1},
+};
+
 int mdi_json_parse_prompt(const char *line, const char *where, struct mdi_prompt_line *out) {
   memset(out, 0, sizeof *out);
   out->max_tokens = -1;
   out->seed = -1;
+  out->temperature = -1;
+  out->top_p = -1;
+  out->top_k = -1;
   cJSON *o = cJSON_Parse(line);
-  if (!o) return mdi_fail("%s: not a JSON object", where);
-  int rc = MDI_ERR;
-  if (!cJSON_IsObject(o)) {
-    mdi_fail("%s: not a JSON object", where);
-    goto done;
+  if (!o || !cJSON_IsObject(o)) {
+    cJSON_Delete(o);
+    return mdi_fail("%s: not a JSON object", where);
   }
+  int rc = MDI_ERR;
   for (cJSON *it = o->child; it; it = it->next) {
     if (!strcmp(it->string, "prompt")) {
       if (!cJSON_IsString(it)) {
         mdi_fail("%s: \"prompt\" must be a string", where);
         goto done;
       }
-    } else if (!strcmp(it->string, "max_tokens") || !strcmp(it->string, "seed")) {
-      double v = it->valuedouble;
-      double hi = !strcmp(it->string, "seed") ? 9.0e15 : 1 << 20;
-      double lo = !strcmp(it->string, "seed") ? 1 : 0;
-      if (!cJSON_IsNumber(it) || v != floor(v) || v < lo || v > hi) {
-        mdi_fail("%s: \"%s\" must be an integer in [%g, %g]", where, it->string, lo, hi);
-        goto done;
-      }
-      if (!strcmp(it->string, "seed"))
-        out->seed = (int64_t)v;
-      else
-        out->max_tokens = (int)v;
-    } else {
-      mdi_fail("%s: unknown key \"%s\" (expected prompt, max_tokens, seed)", where, it->string);
+      continue;
+    }
+    const struct prompt_key *k = NULL;
+    for (size_t i = 0; i < sizeof prompt_keys / sizeof prompt_keys[0]; i++)
+      if (!strcmp(it->string, prompt_keys[i].name)) k = &prompt_keys[i];
+    if (!k) {
+      mdi_fail("%s: unknown key \"%s\" (expected prompt, max_tokens, seed, temperature, top_p, top_k)",
+               where, it->string);
       goto done;
     }
+    const double v = it->valuedouble;
+    if (!cJSON_IsNumber(it) || (k->integer && v != floor(v)) || !(v >= k->lo && v <= k->hi)) {
+      mdi_fail("%s: \"%s\" must be %s in [%g, %g]", where, k->name, k->integer ? "an integer" : "a number",
+               k->lo, k->hi);
+      goto done;
+    }
+    if (!strcmp(k->name, "max_tokens")) out->max_tokens = (int)v;
+    if (!strcmp(k->name, "seed")) out->seed = (int64_t)v;
+    if (!strcmp(k->name, "temperature")) out->temperature = v;
+    if (!strcmp(k->name, "top_p")) out->top_p = v;
+    if (!strcmp(k->name, "top_k")) out->top_k = (int)v;
   }
   cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "prompt");
   if (!p) {

@@ -16,6 +16,7 @@ struct prompt {
   char where[96];
   int max_tokens; /* -1: the -n option */
   int64_t seed;   /* -1: S + id */
+  struct mdi_sampler_params sampling;
 };
 
 struct prompt_list {
@@ -23,7 +24,8 @@ struct prompt_list {
   int n, cap;
 };
 
-static struct prompt *push(struct prompt_list *l) {
+/* Appends a prompt with the command line's settings. */
+static struct prompt *push(struct prompt_list *l, const struct mdi_options *o) {
   if (l->n == l->cap) {
     l->cap = l->cap ? 2 * l->cap : 16;
     struct prompt *p = realloc(l->items, (size_t)l->cap * sizeof *p);
@@ -34,6 +36,7 @@ static struct prompt *push(struct prompt_list *l) {
   memset(p, 0, sizeof *p);
   p->max_tokens = -1;
   p->seed = -1;
+  p->sampling = (struct mdi_sampler_params){(float)o->temperature, (float)o->top_p, o->top_k};
   return p;
 }
 
@@ -42,7 +45,7 @@ static int ends_with(const char *s, const char *suffix) {
   return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static int read_file(const char *path, struct prompt_list *l) {
+static int read_file(const char *path, const struct mdi_options *o, struct prompt_list *l) {
   FILE *f = fopen(path, "rb");
   if (!f) return mdi_fail("%s: cannot read the prompt file: %s", path, strerror(errno));
   const int jsonl = ends_with(path, ".jsonl");
@@ -59,7 +62,7 @@ static int read_file(const char *path, struct prompt_list *l) {
       break;
     }
     if (jsonl && n == 0) continue; /* blank lines separate nothing in JSONL */
-    struct prompt *p = push(l);
+    struct prompt *p = push(l, o);
     snprintf(p->where, sizeof p->where, "%s:%d", path, lineno);
     if (jsonl) {
       struct mdi_prompt_line pl;
@@ -71,6 +74,9 @@ static int read_file(const char *path, struct prompt_list *l) {
       p->text = pl.prompt;
       p->max_tokens = pl.max_tokens;
       p->seed = pl.seed;
+      if (pl.temperature >= 0) p->sampling.temperature = (float)pl.temperature;
+      if (pl.top_p >= 0) p->sampling.top_p = (float)pl.top_p;
+      if (pl.top_k >= 0) p->sampling.top_k = pl.top_k;
     } else {
       p->text = mdi_xstrdup(line);
     }
@@ -106,17 +112,17 @@ int mdi_prompts_build(const struct mdi_options *o, const struct mdi_tokenizer *t
   *reqs_out = NULL;
   *n_out = 0;
   for (int i = 0; i < o->n_prompts; i++) {
-    struct prompt *p = push(&l);
+    struct prompt *p = push(&l, o);
     p->text = mdi_xstrdup(o->prompts[i]);
     p->len = strlen(p->text);
     snprintf(p->where, sizeof p->where, "-p #%d", i + 1);
   }
-  if (o->prompt_file && read_file(o->prompt_file, &l) != MDI_OK) {
+  if (o->prompt_file && read_file(o->prompt_file, o, &l) != MDI_OK) {
     free_list(&l);
     return MDI_ERR;
   }
   if (l.n == 0) { /* no prompt at all: one sequence from BOS */
-    struct prompt *p = push(&l);
+    struct prompt *p = push(&l, o);
     p->text = mdi_xstrdup("");
     snprintf(p->where, sizeof p->where, "(none)");
   }
@@ -134,7 +140,7 @@ int mdi_prompts_build(const struct mdi_options *o, const struct mdi_tokenizer *t
       r->id = j * K + k;
       r->max_new = p->max_tokens >= 0 ? p->max_tokens : o->max_new_tokens;
       r->seed = p->seed >= 0 ? (uint64_t)p->seed + (uint64_t)k : (uint64_t)o->seed + (uint64_t)r->id;
-      r->sampling = (struct mdi_sampler_params){(float)o->temperature, (float)o->top_p, o->top_k};
+      r->sampling = p->sampling;
       if (k == 0) {
         rc = encode(r, p, tok, max_seq);
       } else { /* samples share the first one's encoding */

@@ -98,14 +98,16 @@ class Gguf:
 
     def skip(self, key, vtype):
         if vtype == 8:
-            self.pos += self.u64()
+            n = self.u64()
+            self.pos += n
         elif vtype == 9:
             etype, count = self.u32(), self.u64()
             if etype == 8:
                 offs = []
                 for _ in range(count):
                     offs.append(self.pos)
-                    self.pos += self.u64()
+                    n = self.u64()
+                    self.pos += n
                 self.strings[key] = offs
             else:
                 self.pos += SCALAR[etype] * count
@@ -133,10 +135,12 @@ KINDS = {
     "header_heads": lambda m: llama2c_header(m, HEADS, 7),
     "header_layers": lambda m: llama2c_header(m, LAYERS, -3),
     # llama2.c tokenizer
-    "tok_truncated": lambda m: read(m + "/tok512.bin")[:3000],
+    "tok_truncated": lambda m: read(m + "/tok512.bin")[:5000],
+    "tok_short": lambda m: read(m + "/tok512.bin")[:3000],
     "tok_absurd_len": lambda m: tok_len(m, 100000),
     "tok_negative_len": lambda m: tok_len(m, -5),
     "tok_absurd_max": lambda m: struct.pack("<i", 1 << 30) + read(m + "/tok512.bin")[4:],
+    "tok_trailing": lambda m: read(m + "/tok512.bin") + bytes(100),
     # GGUF
     "gguf_magic": lambda m: b"GGUX" + read(m + "/stories260K.gguf")[4:],
     "gguf_version": lambda m: gguf_patch(m, "<I", lambda g: 4, 7),

@@ -1,0 +1,58 @@
+#!/bin/sh
+# usage: expect_fail.sh [--one-error] REGEX COMMAND [ARGS...]
+#
+# Runs COMMAND (at most 20 s) and passes when it fails cleanly: a non-zero
+# exit status that is not a timeout or a signal (a crash is a failure of the
+# test), and a standard error that matches the extended regular expression
+# REGEX and has at least one line.  With --one-error, stderr must also hold
+# exactly one line containing "error:" (the program reports one problem, once).
+one_error=0
+if [ "$1" = "--one-error" ]; then
+  one_error=1
+  shift
+fi
+if [ $# -lt 2 ]; then
+  echo "usage: expect_fail.sh [--one-error] REGEX COMMAND [ARGS...]" >&2
+  exit 2
+fi
+regex=$1
+shift
+err=$(mktemp)
+trap 'rm -f "$err"' EXIT
+
+timeout 20 "$@" >/dev/null 2>"$err"
+status=$?
+echo "command: $*"
+echo "exit status: $status"
+echo "stderr:"
+sed 's/^/  | /' "$err"
+
+if [ $status -eq 0 ]; then
+  echo "FAIL: the command succeeded; a failure was expected"
+  exit 1
+fi
+if [ $status -eq 124 ]; then
+  echo "FAIL: the command timed out (20 s)"
+  exit 1
+fi
+if [ $status -ge 126 ]; then
+  echo "FAIL: exit status $status: not run, or killed by a signal (crash?)"
+  exit 1
+fi
+if [ ! -s "$err" ]; then
+  echo "FAIL: nothing on stderr; an error message was expected"
+  exit 1
+fi
+if ! grep -Eq -- "$regex" "$err"; then
+  echo "FAIL: stderr does not match /$regex/"
+  exit 1
+fi
+if [ $one_error -eq 1 ]; then
+  n=$(grep -c "error:" "$err")
+  if [ "$n" -ne 1 ]; then
+    echo "FAIL: $n lines contain \"error:\"; exactly one was expected"
+    exit 1
+  fi
+fi
+echo "PASS"
+exit 0
