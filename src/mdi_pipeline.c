@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mdi/comm.h"
+#include "mdi/config.h"
 #include "mdi/error.h"
 #include "mdi/json.h"
 #include "mdi/model.h"
@@ -218,22 +219,24 @@ int main(int argc, char **argv) {
   r.t_start = mdi_comm_time();
   r.rank = mdi_comm_rank();
   r.n_ranks = mdi_comm_size();
-  mdi_options_defaults(&r.opt);
   /* every rank parses the same arguments and reaches the same verdict */
-  int rc = mdi_options_parse(&r.opt, argc, argv);
-  if (rc == MDI_OK && !r.opt.help && !r.opt.version) rc = mdi_options_validate(&r.opt);
+  int rc = mdi_config_resolve(&r.opt, argc, argv);
+  if (rc == MDI_OK && !r.opt.help && !r.opt.version && !r.opt.print_config)
+    rc = mdi_options_validate(&r.opt);
   if (rc != MDI_OK) {
     if (r.rank == 0) mdi_log_error("%s", mdi_error());
     mdi_options_free(&r.opt);
     mdi_comm_finalize();
     return EXIT_USAGE;
   }
-  if (r.opt.help || r.opt.version) {
+  if (r.opt.help || r.opt.version || r.opt.print_config) {
     if (r.rank == 0) {
       if (r.opt.help)
         mdi_options_print_help("mdi_pipeline");
-      else
+      else if (r.opt.version)
         printf("mdi_pipeline %s\n", MDI_VERSION);
+      else
+        mdi_config_print(&r.opt, stdout);
     }
     mdi_options_free(&r.opt);
     mdi_comm_finalize();

@@ -55,6 +55,7 @@ struct mdi_option_desc {
   const char *arg;        /* argument name in --help */
   const char *help;
   double min, max;        /* accepted range of numbers */
+  int is_path;            /* a file name: relative to the config file's directory */
 };
 
 /* The table, terminated by an entry with long_name == NULL. */

@@ -19,26 +19,29 @@
 /* $MDI_BINARY_DIR/tests/<name>, created (the build tree, not the sources). */
 static inline const char *convert_test_workdir(const char *name, char *buf, size_t n) {
   const char *bin = getenv("MDI_BINARY_DIR");
-  char tests[4096];
-  snprintf(tests, sizeof tests, "%s/tests", bin ? bin : ".");
-  mkdir(tests, 0755);
-  snprintf(buf, n, "%s/%s", tests, name);
+  snprintf(buf, n, "%s/tests", bin ? bin : ".");
+  mkdir(buf, 0755);
+  size_t used = strlen(buf);
+  snprintf(buf + used, n - used, "/%s", name);
   mkdir(buf, 0755);
   return buf;
 }
 
+/* The tool under test; CMake passes its path. */
+#ifndef MDI_CONVERT_EXE
+#define MDI_CONVERT_EXE "mdi_convert"
+#endif
+
 /* Run mdi_convert with argv (NULL-terminated, argv[0] ignored); returns its
  * exit status, or -1 when it did not exit normally. */
 static inline int convert_test_run(char **argv) {
-  const char *bin = getenv("MDI_BINARY_DIR");
-  char exe[4096];
-  snprintf(exe, sizeof exe, "%s/weights-tools/mdi_convert", bin ? bin : ".");
+  char exe[] = MDI_CONVERT_EXE;
   argv[0] = exe;
   fflush(stdout);
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
-    execv(exe, argv);
+    execvp(exe, argv);
     fprintf(stderr, "cannot run %s: %s\n", exe, strerror(errno));
     _exit(127);
   }
