@@ -17,6 +17,7 @@
 #include "mdi/output.h"
 #include "mdi/pipeline.h"
 #include "mdi/prompts.h"
+#include "mdi/rankfiles.h"
 #include "mdi/split.h"
 #include "mdi/stats.h"
 #include "mdi/tokenizer.h"
@@ -33,6 +34,8 @@ struct run {
   int first, last;             /* this rank's layers */
   int B, M, max_seq, max_rows;
   struct mdi_h5 *file;
+  int per_rank;                /* the model is split into PREFIX.rankNNN.h5 files */
+  struct mdi_rankfile_info info; /* per-rank mode: this rank's file */
   struct mdi_block block;
   struct mdi_head head;        /* rank 0 */
   struct mdi_tokenizer tok;    /* rank 0 */
@@ -53,20 +56,81 @@ static int agree(int rc) {
   return 0;
 }
 
+/* -m names a model file, or the prefix of per-rank files; each rank opens
+ * only the file it needs (nodes need not share storage). */
+static int open_model(struct run *r) {
+  const char *m = r->opt.model;
+  FILE *probe = fopen(m, "rb");
+  if (probe) {
+    fclose(probe);
+    return mdi_h5_open(&r->file, m);
+  }
+  char path[4096];
+  mdi_rankfile_path(path, sizeof path, m, r->rank);
+  probe = fopen(path, "rb");
+  if (!probe)
+    return mdi_fail("%s: no such model file, and no per-rank file %s (rank %d)", m, path, r->rank);
+  fclose(probe);
+  r->per_rank = 1;
+  return mdi_h5_open(&r->file, path);
+}
+
+/* The split of per-rank files is fixed by the files; options may only agree. */
+static int split_from_files(struct run *r) {
+  if (mdi_rankfile_read_info(r->file, r->rank, r->n_ranks, r->hp.n_layers, &r->info) != MDI_OK)
+    return MDI_ERR;
+  char have[256];
+  mdi_split_format(r->info.split, r->n_ranks, have, sizeof have);
+  if (strcmp(r->opt.split, "auto") != 0 && strcmp(r->opt.split, have) != 0)
+    return mdi_fail("--split %s does not match the per-rank files, which are split %s", r->opt.split, have);
+  if (r->opt.rank0_layers >= 0 && r->opt.rank0_layers != r->info.split[0])
+    return mdi_fail("--rank0-layers %d does not match the per-rank files, which give rank 0 %d layers",
+                    r->opt.rank0_layers, r->info.split[0]);
+  memcpy(r->counts, r->info.split, (size_t)r->n_ranks * sizeof(int));
+  return MDI_OK;
+}
+
 static int setup_model(struct run *r) {
-  if (mdi_h5_open(&r->file, r->opt.model) != MDI_OK) return MDI_ERR;
+  if (open_model(r) != MDI_OK) return MDI_ERR;
   if (mdi_h5_read_hparams(r->file, &r->hp) != MDI_OK) return MDI_ERR;
+  if (!r->per_rank && mdi_rankfile_is_rankfile(r->file))
+    return mdi_fail("%s is one rank's part of a split model: pass its prefix to -m", r->opt.model);
   r->max_seq = r->opt.max_seq_len ? r->opt.max_seq_len : r->hp.seq_len;
   if (r->max_seq > r->hp.seq_len && r->rank == 0)
     mdi_log_warn("--max-seq-len %d exceeds the model's trained seq_len %d", r->max_seq, r->hp.seq_len);
   r->counts = mdi_xcalloc((size_t)r->n_ranks, sizeof(int), "split");
-  if (mdi_split_plan(&r->hp, r->n_ranks, r->opt.split, r->opt.rank0_layers, r->counts) != MDI_OK)
+  if (r->per_rank) {
+    if (split_from_files(r) != MDI_OK) return MDI_ERR;
+  } else if (mdi_split_plan(&r->hp, r->n_ranks, r->opt.split, r->opt.rank0_layers, r->counts) != MDI_OK) {
     return MDI_ERR;
+  }
   r->first = 0;
   for (int i = 0; i < r->rank; i++) r->first += r->counts[i];
   r->last = r->first + r->counts[r->rank];
   r->B = r->opt.batch;
   r->M = r->opt.micro_batches ? r->opt.micro_batches : r->n_ranks;
+  return MDI_OK;
+}
+
+/* Collective: every rank must load the same model the same way. */
+static int check_same_model(struct run *r) {
+  struct {
+    int per_rank;
+    struct mdi_hparams hp;
+    char fingerprint[MDI_FINGERPRINT_MAX];
+  } mine = {0}, root;
+  mine.per_rank = r->per_rank;
+  memcpy(&mine.hp, &r->hp, sizeof mine.hp);
+  memcpy(mine.fingerprint, r->info.fingerprint, sizeof mine.fingerprint);
+  root = mine;
+  mdi_comm_bcast(&root, sizeof root, 0);
+  const char *path = mdi_h5_path(r->file);
+  if (root.per_rank != mine.per_rank)
+    return mdi_fail("%s: rank 0 reads %s but this rank reads %s", path,
+                    root.per_rank ? "per-rank files" : "one model file", mine.per_rank ? "per-rank files" : "one model file");
+  if (memcmp(&root.hp, &mine.hp, sizeof mine.hp) != 0 || strcmp(root.fingerprint, mine.fingerprint) != 0)
+    return mdi_fail("%s belongs to another model than rank 0's file (fingerprint %s, rank 0 has %s)", path,
+                    mine.fingerprint[0] ? mine.fingerprint : "-", root.fingerprint[0] ? root.fingerprint : "-");
   return MDI_OK;
 }
 
@@ -247,6 +311,7 @@ int main(int argc, char **argv) {
   mdi_matmul_set_threads(r.opt.threads);
 
   int ok = agree(setup_model(&r));
+  if (ok) ok = agree(check_same_model(&r));
   if (ok) {
     int max_rows = 0;
     if (r.rank == 0) ok = agree(setup_requests(&r)), max_rows = r.max_rows;

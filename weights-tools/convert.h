@@ -61,7 +61,8 @@ float convert_f16_to_f32(uint16_t h);
 int convert_copy_tensor(struct convert_input *in, int64_t off, enum convert_src_type type,
                         struct mdi_h5w *w, const char *name, int ndims, const int64_t *dims);
 
-/* 1 when the `bytes` bytes at offsets a and b of `in` are equal, 0 when not. */
+/* *same = 1 when the `bytes` bytes at offsets a and b of `in` are equal, 0
+ * when not; MDI_ERR on a read error. */
 int convert_same_bytes(struct convert_input *in, int64_t a, int64_t b, int64_t bytes,
                        const char *what, int *same);
 
@@ -138,6 +139,11 @@ int convert_parse_args(int argc, char **argv, const struct convert_opt *opts, in
 /* Fail (usage error) when `out` names one of the inputs: creating the output
  * truncates it first, which would destroy the input. */
 int convert_check_output(const char *out, const char *const *inputs, int n_inputs);
+
+/* While `out` is being written, SIGINT, SIGTERM and SIGHUP remove it before
+ * the program dies, so an interrupted conversion leaves no partial model.
+ * NULL disarms. */
+void convert_remove_on_signal(const char *out);
 
 /* "dim 64, hidden_dim 172, n_layers 5, ..." for messages. */
 void convert_describe_hparams(const struct mdi_hparams *hp, char *buf, size_t size);

@@ -3,9 +3,11 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "convert.h"
 #include "mdi/error.h"
@@ -71,6 +73,27 @@ int convert_check_output(const char *out, const char *const *inputs, int n_input
       return mdi_fail("%s: output is the input file %s (it would be overwritten)", out, inputs[i]);
   }
   return MDI_OK;
+}
+
+static const char *volatile signal_remove_path;
+
+static void remove_and_die(int sig) {
+  const char *path = signal_remove_path;
+  if (path) unlink(path); /* async-signal-safe */
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void convert_remove_on_signal(const char *out) {
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  signal_remove_path = out;
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = out ? remove_and_die : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sigs[i], &sa, NULL);
+  }
 }
 
 void convert_describe_hparams(const struct mdi_hparams *hp, char *buf, size_t size) {

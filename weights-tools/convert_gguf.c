@@ -93,6 +93,9 @@ static int read_hparams(struct gguf_file *g, struct mdi_hparams *hp) {
   /* the vocabulary size comes from the tokens; shared is decided later */
   const struct gguf_kv *tokens = gguf_find_kv(g, "tokenizer.ggml.tokens");
   if (!tokens) return mdi_fail("%s: metadata tokenizer.ggml.tokens is missing", g->in.path);
+  if (tokens->type != GGUF_ARRAY || tokens->elem_type != GGUF_STRING)
+    return mdi_fail("%s: metadata tokenizer.ggml.tokens should be an array of strings",
+                    g->in.path);
   hp->vocab_size = tokens->count > 0x7fffffff ? -1 : (int)tokens->count;
   hp->shared_classifier = 1;
   char source[4200];

@@ -42,10 +42,15 @@ int convert_write_model(const struct convert_model_src *src, const struct mdi_to
                     src->in->path, tok->vocab_size, src->hp.vocab_size);
   struct mdi_h5w *w;
   if (mdi_h5w_create(&w, out) != MDI_OK) return MDI_ERR;
+  convert_remove_on_signal(out);
+  int rc = MDI_OK;
   if (mdi_h5w_write_hparams(w, &src->hp) != MDI_OK || write_tensors(src, w) != MDI_OK ||
       mdi_tokenizer_save(tok, w) != MDI_OK) {
     mdi_h5w_abandon(w);
-    return MDI_ERR;
+    rc = MDI_ERR;
+  } else {
+    rc = mdi_h5w_close(w); /* removes the file when anything failed */
   }
-  return mdi_h5w_close(w);
+  convert_remove_on_signal(NULL);
+  return rc;
 }

@@ -130,6 +130,11 @@ int mdi_json_parse_prompt(const char *line, const char *where, struct mdi_prompt
         mdi_fail("%s: \"prompt\" must be a string", where);
         goto done;
       }
+      /* cJSON ends strings at a decoded \u0000: refuse it rather than cut the prompt */
+      if (strstr(line, "\\u0000")) {
+        mdi_fail("%s: the prompt contains a NUL character (\\u0000)", where);
+        goto done;
+      }
       continue;
     }
     const struct prompt_key *k = NULL;

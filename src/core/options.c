@@ -139,7 +139,7 @@ int mdi_option_set(struct mdi_options *o, const struct mdi_option_desc *d, const
   if (!parse_number(value, &v, integer))
     return mdi_fail("%s: \"%s\" is not %s", where, value, integer ? "an integer" : "a number");
   if (d->min < d->max && (v < d->min || v > d->max))
-    return mdi_fail("%s: %s is out of range [%g, %g]", where, value, d->min, d->max);
+    return mdi_fail("%s: %s is out of range [%.15g, %.15g]", where, value, d->min, d->max);
   if (d->type == MDI_OPT_INT) *(int *)field = (int)v;
   if (d->type == MDI_OPT_INT64) *(int64_t *)field = strtoll(value, NULL, 10);
   if (d->type == MDI_OPT_DOUBLE) *(double *)field = v;

@@ -10,7 +10,11 @@
 
 static int parse_counts(const char *spec, int n_ranks, int n_layers, int *counts) {
   const char *p = spec;
-  int n = 0, sum = 0;
+  int n = 0, sum = 0, entries = 1;
+  for (const char *c = spec; *c; c++) entries += *c == ',';
+  if (entries != n_ranks)
+    return mdi_fail("--split %s: %d count%s for %d rank%s (give one count per rank)", spec, entries,
+                    entries == 1 ? "" : "s", n_ranks, n_ranks == 1 ? "" : "s");
   while (*p) {
     char *end;
     errno = 0;
@@ -18,17 +22,14 @@ static int parse_counts(const char *spec, int n_ranks, int n_layers, int *counts
     if (end == p || errno || v < 0 || v > n_layers)
       return mdi_fail("--split %s: \"%.*s\" is not a layer count in [0, %d]", spec,
                       (int)strcspn(p, ","), p, n_layers);
-    if (n == n_ranks)
-      return mdi_fail("--split %s: %d counts for %d ranks (give one count per rank)", spec, n + 1 +
-                      (int)(strchr(end, ',') != NULL), n_ranks);
     counts[n++] = (int)v;
     sum += (int)v;
+    if (*end == ',' && end[1] == '\0') return mdi_fail("--split %s: a count is missing after the last comma", spec);
     if (*end == ',') end++;
     else if (*end) return mdi_fail("--split %s: unexpected \"%s\"", spec, end);
     p = end;
   }
-  if (n != n_ranks)
-    return mdi_fail("--split %s: %d counts for %d ranks (give one count per rank)", spec, n, n_ranks);
+  MDI_ASSERT(n == n_ranks);
   if (sum != n_layers)
     return mdi_fail("--split %s: the counts add up to %d but the model has %d layers", spec, sum, n_layers);
   for (int r = 1; r < n_ranks; r++)
