@@ -112,16 +112,20 @@ static int setup_model(struct run *r) {
   return MDI_OK;
 }
 
-/* Collective: every rank must load the same model the same way. */
+/* Collective: every rank must load the same model the same way.  Per-rank
+ * files of one model but of different splits each pass their own checks, so
+ * the split is compared too (else a layer could be skipped or run twice). */
 static int check_same_model(struct run *r) {
   struct {
     int per_rank;
     struct mdi_hparams hp;
     char fingerprint[MDI_FINGERPRINT_MAX];
+    char split[256];
   } mine = {0}, root;
   mine.per_rank = r->per_rank;
   memcpy(&mine.hp, &r->hp, sizeof mine.hp);
   memcpy(mine.fingerprint, r->info.fingerprint, sizeof mine.fingerprint);
+  mdi_split_format(r->counts, r->n_ranks, mine.split, sizeof mine.split);
   root = mine;
   mdi_comm_bcast(&root, sizeof root, 0);
   const char *path = mdi_h5_path(r->file);
@@ -131,6 +135,9 @@ static int check_same_model(struct run *r) {
   if (memcmp(&root.hp, &mine.hp, sizeof mine.hp) != 0 || strcmp(root.fingerprint, mine.fingerprint) != 0)
     return mdi_fail("%s belongs to another model than rank 0's file (fingerprint %s, rank 0 has %s)", path,
                     mine.fingerprint[0] ? mine.fingerprint : "-", root.fingerprint[0] ? root.fingerprint : "-");
+  if (strcmp(root.split, mine.split) != 0)
+    return mdi_fail("%s is split %s but rank 0's file is split %s (per-rank files of different splits)",
+                    path, mine.split, root.split);
   return MDI_OK;
 }
 

@@ -13,7 +13,9 @@
 #include <stdio.h>
 
 #include "mdi/hparams.h"
+#include "mdi/weights.h"
 
+struct mdi_h5;
 struct mdi_h5w;
 
 /* Exit codes of the tool and of every subcommand. */
@@ -121,6 +123,37 @@ struct convert_model_src {
 int convert_write_model(const struct convert_model_src *src, const struct mdi_tokenizer *tok,
                         const char *out);
 
+/* ---- the model's weight tensors, and reading them from a model file ------ */
+
+/* Bytes of float32 per chunk when tensors are streamed: bounds the memory of
+ * every subcommand, whatever the model's size. */
+#define CONVERT_CHUNK_BYTES ((size_t)16 << 20)
+
+/* One weight tensor of the model file (docs/FORMAT.md). */
+struct convert_tensor {
+  char name[MDI_NAME_MAX]; /* "embedding", "layers/003/wq", ... */
+  int layer;               /* its layer, -1 for embedding, final_norm, classifier */
+  int ndims;               /* 1 (norms) or 2 ([out][in] matrices) */
+  int64_t dims[2];         /* shape; dims[1] = 1 for a vector */
+};
+
+/* The model's weight tensors in canonical order: embedding, every layer's
+ * tensors (layer 0 first, each in enum convert_layer_tensor order),
+ * final_norm, then classifier when not shared.  Fingerprints (split) and
+ * random weights follow this order. */
+int convert_tensor_count(const struct mdi_hparams *hp);
+void convert_tensor_at(const struct mdi_hparams *hp, int index, struct convert_tensor *t);
+
+/* Receives consecutive rows [row0, row0 + nrows) of a tensor, `cols` floats
+ * each (a vector is one row).  Returns MDI_OK or MDI_ERR (message set). */
+typedef int (*convert_rows_fn)(void *ctx, const struct convert_tensor *t, const float *rows,
+                               int64_t row0, int64_t nrows);
+
+/* Read the float32 dataset t->name of an open model file in chunks of at
+ * most CONVERT_CHUNK_BYTES and hand them to fn in row order. */
+int convert_read_tensor_rows(struct mdi_h5 *f, const struct convert_tensor *t, convert_rows_fn fn,
+                             void *ctx);
+
 /* ---- command line ------------------------------------------------------ */
 
 /* An option that takes a value: "--name VALUE" or "--name=VALUE". */
@@ -144,6 +177,12 @@ int convert_check_output(const char *out, const char *const *inputs, int n_input
  * the program dies, so an interrupted conversion leaves no partial model.
  * NULL disarms. */
 void convert_remove_on_signal(const char *out);
+/* The same for several files written at once (n of them; the array and the
+ * strings must outlive the arming).  NULL disarms. */
+void convert_remove_on_signal_list(char *const *paths, int n);
+
+/* An integer option value in [lo, hi]; the error names the option. */
+int convert_parse_int(const char *opt, const char *value, long lo, long hi, int *out);
 
 /* "dim 64, hidden_dim 172, n_layers 5, ..." for messages. */
 void convert_describe_hparams(const struct mdi_hparams *hp, char *buf, size_t size);
@@ -155,5 +194,8 @@ void convert_report_written(const char *out, const struct mdi_hparams *hp);
 int convert_llama2c_main(int argc, char **argv);
 int convert_gguf_main(int argc, char **argv);
 int convert_info_main(int argc, char **argv);
+int convert_split_main(int argc, char **argv);
+int convert_random_main(int argc, char **argv);
+int convert_export_llama2c_main(int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -75,25 +76,47 @@ int convert_check_output(const char *out, const char *const *inputs, int n_input
   return MDI_OK;
 }
 
-static const char *volatile signal_remove_path;
+/* The files a signal removes: one output (signal_remove_one) or a list. */
+static const char *signal_remove_one;
+static char *const *volatile signal_remove_paths;
+static volatile int signal_remove_count;
 
 static void remove_and_die(int sig) {
-  const char *path = signal_remove_path;
-  if (path) unlink(path); /* async-signal-safe */
+  char *const *paths = signal_remove_paths;
+  for (int i = 0; paths && i < signal_remove_count; i++)
+    if (paths[i]) unlink(paths[i]); /* async-signal-safe */
   signal(sig, SIG_DFL);
   raise(sig);
 }
 
-void convert_remove_on_signal(const char *out) {
+void convert_remove_on_signal_list(char *const *paths, int n) {
   static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-  signal_remove_path = out;
+  signal_remove_paths = NULL; /* never a list with a stale count */
+  signal_remove_count = paths ? n : 0;
+  signal_remove_paths = paths;
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = out ? remove_and_die : SIG_DFL;
+    sa.sa_handler = paths ? remove_and_die : SIG_DFL;
     sigemptyset(&sa.sa_mask);
     sigaction(sigs[i], &sa, NULL);
   }
+}
+
+void convert_remove_on_signal(const char *out) {
+  signal_remove_one = out;
+  /* the list holds a pointer to the (const) path; unlink never writes it */
+  convert_remove_on_signal_list(out ? (char *const *)&signal_remove_one : NULL, 1);
+}
+
+int convert_parse_int(const char *opt, const char *value, long lo, long hi, int *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(value, &end, 10);
+  if (end == value || *end != '\0' || errno || v < lo || v > hi)
+    return mdi_fail("%s: \"%s\" is not an integer in [%ld, %ld]", opt, value, lo, hi);
+  *out = (int)v;
+  return MDI_OK;
 }
 
 void convert_describe_hparams(const struct mdi_hparams *hp, char *buf, size_t size) {
@@ -134,4 +157,31 @@ void convert_layer_shape(const struct mdi_hparams *hp, enum convert_layer_tensor
     case CONVERT_N_LAYER_TENSORS: break;
   }
   MDI_PANIC("bad layer tensor %d", (int)t);
+}
+
+int convert_tensor_count(const struct mdi_hparams *hp) {
+  return 2 + hp->n_layers * CONVERT_N_LAYER_TENSORS + !hp->shared_classifier;
+}
+
+void convert_tensor_at(const struct mdi_hparams *hp, int index, struct convert_tensor *t) {
+  const int last_layer = hp->n_layers * CONVERT_N_LAYER_TENSORS; /* index of final_norm */
+  MDI_ASSERT(index >= 0 && index < convert_tensor_count(hp));
+  t->layer = -1;
+  t->dims[1] = 1;
+  if (index == 0 || index == last_layer + 2) { /* embedding, classifier: [vocab][dim] */
+    snprintf(t->name, sizeof t->name, "%s", index == 0 ? "embedding" : "classifier");
+    t->ndims = 2;
+    t->dims[0] = hp->vocab_size;
+    t->dims[1] = hp->dim;
+  } else if (index == last_layer + 1) {
+    snprintf(t->name, sizeof t->name, "final_norm");
+    t->ndims = 1;
+    t->dims[0] = hp->dim;
+  } else {
+    int k = index - 1;
+    t->layer = k / CONVERT_N_LAYER_TENSORS;
+    enum convert_layer_tensor lt = (enum convert_layer_tensor)(k % CONVERT_N_LAYER_TENSORS);
+    mdi_weights_layer_name(t->name, t->layer, convert_layer_tensor_names[lt]);
+    convert_layer_shape(hp, lt, &t->ndims, t->dims);
+  }
 }

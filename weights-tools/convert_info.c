@@ -1,11 +1,14 @@
 /* mdi_convert info: describe a model file and check its layout against its
- * own hyperparameters (docs/FORMAT.md). */
+ * own hyperparameters (docs/FORMAT.md).  A per-rank file (mdi_convert split)
+ * is checked to hold its rank's share of the weights and nothing else. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "convert.h"
 #include "mdi/error.h"
+#include "mdi/rankfiles.h"
+#include "mdi/split.h"
 #include "mdi/tokenizer.h"
 #include "mdi/weights.h"
 
@@ -82,12 +85,32 @@ static void expect(const struct listing *l, const char *name, int ndims, const i
   }
 }
 
+/* Report a weight dataset that belongs to another rank's file. */
+static void absent(const struct listing *l, const char *name, const char *owner, int *problems) {
+  if (!find(l, name)) return;
+  printf("  problem: /%s is present but belongs to %s\n", name, owner);
+  (*problems)++;
+}
+
+/* Which weights a file must hold: layers [first, last), and the embedding,
+ * final norm and classifier when `head`.  A whole model holds everything; a
+ * per-rank file only its rank's share, and no other rank's. */
+struct share {
+  int first, last, head;
+};
+
 /* Check the weight datasets against the hyperparameters; returns the number
  * of problems (each printed). */
-static int check_layout(const struct listing *l, const struct mdi_hparams *hp) {
+static int check_layout(const struct listing *l, const struct mdi_hparams *hp, const struct share *s) {
   int problems = 0;
   const int64_t emb[2] = {hp->vocab_size, hp->dim}, norm[1] = {hp->dim};
-  expect(l, "embedding", 2, emb, &problems);
+  if (s->head) {
+    expect(l, "embedding", 2, emb, &problems);
+  } else {
+    absent(l, "embedding", "rank 0's file", &problems);
+    absent(l, "final_norm", "rank 0's file", &problems);
+    absent(l, "classifier", "rank 0's file", &problems);
+  }
   for (int layer = 0; layer < hp->n_layers; layer++)
     for (int t = 0; t < CONVERT_N_LAYER_TENSORS; t++) {
       char name[MDI_NAME_MAX];
@@ -95,8 +118,12 @@ static int check_layout(const struct listing *l, const struct mdi_hparams *hp) {
       int64_t dims[2];
       mdi_weights_layer_name(name, layer, convert_layer_tensor_names[t]);
       convert_layer_shape(hp, (enum convert_layer_tensor)t, &ndims, dims);
-      expect(l, name, ndims, dims, &problems);
+      if (layer >= s->first && layer < s->last)
+        expect(l, name, ndims, dims, &problems);
+      else
+        absent(l, name, "another rank's file", &problems);
     }
+  if (!s->head) return problems;
   expect(l, "final_norm", 1, norm, &problems);
   if (!hp->shared_classifier) {
     expect(l, "classifier", 2, emb, &problems);
@@ -105,6 +132,29 @@ static int check_layout(const struct listing *l, const struct mdi_hparams *hp) {
     problems++;
   }
   return problems;
+}
+
+/* The split attributes of a per-rank file (checked against each other). */
+static int print_rank_info(struct mdi_h5 *f, const struct mdi_hparams *hp, struct share *s) {
+  int64_t rank, n_ranks;
+  if (mdi_h5_attr_int(f, "/", "rank", &rank) != MDI_OK || mdi_h5_attr_int(f, "/", "n_ranks", &n_ranks) != MDI_OK)
+    return MDI_ERR;
+  if (n_ranks < 1 || n_ranks > 1024 || rank < 0 || rank >= n_ranks)
+    return mdi_fail("%s: rank %lld of %lld ranks is impossible", mdi_h5_path(f), (long long)rank,
+                    (long long)n_ranks);
+  struct mdi_rankfile_info *info = mdi_malloc(sizeof *info, "rank file attributes");
+  if (!info) return MDI_ERR;
+  int rc = mdi_rankfile_read_info(f, (int)rank, (int)n_ranks, hp->n_layers, info);
+  if (rc == MDI_OK) {
+    char split[4096];
+    mdi_split_format(info->split, info->n_ranks, split, sizeof split);
+    printf("rank                %d of %d (per-rank file)\n", info->rank, info->n_ranks);
+    printf("layers              [%d,%d) (split %s)\n", info->layer_first, info->layer_last, split);
+    printf("model_fingerprint   %s\n", info->fingerprint);
+    *s = (struct share){info->layer_first, info->layer_last, info->rank == 0};
+  }
+  mdi_free(info);
+  return rc;
 }
 
 /* Print a piece with C escapes for control bytes and quotes. */
@@ -177,19 +227,30 @@ static int info(const char *path) {
   if (mdi_h5_attr_int(f, "/", "format_version", &version) != MDI_OK ||
       mdi_h5_read_hparams(f, &hp) != MDI_OK || mdi_h5_list(f, collect, &l) != MDI_OK)
     goto done;
+  struct share share = {0, hp.n_layers, 1};
+  const int per_rank = mdi_rankfile_is_rankfile(f);
   printf("file                %s\n", path);
   printf("format              %s version %lld\n", MDI_FORMAT_NAME, (long long)version);
   print_hparams(&hp);
+  if (per_rank && print_rank_info(f, &hp, &share) != MDI_OK) goto done;
   print_datasets(&l);
-  if (mdi_tokenizer_load(&tok, f) != MDI_OK) goto done;
-  print_tokenizer(&tok);
-  mdi_tokenizer_free(&tok);
-  int problems = check_layout(&l, &hp);
+  if (share.head) { /* a per-rank file of rank > 0 has no tokenizer */
+    if (mdi_tokenizer_load(&tok, f) != MDI_OK) goto done;
+    print_tokenizer(&tok);
+    mdi_tokenizer_free(&tok);
+  } else {
+    printf("tokenizer:          none (rank 0's file holds it)\n");
+  }
+  int problems = check_layout(&l, &hp, &share);
   if (problems) {
     mdi_fail("%s: %d dataset(s) do not match the hyperparameters (listed above)", path, problems);
     goto done;
   }
-  printf("layout: every weight dataset is present with the expected shape\n");
+  if (per_rank)
+    printf("layout: every weight dataset of layers [%d,%d)%s is present with the expected shape, "
+           "and no other\n", share.first, share.last, share.head ? " and of rank 0" : "");
+  else
+    printf("layout: every weight dataset is present with the expected shape\n");
   rc = MDI_OK;
 done:
   free_listing(&l);

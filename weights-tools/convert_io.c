@@ -17,9 +17,6 @@
 #error "mdi_convert reads little-endian files and supports little-endian hosts only"
 #endif
 
-/* Bytes of float32 output per chunk: bounds the memory of a conversion. */
-#define COPY_CHUNK_BYTES ((size_t)16 << 20)
-
 int convert_input_open(struct convert_input *in, const char *path) {
   memset(in, 0, sizeof *in);
   in->path = path;
@@ -122,8 +119,8 @@ int convert_copy_tensor(struct convert_input *in, int64_t off, enum convert_src_
   int64_t rows = ndims == 2 ? dims[0] : 1, cols = ndims == 2 ? dims[1] : dims[0];
   MDI_ASSERT(rows > 0 && cols > 0);
   size_t esize = convert_src_size(type);
-  /* rows per chunk: at least one row, at most COPY_CHUNK_BYTES of output */
-  int64_t chunk_rows = (int64_t)(COPY_CHUNK_BYTES / ((size_t)cols * sizeof(float)));
+  /* rows per chunk: at least one row, at most CONVERT_CHUNK_BYTES of output */
+  int64_t chunk_rows = (int64_t)(CONVERT_CHUNK_BYTES / ((size_t)cols * sizeof(float)));
   if (chunk_rows < 1) chunk_rows = 1;
   if (chunk_rows > rows) chunk_rows = rows;
   size_t chunk_count = (size_t)chunk_rows * (size_t)cols;
@@ -156,7 +153,7 @@ done:
 
 int convert_same_bytes(struct convert_input *in, int64_t a, int64_t b, int64_t bytes,
                        const char *what, int *same) {
-  size_t chunk = COPY_CHUNK_BYTES / 2;
+  size_t chunk = CONVERT_CHUNK_BYTES / 2;
   unsigned char *pa = mdi_malloc(chunk, what), *pb = mdi_malloc(chunk, what);
   int rc = MDI_ERR;
   if (!pa || !pb) goto done;
@@ -172,5 +169,28 @@ int convert_same_bytes(struct convert_input *in, int64_t a, int64_t b, int64_t b
 done:
   mdi_free(pa);
   mdi_free(pb);
+  return rc;
+}
+
+int convert_read_tensor_rows(struct mdi_h5 *f, const struct convert_tensor *t, convert_rows_fn fn,
+                             void *ctx) {
+  const int64_t rows = t->ndims == 2 ? t->dims[0] : 1, cols = t->ndims == 2 ? t->dims[1] : t->dims[0];
+  int64_t chunk_rows = (int64_t)(CONVERT_CHUNK_BYTES / ((size_t)cols * sizeof(float)));
+  if (chunk_rows < 1) chunk_rows = 1;
+  if (chunk_rows > rows) chunk_rows = rows;
+  float *buf = mdi_malloc((size_t)chunk_rows * (size_t)cols * sizeof(float), t->name); /* [chunk_rows][cols] */
+  if (!buf) return MDI_ERR;
+  int rc = MDI_OK;
+  if (t->ndims == 1) {
+    rc = mdi_h5_read(f, t->name, MDI_F32, 1, t->dims, buf);
+    if (rc == MDI_OK) rc = fn(ctx, t, buf, 0, 1);
+  } else {
+    for (int64_t r = 0; r < rows && rc == MDI_OK; r += chunk_rows) {
+      int64_t n = rows - r < chunk_rows ? rows - r : chunk_rows;
+      rc = mdi_h5_read_rows(f, t->name, MDI_F32, rows, cols, r, n, buf);
+      if (rc == MDI_OK) rc = fn(ctx, t, buf, r, n);
+    }
+  }
+  mdi_free(buf);
   return rc;
 }

@@ -1,5 +1,6 @@
 /* mdi_convert: converts model checkpoints into the mdi-llm HDF5 model file
- * (docs/FORMAT.md) and describes such files.  This file only dispatches to
+ * (docs/FORMAT.md), describes such files, splits them into per-rank files,
+ * writes random models and exports back to llama2.c.  This file only dispatches to
  * the subcommands. */
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,13 @@ static void usage(FILE *out) {
           "                     llama2.c checkpoint (legacy/v0 or version 1) + tokenizer.bin\n"
           "  gguf MODEL.gguf OUT.h5\n"
           "                     GGUF v2/v3 llama model with F32/F16 tensors\n"
-          "  info FILE.h5       describe an mdi-llm model file\n"
+          "  info FILE.h5       describe an mdi-llm model file (or one per-rank file)\n"
+          "  split MODEL.h5 --ranks N PREFIX\n"
+          "                     one file per rank: PREFIX.rank000.h5 .. PREFIX.rank{N-1}.h5\n"
+          "  random --preset NAME OUT.h5\n"
+          "                     random weights of a real shape ('--preset list')\n"
+          "  export-llama2c IN.h5 OUT.bin [--tokenizer-out TOK.bin]\n"
+          "                     back to llama2.c's legacy checkpoint (and tokenizer.bin)\n"
           "\n"
           "'mdi_convert SUBCOMMAND --help' describes each one.  Exit status: 0 on success,\n"
           "1 on bad input or I/O errors, 2 on command-line errors.\n");
@@ -36,6 +43,9 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "llama2c") == 0) return convert_llama2c_main(argc - 1, argv + 1);
   if (strcmp(cmd, "gguf") == 0) return convert_gguf_main(argc - 1, argv + 1);
   if (strcmp(cmd, "info") == 0) return convert_info_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "split") == 0) return convert_split_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "random") == 0) return convert_random_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "export-llama2c") == 0) return convert_export_llama2c_main(argc - 1, argv + 1);
   mdi_log_error("unknown subcommand '%s' (see 'mdi_convert --help')", cmd);
   return CONVERT_EXIT_USAGE;
 }

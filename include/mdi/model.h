@@ -39,9 +39,9 @@ struct mdi_block {
 
 struct mdi_head {
   struct mdi_hparams hp;
-  float *embedding;           /* [vocab][dim] */
+  float *embedding;           /* [vocab][dim] row-major; NULL when shared with the classifier */
   float *final_norm;          /* [dim] */
-  struct mdi_matrix classifier; /* [vocab][dim]; data aliases embedding when shared */
+  struct mdi_matrix classifier; /* [vocab][dim] packed; also the embedding when shared */
   size_t weights_bytes;       /* embedding + final norm + separate classifier */
 };
 

@@ -26,13 +26,29 @@ static float *read_tensor(struct mdi_h5 *f, const char *name, int64_t d0, int64_
   return p;
 }
 
+/* Read a [rows][cols] dataset into the panel layout, 64 rows at a time:
+ * the only temporary is one panel's rows. */
 static int read_matrix(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, int rows, int cols,
                        size_t *bytes) {
-  m->rows = rows;
-  m->cols = cols;
-  m->type = MDI_MATRIX_F32;
-  m->data = read_tensor(f, name, rows, cols, bytes);
-  return m->data ? MDI_OK : MDI_ERR;
+  if (mdi_matrix_alloc(m, rows, cols, name) != MDI_OK) return MDI_ERR;
+  float *chunk = mdi_malloc((size_t)MDI_PANEL * cols * sizeof(float), "weight read buffer");
+  if (!chunk) {
+    mdi_matrix_free(m);
+    return MDI_ERR;
+  }
+  int rc = MDI_OK;
+  for (int r = 0; r < rows && rc == MDI_OK; r += MDI_PANEL) {
+    const int n = rows - r < MDI_PANEL ? rows - r : MDI_PANEL;
+    rc = mdi_h5_read_rows(f, name, MDI_F32, rows, cols, r, n, chunk);
+    if (rc == MDI_OK) mdi_matrix_set_rows(m, r, n, chunk);
+  }
+  free(chunk);
+  if (rc != MDI_OK) {
+    mdi_matrix_free(m);
+    return MDI_ERR;
+  }
+  *bytes += mdi_matrix_bytes(m);
+  return MDI_OK;
 }
 
 static int load_layer(struct mdi_layer *L, struct mdi_h5 *f, const struct mdi_hparams *hp, int layer,
@@ -57,14 +73,14 @@ static int load_layer(struct mdi_layer *L, struct mdi_h5 *f, const struct mdi_hp
 
 static void free_layer(struct mdi_layer *L) {
   free(L->attn_norm);
-  free(L->wq.data);
-  free(L->wk.data);
-  free(L->wv.data);
-  free(L->wo.data);
+  mdi_matrix_free(&L->wq);
+  mdi_matrix_free(&L->wk);
+  mdi_matrix_free(&L->wv);
+  mdi_matrix_free(&L->wo);
   free(L->ffn_norm);
-  free(L->w1.data);
-  free(L->w2.data);
-  free(L->w3.data);
+  mdi_matrix_free(&L->w1);
+  mdi_matrix_free(&L->w2);
+  mdi_matrix_free(&L->w3);
 }
 
 int mdi_block_load(struct mdi_block *b, struct mdi_h5 *f, const struct mdi_hparams *hp, int first,
@@ -103,12 +119,12 @@ int mdi_head_load(struct mdi_head *h, struct mdi_h5 *f, const struct mdi_hparams
   memset(h, 0, sizeof *h);
   h->hp = *hp;
   size_t bytes = 0;
-  if (!(h->embedding = read_tensor(f, "embedding", hp->vocab_size, hp->dim, &bytes)) ||
-      !(h->final_norm = read_tensor(f, "final_norm", hp->dim, 0, &bytes)))
-    goto fail;
+  if (!(h->final_norm = read_tensor(f, "final_norm", hp->dim, 0, &bytes))) goto fail;
   if (hp->shared_classifier) {
-    h->classifier = (struct mdi_matrix){hp->vocab_size, hp->dim, MDI_MATRIX_F32, h->embedding};
-  } else if (read_matrix(&h->classifier, f, "classifier", hp->vocab_size, hp->dim, &bytes) != MDI_OK) {
+    /* one copy: the classifier's panels; embedding rows are gathered from them */
+    if (read_matrix(&h->classifier, f, "embedding", hp->vocab_size, hp->dim, &bytes) != MDI_OK) goto fail;
+  } else if (!(h->embedding = read_tensor(f, "embedding", hp->vocab_size, hp->dim, &bytes)) ||
+             read_matrix(&h->classifier, f, "classifier", hp->vocab_size, hp->dim, &bytes) != MDI_OK) {
     goto fail;
   }
   h->weights_bytes = bytes;
@@ -119,7 +135,7 @@ fail:
 }
 
 void mdi_head_free(struct mdi_head *h) {
-  if (h->classifier.data != h->embedding) free(h->classifier.data);
+  mdi_matrix_free(&h->classifier);
   free(h->embedding);
   free(h->final_norm);
   memset(h, 0, sizeof *h);
@@ -245,7 +261,10 @@ void mdi_head_embed(const struct mdi_head *h, const int *tokens, int n, float *x
   const int dim = h->hp.dim;
   for (int i = 0; i < n; i++) {
     MDI_ASSERT(tokens[i] >= 0 && tokens[i] < h->hp.vocab_size);
-    memcpy(x + (size_t)i * dim, h->embedding + (size_t)tokens[i] * dim, dim * sizeof(float));
+    if (h->embedding)
+      memcpy(x + (size_t)i * dim, h->embedding + (size_t)tokens[i] * dim, dim * sizeof(float));
+    else
+      mdi_matrix_get_row(&h->classifier, tokens[i], x + (size_t)i * dim);
   }
 }
 

@@ -21,10 +21,18 @@ static float *random_array(size_t n) {
   return a;
 }
 
+/* Pack a row-major w[N][K] into the kernel's panel layout. */
+static struct mdi_matrix packed(const float *w, int N, int K) {
+  struct mdi_matrix W;
+  CHECK(mdi_matrix_alloc(&W, N, K, "test matrix") == MDI_OK);
+  mdi_matrix_set_rows(&W, 0, N, w);
+  return W;
+}
+
 static void test_matmul_vs_ref(int M, int N, int K, int threads) {
   float *x = random_array((size_t)M * K), *w = random_array((size_t)N * K);
   float *out = random_array((size_t)M * N), *ref = random_array((size_t)M * N);
-  struct mdi_matrix W = {N, K, MDI_MATRIX_F32, w};
+  struct mdi_matrix W = packed(w, N, K);
   mdi_matmul_set_threads(threads);
   mdi_matmul(out, x, &W, M);
   mdi_matmul_ref(ref, x, w, M, N, K);
@@ -35,16 +43,21 @@ static void test_matmul_vs_ref(int M, int N, int K, int threads) {
   }
   /* sums of K products of magnitude <= 1: relative order effects ~ K * eps */
   CHECK_NEAR(worst, 0.0, 1e-6 * K);
+  /* the panels hold exactly the rows given */
+  float *row = random_array(K);
+  mdi_matrix_get_row(&W, N - 1, row);
+  CHECK(memcmp(row, w + (size_t)(N - 1) * K, K * sizeof(float)) == 0);
+  mdi_free(row);
+  mdi_matrix_free(&W);
   mdi_free(x), mdi_free(w), mdi_free(out), mdi_free(ref);
 }
 
 /* The property the ring relies on: a row's result does not depend on how
  * many rows are computed with it, nor on the thread count. */
-static void test_matmul_rows_independent(void) {
-  const int M = 13, N = 75, K = 172;
+static void test_matmul_rows_independent(int M, int N, int K) {
   float *x = random_array((size_t)M * K), *w = random_array((size_t)N * K);
   float *all = random_array((size_t)M * N), *one = random_array(N);
-  struct mdi_matrix W = {N, K, MDI_MATRIX_F32, w};
+  struct mdi_matrix W = packed(w, N, K);
   for (int threads = 1; threads <= 2; threads++) {
     mdi_matmul_set_threads(threads);
     mdi_matmul(all, x, &W, M);
@@ -54,6 +67,7 @@ static void test_matmul_rows_independent(void) {
       CHECK(memcmp(one, all + (size_t)m * N, N * sizeof(float)) == 0);
     }
   }
+  mdi_matrix_free(&W);
   mdi_free(x), mdi_free(w), mdi_free(all), mdi_free(one);
 }
 
@@ -130,10 +144,13 @@ static void test_softmax(void) {
 }
 
 int main(void) {
-  const int shapes[][3] = {{1, 64, 64}, {1, 172, 64}, {4, 64, 172}, {7, 33, 17}, {16, 512, 64}, {3, 5, 3}};
+  const int shapes[][3] = {{1, 64, 64},  {1, 172, 64},  {4, 64, 172}, {7, 33, 17},
+                           {16, 512, 64}, {3, 5, 3},    {2, 130, 600}, {65, 200, 300}};
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
     for (int t = 1; t <= 2; t++) test_matmul_vs_ref(shapes[i][0], shapes[i][1], shapes[i][2], t);
-  test_matmul_rows_independent();
+  /* k blocks of 256 (M > 2), partial last panels, several panels per thread */
+  test_matmul_rows_independent(13, 75, 172);
+  test_matmul_rows_independent(11, 300, 700);
   test_blis_vs_ref();
   test_rmsnorm();
   test_swiglu();

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Rows of the scaling benchmark: one per mdi_pipeline run.
+
+  results.py add ROWS.jsonl --stats STATS.json --info MODEL_INFO.txt [--throttled a;b;..] KEY=VALUE...
+      append one row built from the run's --stats file, the model's
+      `mdi_convert info` text and the run parameters (KEY=VALUE)
+  results.py write ROWS.jsonl --meta META.json --csv OUT.csv --json OUT.json
+      write the CSV (per-rank fields joined with ';') and the JSON
+      ({"meta": ..., "columns": ..., "runs": [...]}, per-rank fields as arrays)
+  results.py show ROWS.jsonl
+      print a short table
+
+Standard library only. The columns are what a pipeline simulator needs to be
+fed from measurements: the model's shape, the plan (split, B, M, trips), and
+per rank its layers, bytes and where its time went."""
+import argparse
+import csv
+import json
+import re
+import sys
+
+# (column, kind): kind "s" string, "i" integer, "f" float, "b" boolean, and
+# per-rank lists "L<kind>"
+COLUMNS = [
+    ("model", "s"), ("mode", "s"), ("ranks", "i"), ("link", "s"), ("link_mbit", "f"),
+    ("latency_emulated", "b"), ("netns", "b"), ("cpu_quota", "f"),
+    ("B", "i"), ("M", "i"), ("sequences", "i"), ("new_tokens", "i"), ("max_seq_len", "i"),
+    ("temperature", "f"), ("repeat", "i"), ("retries", "i"),
+    ("tok_per_s", "f"), ("wall_s", "f"), ("load_s", "f"), ("generated_tokens", "i"),
+    ("prompt_tokens", "i"), ("trips", "i"), ("max_rows", "i"), ("split", "s"),
+    ("dim", "i"), ("hidden_dim", "i"), ("n_layers", "i"), ("n_heads", "i"), ("n_kv_heads", "i"),
+    ("vocab_size", "i"), ("shared_classifier", "b"), ("model_bytes", "i"),
+    ("hosts", "Ls"), ("layer_first", "Li"), ("layer_last", "Li"), ("weights_bytes", "Li"),
+    ("kv_bytes", "Li"), ("peak_rss_bytes", "Li"), ("compute_s", "Lf"), ("recv_wait_s", "Lf"),
+    ("send_wait_s", "Lf"), ("idle_s", "Lf"), ("rank_load_s", "Lf"), ("throttled_s", "Lf"),
+    ("timestamp", "s"), ("run_dir", "s"),
+]
+NAMES = [c for c, _ in COLUMNS]
+KIND = dict(COLUMNS)
+
+
+def convert(kind, v):
+    if v is None or v == "":
+        return None
+    if kind == "i":
+        return int(float(v))
+    if kind == "f":
+        return float(v)
+    if kind == "b":
+        return v in (True, 1, "1", "true", "yes")
+    return str(v)
+
+
+def parse_info(path):
+    """The hyperparameters printed by `mdi_convert info`."""
+    info = {}
+    total = None
+    for line in open(path, encoding="utf-8", errors="replace"):
+        m = re.match(r"^(dim|hidden_dim|n_layers|n_heads|n_kv_heads|vocab_size|shared_classifier)\s+(\d+)", line)
+        if m:
+            info[m.group(1)] = int(m.group(2))
+        m = re.match(r"^total: \d+ datasets, (\d+) bytes", line)
+        if m:
+            total = int(m.group(1))
+    info["model_bytes"] = total
+    return info
+
+
+def cmd_add(a):
+    st = json.load(open(a.stats))
+    ranks = st["ranks"]
+    row = {
+        "tok_per_s": st["tok_per_s"], "wall_s": st["wall_s"], "load_s": st.get("load_s"),
+        "generated_tokens": st["generated_tokens"], "prompt_tokens": st["prompt_tokens"],
+        "trips": st.get("trips"), "max_rows": st.get("max_rows"), "split": st.get("split"),
+        "sequences": st.get("sequences"), "B": st.get("batch"), "M": st.get("micro_batches"),
+        "max_seq_len": st.get("max_seq_len"), "ranks": len(ranks),
+        "hosts": [r["host"] for r in ranks],
+        "layer_first": [r["layers"][0] for r in ranks], "layer_last": [r["layers"][1] for r in ranks],
+        "weights_bytes": [r["weights_bytes"] for r in ranks], "kv_bytes": [r["kv_bytes"] for r in ranks],
+        "peak_rss_bytes": [r["peak_rss_bytes"] for r in ranks],
+        "compute_s": [r["compute_s"] for r in ranks], "recv_wait_s": [r["recv_wait_s"] for r in ranks],
+        "send_wait_s": [r["send_wait_s"] for r in ranks], "idle_s": [r["idle_s"] for r in ranks],
+        "rank_load_s": [r.get("load_s") for r in ranks],
+    }
+    row.update(parse_info(a.info))
+    if a.throttled:
+        row["throttled_s"] = [float(x) for x in a.throttled.split(";")]
+    for kv in a.params:
+        k, _, v = kv.partition("=")
+        if k not in KIND:
+            sys.exit(f"results.py: unknown column {k}")
+        row[k] = v
+    out = {}
+    for name, kind in COLUMNS:
+        v = row.get(name)
+        if kind.startswith("L"):
+            out[name] = [convert(kind[1], x) for x in v] if v is not None else None
+        else:
+            out[name] = convert(kind, v)
+    with open(a.rows, "a") as f:
+        f.write(json.dumps(out) + "\n")
+
+
+def load_rows(path):
+    try:
+        return [json.loads(l) for l in open(path) if l.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def csv_value(kind, v):
+    if v is None:
+        return ""
+    if kind.startswith("L"):
+        return ";".join(csv_value(kind[1], x) for x in v)
+    if kind == "b":
+        return "1" if v else "0"
+    if kind == "f":
+        return repr(float(v))
+    return str(v)
+
+
+def cmd_write(a):
+    rows = load_rows(a.rows)
+    meta = json.load(open(a.meta)) if a.meta else {}
+    tmp = a.csv + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(NAMES)
+        for r in rows:
+            w.writerow([csv_value(KIND[n], r.get(n)) for n in NAMES])
+    import os
+    os.replace(tmp, a.csv)
+    doc = {"meta": meta, "columns": NAMES, "runs": rows}
+    tmp = a.json + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, a.json)
+
+
+def cmd_show(a):
+    rows = load_rows(a.rows)
+    print(f"{'model':<16} {'mode':<9} {'link':<5} {'np':>2} {'B':>3} {'M':>2} {'seq':>4} {'rep':>3} "
+          f"{'retry':>5} {'tok/s':>10} {'wall_s':>8}  max weights/rank  max peak RSS")
+    for r in rows:
+        print(f"{r['model']:<16} {r['mode']:<9} {r['link']:<5} {r['ranks']:>2} {r['B']:>3} {r['M']:>2} "
+              f"{r['sequences']:>4} {r['repeat']:>3} {r['retries']:>5} {r['tok_per_s']:>10.2f} {r['wall_s']:>8.3f}"
+              f"  {max(r['weights_bytes']) / 1e6:>10.1f} MB {max(r['peak_rss_bytes']) / 1e6:>9.1f} MB")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("add")
+    p.add_argument("rows")
+    p.add_argument("--stats", required=True)
+    p.add_argument("--info", required=True)
+    p.add_argument("--throttled", default="")
+    p = sub.add_parser("write")
+    p.add_argument("rows")
+    p.add_argument("--meta")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--json", required=True)
+    p = sub.add_parser("show")
+    p.add_argument("rows")
+    # KEY=VALUE words of "add" may follow the options: collect them apart
+    a, rest = ap.parse_known_args()
+    a.params = [w for w in rest if "=" in w and not w.startswith("-")]
+    if len(a.params) != len(rest):
+        ap.error("unrecognized arguments: " + " ".join(w for w in rest if w not in a.params))
+    if a.params and a.cmd != "add":
+        ap.error("KEY=VALUE words only go with 'add'")
+    {"add": cmd_add, "write": cmd_write, "show": cmd_show}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,318 @@
+/* mdi_convert random: a model file with random weights of real shapes, for
+ * benchmarks and tests of models that are not shipped (docs/FORMAT.md,
+ * "Random models").
+ *
+ * Weights are uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)] (fan_in = the
+ * row length of the [out][in] matrix; dim for the embedding), PyTorch's
+ * default for linear layers: activations keep their scale through many
+ * layers.  Norm weights are 1.  Each tensor has its own generator, seeded
+ * from --seed and the tensor's canonical index, and is generated and written
+ * in chunks of rows, so the same seed gives the same values whatever the
+ * chunk size and only one chunk is in memory. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert.h"
+#include "mdi/error.h"
+#include "mdi/tokenizer.h"
+#include "mdi/weights.h"
+
+/* A named model shape. */
+struct preset {
+  const char *name;
+  int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len;
+  int shared_classifier;
+  const char *what;
+};
+
+static const struct preset presets[] = {
+    {"stories260K", 64, 172, 5, 8, 4, 512, 512, 1, "llama2.c's stories260K (shipped in models/)"},
+    {"stories15M", 288, 768, 6, 6, 6, 32000, 256, 1, "llama2.c's stories15M"},
+    {"stories110M", 768, 2048, 12, 12, 12, 32000, 1024, 1, "llama2.c's stories110M"},
+    {"nanollama304m", 1024, 2816, 24, 16, 16, 32000, 1024, 0,
+     "NanoLlama-304M-like: 308M parameters in its layers, untied classifier"},
+    {"tinyllama1.1b", 2048, 5632, 22, 32, 4, 32000, 2048, 0, "TinyLlama-1.1B (GQA, untied classifier)"},
+};
+#define N_PRESETS ((int)(sizeof presets / sizeof presets[0]))
+
+static size_t total_params(const struct mdi_hparams *hp) {
+  size_t n = (size_t)hp->n_layers * mdi_hparams_layer_params(hp) + mdi_hparams_classifier_params(hp) +
+             (size_t)hp->dim;
+  return hp->shared_classifier ? n : n + mdi_hparams_classifier_params(hp);
+}
+
+static void preset_hparams(const struct preset *p, struct mdi_hparams *hp) {
+  memset(hp, 0, sizeof *hp);
+  snprintf(hp->arch, sizeof hp->arch, "llama");
+  hp->dim = p->dim;
+  hp->hidden_dim = p->hidden_dim;
+  hp->n_layers = p->n_layers;
+  hp->n_heads = p->n_heads;
+  hp->n_kv_heads = p->n_kv_heads;
+  hp->vocab_size = p->vocab_size;
+  hp->seq_len = p->seq_len;
+  hp->norm_eps = 1e-5f;
+  hp->rope_theta = 10000.0f;
+  hp->shared_classifier = p->shared_classifier;
+}
+
+static void list_presets(void) {
+  printf("%-14s %5s %6s %6s %5s %8s %6s %5s %-10s %14s %11s  %s\n", "preset", "dim", "hidden", "layers",
+         "heads", "kv_heads", "vocab", "seq", "classifier", "parameters", "fp32", "shape of");
+  for (int i = 0; i < N_PRESETS; i++) {
+    struct mdi_hparams hp;
+    preset_hparams(&presets[i], &hp);
+    size_t n = total_params(&hp);
+    printf("%-14s %5d %6d %6d %5d %8d %6d %5d %-10s %14zu %7.1f MiB  %s\n", presets[i].name, hp.dim,
+           hp.hidden_dim, hp.n_layers, hp.n_heads, hp.n_kv_heads, hp.vocab_size, hp.seq_len,
+           hp.shared_classifier ? "shared" : "separate", n, (double)n * 4.0 / (1024.0 * 1024.0),
+           presets[i].what);
+  }
+}
+
+/* ---- the generator ------------------------------------------------------ */
+
+/* SplitMix64: small, fast, and its output does not depend on the platform. */
+static uint64_t splitmix64(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+struct fill_ctx {
+  uint64_t state; /* this tensor's generator */
+  float bound;    /* values are uniform in [-bound, bound] */
+};
+
+/* count values: 53 random bits -> [0, 1) -> [-bound, bound], in double so
+ * the result does not depend on float rounding modes of the compiler. */
+static void fill_uniform(struct fill_ctx *c, float *out, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    double u = (double)(splitmix64(&c->state) >> 11) * 0x1.0p-53;
+    out[i] = (float)((2.0 * u - 1.0) * (double)c->bound);
+  }
+}
+
+/* Generate and write tensor t (index `index` in canonical order). */
+static int write_random_tensor(struct mdi_h5w *w, const struct convert_tensor *t, int index, uint64_t seed,
+                               float *buf, size_t buf_floats) {
+  const int64_t rows = t->ndims == 2 ? t->dims[0] : 1, cols = t->ndims == 2 ? t->dims[1] : t->dims[0];
+  if (t->ndims == 1) { /* RMSNorm weights */
+    for (int64_t i = 0; i < cols; i++) buf[i] = 1.0f;
+    return mdi_h5w_write(w, t->name, MDI_F32, 1, t->dims, buf);
+  }
+  uint64_t mix = seed ^ (0xd1b54a32d192ed03ull * (uint64_t)(index + 1));
+  struct fill_ctx c = {splitmix64(&mix), (float)(1.0 / sqrt((double)cols))};
+  int64_t chunk_rows = (int64_t)(buf_floats / (size_t)cols);
+  if (chunk_rows > rows) chunk_rows = rows;
+  if (mdi_h5w_create_2d(w, t->name, MDI_F32, rows, cols) != MDI_OK) return MDI_ERR;
+  for (int64_t r = 0; r < rows; r += chunk_rows) {
+    int64_t n = rows - r < chunk_rows ? rows - r : chunk_rows;
+    fill_uniform(&c, buf, (size_t)(n * cols));
+    if (mdi_h5w_write_rows(w, t->name, MDI_F32, r, n, cols, buf) != MDI_OK) return MDI_ERR;
+  }
+  return MDI_OK;
+}
+
+/* ---- the tokenizer -------------------------------------------------------- */
+
+#define SYNTH_FIRST_FREE 259 /* <unk>, <s>, </s>, then the 256 byte pieces */
+static const char SYNTH_ALPHABET[] = " abcdefghijklmnopqrstuvwxyz";
+
+/* A byte-level tokenizer of `vocab` pieces laid out as llama2.c's: 0 <unk>,
+ * 1 <s>, 2 </s>, 3..258 <0x00>..<0xFF>, then the 95 printable ASCII
+ * characters and strings over " a-z" of 2, 3, ... characters, all unique,
+ * each with score -(id - 259) so that shorter, earlier pieces merge first. */
+static int synth_tokenizer(struct mdi_tokenizer *t, int vocab) {
+  if (vocab < SYNTH_FIRST_FREE)
+    return mdi_fail("--vocab %d: a synthesized tokenizer needs at least %d pieces (<unk>, <s>, </s> "
+                    "and 256 bytes); give --tokenizer", vocab, SYNTH_FIRST_FREE);
+  const int alpha = (int)sizeof SYNTH_ALPHABET - 1;
+  float *scores = mdi_malloc((size_t)vocab * sizeof *scores, "tokenizer scores");
+  int64_t *off = mdi_malloc(((size_t)vocab + 1) * sizeof *off, "tokenizer offsets");
+  uint8_t *bytes = mdi_malloc((size_t)vocab * 8, "tokenizer pieces"); /* every piece < 8 bytes */
+  int rc = MDI_ERR;
+  if (!scores || !off || !bytes) goto done;
+  int64_t used = 0, len = 2, count = 0, index = 0; /* strings of `len` letters: count of them, index */
+  off[0] = 0;
+  for (int id = 0; id < vocab; id++) {
+    char piece[16];
+    if (id < 3) {
+      snprintf(piece, sizeof piece, "%s", id == 0 ? "<unk>" : id == 1 ? "<s>" : "</s>");
+    } else if (id < SYNTH_FIRST_FREE) {
+      snprintf(piece, sizeof piece, "<0x%02X>", id - 3);
+    } else if (id < SYNTH_FIRST_FREE + 95) {
+      snprintf(piece, sizeof piece, "%c", (char)(' ' + id - SYNTH_FIRST_FREE));
+    } else {
+      if (index == count) { /* next length: alpha^len strings */
+        if (count) len++;
+        count = 1;
+        for (int k = 0; k < len; k++) count *= alpha;
+        index = 0;
+      }
+      if (len > 6) {
+        mdi_fail("--vocab %d is too large for a synthesized tokenizer; give --tokenizer", vocab);
+        goto done;
+      }
+      int64_t v = index++;
+      for (int64_t k = len - 1; k >= 0; k--, v /= alpha) piece[k] = SYNTH_ALPHABET[v % alpha];
+      piece[len] = '\0';
+    }
+    size_t n = strlen(piece);
+    memcpy(bytes + used, piece, n);
+    used += (int64_t)n;
+    off[id + 1] = used;
+    scores[id] = id < SYNTH_FIRST_FREE ? 0.0f : -(float)(id - SYNTH_FIRST_FREE);
+  }
+  const int stop[2] = {1, 2};
+  rc = mdi_tokenizer_init(t, vocab, scores, bytes, off, 1, 2, stop, 2, "synthesized tokenizer");
+done:
+  mdi_free(scores);
+  mdi_free(off);
+  mdi_free(bytes);
+  return rc;
+}
+
+/* --tokenizer when it fits the vocabulary, else a synthesized one. */
+static int make_tokenizer(struct mdi_tokenizer *t, const char *path, int vocab) {
+  if (path) {
+    if (convert_read_llama2c_tokenizer(t, path, vocab) == MDI_OK) return MDI_OK;
+    mdi_log_warn("%s does not fit vocab_size %d (%s); writing a synthesized byte-level tokenizer",
+                 path, vocab, mdi_error());
+  }
+  return synth_tokenizer(t, vocab);
+}
+
+/* ---- the file ------------------------------------------------------------ */
+
+static int write_random_model(const struct mdi_hparams *hp, uint64_t seed, const char *tok_path,
+                              const char *out) {
+  struct mdi_tokenizer tok;
+  if (make_tokenizer(&tok, tok_path, hp->vocab_size) != MDI_OK) return MDI_ERR;
+  const size_t buf_floats = CONVERT_CHUNK_BYTES / sizeof(float);
+  float *buf = mdi_malloc(CONVERT_CHUNK_BYTES, "random weights"); /* one chunk of rows */
+  struct mdi_h5w *w = NULL;
+  int rc = MDI_ERR;
+  if (!buf || mdi_h5w_create(&w, out) != MDI_OK) goto done;
+  convert_remove_on_signal(out);
+  rc = mdi_h5w_write_hparams(w, hp);
+  for (int i = 0; i < convert_tensor_count(hp) && rc == MDI_OK; i++) {
+    struct convert_tensor t;
+    convert_tensor_at(hp, i, &t);
+    if ((size_t)t.dims[1] > buf_floats) { /* a row larger than a chunk: only absurd shapes */
+      rc = mdi_fail("%s: rows of %lld floats are too long", t.name, (long long)t.dims[1]);
+      break;
+    }
+    rc = write_random_tensor(w, &t, i, seed, buf, buf_floats);
+  }
+  if (rc == MDI_OK) rc = mdi_tokenizer_save(&tok, w);
+  if (rc == MDI_OK) {
+    rc = mdi_h5w_close(w); /* removes the file when anything failed */
+  } else {
+    mdi_h5w_abandon(w);
+  }
+  convert_remove_on_signal(NULL);
+done:
+  mdi_free(buf);
+  mdi_tokenizer_free(&tok);
+  return rc;
+}
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: mdi_convert random (--preset NAME | --dim D --hidden-dim H --layers L --heads NH\n"
+          "                          --kv-heads NKV --vocab V --seq-len S) OUT.h5\n"
+          "                          [--seed S] [--tokenizer TOK.bin] [--classifier shared|separate]\n"
+          "\n"
+          "Write a model file with random weights of real shapes, tensor by tensor (little\n"
+          "memory whatever the size): uniform in +-1/sqrt(fan_in), norms 1.  The same seed\n"
+          "gives the same weights.  Options given with --preset override its values.\n"
+          "The tokenizer is TOK.bin (llama2.c format) when it has the model's vocabulary,\n"
+          "else a synthesized byte-level one (<unk>, <s>, </s>, <0x00>..<0xFF>, short strings).\n"
+          "\n"
+          "options:\n"
+          "  --preset NAME       a known shape; '--preset list' prints them\n"
+          "  --dim D, --hidden-dim H, --layers L, --heads NH, --kv-heads NKV, --vocab V,\n"
+          "  --seq-len S         the shape (kv-heads defaults to heads)\n"
+          "  --classifier KIND   shared (the embedding; default without a preset) or separate\n"
+          "  --seed S            generator seed (default 0)\n"
+          "  --tokenizer TOK.bin llama2.c tokenizer to store when its vocabulary fits\n"
+          "  -q, --quiet         no progress notes\n"
+          "  -h, --help          this help\n");
+}
+
+/* The shape from --preset and the explicit options. */
+static int resolve_hparams(const char *preset, const char *const *vals, const char *classifier,
+                           struct mdi_hparams *hp) {
+  static const char *const names[] = {"--dim", "--hidden-dim", "--layers", "--heads", "--kv-heads",
+                                      "--vocab", "--seq-len"};
+  int *fields[] = {&hp->dim, &hp->hidden_dim, &hp->n_layers, &hp->n_heads, &hp->n_kv_heads,
+                   &hp->vocab_size, &hp->seq_len};
+  struct preset none = {"", 0, 0, 0, 0, 0, 0, 0, 1, ""};
+  const struct preset *p = &none;
+  if (preset) {
+    p = NULL;
+    for (int i = 0; i < N_PRESETS; i++)
+      if (strcmp(preset, presets[i].name) == 0) p = &presets[i];
+    if (!p) return mdi_fail("--preset %s: unknown preset ('--preset list' shows them)", preset);
+  }
+  preset_hparams(p, hp);
+  for (int i = 0; i < 7; i++)
+    if (vals[i] && convert_parse_int(names[i], vals[i], 1, 1 << 30, fields[i]) != MDI_OK) return MDI_ERR;
+  if (!vals[4] && !preset) hp->n_kv_heads = hp->n_heads;
+  if (!preset)
+    for (int i = 0; i < 7; i++)
+      if (i != 4 && !vals[i]) return mdi_fail("%s is required without --preset", names[i]);
+  if (classifier) {
+    if (strcmp(classifier, "shared") != 0 && strcmp(classifier, "separate") != 0)
+      return mdi_fail("--classifier %s: expected shared or separate", classifier);
+    hp->shared_classifier = strcmp(classifier, "shared") == 0;
+  }
+  return mdi_hparams_validate(hp, "random model");
+}
+
+int convert_random_main(int argc, char **argv) {
+  const char *preset = NULL, *seed_s = NULL, *tok = NULL, *classifier = NULL, *vals[7] = {0}, *pos[1];
+  const struct convert_opt opts[] = {
+      {"--preset", &preset},   {"--seed", &seed_s},        {"--tokenizer", &tok},
+      {"--classifier", &classifier}, {"--dim", &vals[0]}, {"--hidden-dim", &vals[1]},
+      {"--layers", &vals[2]},  {"--heads", &vals[3]},      {"--kv-heads", &vals[4]},
+      {"--vocab", &vals[5]},   {"--seq-len", &vals[6]}};
+  int help, n_pos;
+  struct mdi_hparams hp;
+  unsigned long long seed = 0;
+  int rc = convert_parse_args(argc, argv, opts, 11, &help, pos, 1, &n_pos);
+  if (rc == MDI_OK && help) {
+    usage(stdout);
+    return CONVERT_EXIT_OK;
+  }
+  if (rc == MDI_OK && preset && strcmp(preset, "list") == 0) {
+    list_presets();
+    return CONVERT_EXIT_OK;
+  }
+  if (rc == MDI_OK && n_pos != 1) rc = mdi_fail("expected OUT.h5");
+  if (rc == MDI_OK) rc = resolve_hparams(preset, vals, classifier, &hp);
+  if (rc == MDI_OK && seed_s) {
+    char *end;
+    errno = 0;
+    seed = strtoull(seed_s, &end, 10);
+    if (end == seed_s || *end || errno || seed_s[0] == '-') rc = mdi_fail("--seed: \"%s\" is not a non-negative integer", seed_s);
+  }
+  if (rc != MDI_OK) {
+    mdi_log_error("random: %s (see 'mdi_convert random --help')", mdi_error());
+    return CONVERT_EXIT_USAGE;
+  }
+  const char *inputs[1] = {tok};
+  if (convert_check_output(pos[0], inputs, tok ? 1 : 0) != MDI_OK ||
+      write_random_model(&hp, (uint64_t)seed, tok, pos[0]) != MDI_OK) {
+    mdi_log_error("%s", mdi_error());
+    return CONVERT_EXIT_FAIL;
+  }
+  convert_report_written(pos[0], &hp);
+  return CONVERT_EXIT_OK;
+}
