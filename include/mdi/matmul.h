@@ -17,28 +17,43 @@
 
 #include <stddef.h>
 
-#define MDI_PANEL 64
+#include <stdint.h>
 
-enum mdi_matrix_type { MDI_MATRIX_F32 = 0 };
+#define MDI_PANEL 64
+#define MDI_Q8_GROUP 32 /* Q8_0: one float scale per 32 consecutive k of a row */
+
+enum mdi_matrix_type { MDI_MATRIX_F32 = 0, MDI_MATRIX_Q8_0 };
 
 struct mdi_matrix {
   int rows, cols;            /* N, K */
   enum mdi_matrix_type type;
-  float *data;               /* [ceil(N/64)][K][64], 64-byte aligned */
+  float *data;               /* F32: [ceil(N/64)][K][64], 64-byte aligned */
+  int8_t *q;                 /* Q8_0: [ceil(N/64)][K][64] */
+  float *scales;             /* Q8_0: [ceil(N/64)][ceil(K/32)][64] */
 };
 
-/* Bytes of the packed matrix (including panel padding) and of its N x K values. */
-size_t mdi_matrix_alloc_bytes(int rows, int cols);
+/* Q8_0 of one row w[K]: per group of 32, d = max|w| / 127, q = round(w / d);
+ * scales[ceil(K/32)], q[K].  The value it stands for is q * d. */
+void mdi_q8_quantize_row(const float *w, int K, int8_t *q, float *scales);
+
+/* Bytes of the N x K weights as stored in the file (Q8_0: int8 values and
+ * float scales), the figure reported as a rank's weights_bytes. */
 static inline size_t mdi_matrix_bytes(const struct mdi_matrix *w) {
+  if (w->type == MDI_MATRIX_Q8_0)
+    return (size_t)w->rows * (size_t)w->cols +
+           (size_t)w->rows * (size_t)((w->cols + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP) * sizeof(float);
   return (size_t)w->rows * (size_t)w->cols * sizeof(float);
 }
 
 /* Allocate an N x K matrix (padding zeroed); MDI_ERR with a message on failure. */
 int mdi_matrix_alloc(struct mdi_matrix *w, int rows, int cols, const char *what);
+int mdi_matrix_alloc_q8(struct mdi_matrix *w, int rows, int cols, const char *what);
+/* Q8_0: store rows [row0, row0+n) from row-major q[n][K] and scales[n][ceil(K/32)]. */
+void mdi_matrix_set_rows_q8(struct mdi_matrix *w, int row0, int n, const int8_t *q, const float *scales);
 void mdi_matrix_free(struct mdi_matrix *w);
 /* Store rows [row0, row0+n) given row-major src[n][K] into the panels. */
 void mdi_matrix_set_rows(struct mdi_matrix *w, int row0, int n, const float *src);
-/* Copy row `row` (K values) out of the panels. */
+/* Copy row `row` (K values, dequantized for Q8_0) out of the panels. */
 void mdi_matrix_get_row(const struct mdi_matrix *w, int row, float *dst);
 
 /* out[M][w->rows] = x[M][w->cols] . w^T */

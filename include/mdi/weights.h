@@ -36,6 +36,9 @@ int mdi_h5_read_hparams(struct mdi_h5 *f, struct mdi_hparams *hp);
 /* 1 when the dataset or group exists, 0 when not. */
 int mdi_h5_exists(struct mdi_h5 *f, const char *name);
 
+/* Stored dtype of a dataset (an error names a dtype this format does not use). */
+int mdi_h5_dtype(struct mdi_h5 *f, const char *name, enum mdi_dtype *out);
+
 /* Shape of a dataset: fills dims[0..*ndims-1]. */
 int mdi_h5_shape(struct mdi_h5 *f, const char *name, int *ndims, int64_t dims[MDI_MAX_DIMS]);
 

@@ -12,6 +12,7 @@
 #include "mdi/matmul.h"
 
 #include <blis.h>
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,32 +33,66 @@ int mdi_matmul_threads(void) { return n_threads; }
 
 static inline int n_panels(int rows) { return (rows + MDI_PANEL - 1) / MDI_PANEL; }
 
-size_t mdi_matrix_alloc_bytes(int rows, int cols) {
-  return (size_t)n_panels(rows) * MDI_PANEL * (size_t)cols * sizeof(float);
+static inline int n_groups(int cols) { return (cols + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP; }
+
+/* Panels of `per_row` elements of `size` bytes; the last panel's padding rows zeroed. */
+static void *alloc_panels(int rows, size_t per_row, size_t size, const char *what) {
+  const size_t panel = MDI_PANEL * per_row * size;
+  char *p = mdi_aligned_alloc((size_t)n_panels(rows) * panel, what);
+  if (p && rows % MDI_PANEL) memset(p + (size_t)(n_panels(rows) - 1) * panel, 0, panel);
+  return p;
 }
 
 int mdi_matrix_alloc(struct mdi_matrix *w, int rows, int cols, const char *what) {
-  w->rows = rows;
-  w->cols = cols;
-  w->type = MDI_MATRIX_F32;
-  const size_t bytes = mdi_matrix_alloc_bytes(rows, cols);
-  w->data = mdi_aligned_alloc(bytes, what);
-  if (!w->data) return MDI_ERR;
-  if (rows % MDI_PANEL) { /* zero the padding rows of the last panel */
-    float *last = w->data + (size_t)(n_panels(rows) - 1) * MDI_PANEL * cols;
-    memset(last, 0, (size_t)MDI_PANEL * cols * sizeof(float));
-  }
-  return MDI_OK;
+  *w = (struct mdi_matrix){rows, cols, MDI_MATRIX_F32, NULL, NULL, NULL};
+  w->data = alloc_panels(rows, (size_t)cols, sizeof(float), what);
+  return w->data ? MDI_OK : MDI_ERR;
+}
+
+int mdi_matrix_alloc_q8(struct mdi_matrix *w, int rows, int cols, const char *what) {
+  *w = (struct mdi_matrix){rows, cols, MDI_MATRIX_Q8_0, NULL, NULL, NULL};
+  w->q = alloc_panels(rows, (size_t)cols, 1, what);
+  w->scales = alloc_panels(rows, (size_t)n_groups(cols), sizeof(float), what);
+  if (w->q && w->scales) return MDI_OK;
+  mdi_matrix_free(w);
+  return MDI_ERR;
 }
 
 void mdi_matrix_free(struct mdi_matrix *w) {
   mdi_free(w->data);
+  mdi_free(w->q);
+  mdi_free(w->scales);
   w->data = NULL;
+  w->q = NULL;
+  w->scales = NULL;
+}
+
+void mdi_q8_quantize_row(const float *w, int K, int8_t *q, float *scales) {
+  for (int g = 0; g * MDI_Q8_GROUP < K; g++) {
+    const int k0 = g * MDI_Q8_GROUP, k1 = k0 + MDI_Q8_GROUP < K ? k0 + MDI_Q8_GROUP : K;
+    float amax = 0.0f;
+    for (int k = k0; k < k1; k++) amax = fabsf(w[k]) > amax ? fabsf(w[k]) : amax;
+    const float d = amax / 127.0f, inv = d > 0.0f ? 1.0f / d : 0.0f;
+    scales[g] = d;
+    for (int k = k0; k < k1; k++) q[k] = (int8_t)roundf(w[k] * inv);
+  }
+}
+
+void mdi_matrix_set_rows_q8(struct mdi_matrix *w, int row0, int n, const int8_t *q, const float *scales) {
+  const size_t K = (size_t)w->cols, G = (size_t)n_groups(w->cols);
+  MDI_ASSERT(w->type == MDI_MATRIX_Q8_0 && row0 >= 0 && row0 + n <= w->rows);
+  for (int r = 0; r < n; r++) {
+    const int row = row0 + r, j = row % MDI_PANEL;
+    int8_t *qp = w->q + (size_t)(row / MDI_PANEL) * MDI_PANEL * K;
+    float *sp = w->scales + (size_t)(row / MDI_PANEL) * MDI_PANEL * G;
+    for (size_t k = 0; k < K; k++) qp[k * MDI_PANEL + j] = q[(size_t)r * K + k];
+    for (size_t g = 0; g < G; g++) sp[g * MDI_PANEL + j] = scales[(size_t)r * G + g];
+  }
 }
 
 void mdi_matrix_set_rows(struct mdi_matrix *w, int row0, int n, const float *src) {
   const size_t K = (size_t)w->cols;
-  MDI_ASSERT(row0 >= 0 && row0 + n <= w->rows);
+  MDI_ASSERT(w->type == MDI_MATRIX_F32 && row0 >= 0 && row0 + n <= w->rows);
   for (int r = 0; r < n; r++) {
     const int row = row0 + r;
     float *panel = w->data + (size_t)(row / MDI_PANEL) * MDI_PANEL * K;
@@ -67,9 +102,15 @@ void mdi_matrix_set_rows(struct mdi_matrix *w, int row0, int n, const float *src
 }
 
 void mdi_matrix_get_row(const struct mdi_matrix *w, int row, float *dst) {
-  const size_t K = (size_t)w->cols;
-  const float *panel = w->data + (size_t)(row / MDI_PANEL) * MDI_PANEL * K;
+  const size_t K = (size_t)w->cols, p = (size_t)(row / MDI_PANEL);
   const int j = row % MDI_PANEL;
+  if (w->type == MDI_MATRIX_Q8_0) {
+    const int8_t *qp = w->q + p * MDI_PANEL * K;
+    const float *sp = w->scales + p * MDI_PANEL * (size_t)n_groups(w->cols);
+    for (size_t k = 0; k < K; k++) dst[k] = (float)qp[k * MDI_PANEL + j] * sp[k / MDI_Q8_GROUP * MDI_PANEL + j];
+    return;
+  }
+  const float *panel = w->data + p * MDI_PANEL * K;
   for (size_t k = 0; k < K; k++) dst[k] = panel[k * MDI_PANEL + j];
 }
 
@@ -81,15 +122,15 @@ static inline v8f load8(const float *p) {
 
 static inline void store8(float *p, v8f v) { memcpy(p, &v, sizeof v); }
 
-/* c[MR][64] (row stride ldc) = chain over k in [k0, k1) of x[MR][k] * panel[k][64],
+/* c[MR][64] (row stride ldc) continues the chains over k < nk of x[MR][k] * panel[k][64],
  * starting from zero when `first`, else from the partial sums in c. */
 #define DEFINE_TILE(MR)                                                                          \
   static void tile##MR(float *c, size_t ldc, const float *x, size_t ldx, const float *panel,     \
-                       int k0, int k1, int first) {                                              \
+                       int nk, int first) {                                                      \
     v8f acc[MR][8];                                                                              \
     for (int i = 0; i < MR; i++)                                                                 \
       for (int j = 0; j < 8; j++) acc[i][j] = first ? (v8f){0} : load8(c + i * ldc + 8 * j);     \
-    for (int k = k0; k < k1; k++) {                                                              \
+    for (int k = 0; k < nk; k++) {                                                               \
       const float *p = panel + (size_t)k * MDI_PANEL;                                            \
       const v8f w0 = load8(p), w1 = load8(p + 8), w2 = load8(p + 16), w3 = load8(p + 24);        \
       const v8f w4 = load8(p + 32), w5 = load8(p + 40), w6 = load8(p + 48), w7 = load8(p + 56);  \
@@ -112,45 +153,69 @@ DEFINE_TILE(1)
 DEFINE_TILE(2)
 DEFINE_TILE(3)
 
-/* Panels [p0, p1) for all M rows; results of padding rows are dropped. */
+/* Q8_0: dequantize k rows [k0, k0+nk) of panel p into buf[nk][64]. */
+static void dequant_block(const struct mdi_matrix *w, int p, int k0, int nk, float *buf) {
+  const size_t K = (size_t)w->cols, G = (size_t)n_groups(w->cols);
+  const int8_t *q = w->q + (size_t)p * MDI_PANEL * K + (size_t)k0 * MDI_PANEL;
+  const float *sp = w->scales + (size_t)p * MDI_PANEL * G;
+  for (int k = 0; k < nk; k++) {
+    const float *s = sp + (size_t)((k0 + k) / MDI_Q8_GROUP) * MDI_PANEL;
+    for (int j = 0; j < MDI_PANEL; j++) buf[k * MDI_PANEL + j] = (float)q[k * MDI_PANEL + j] * s[j];
+  }
+}
+
+/* Rows [m, m+mr) x one panel block: the register tile, through tmp when the
+ * panel is the partial last one (out has no room for its padding). */
+static void tile_rows(float *out, const float *x, int M, int N, int K, int n0, const float *block, int k0,
+                      int nk, int first, float *tmp) {
+  const int width = N - n0 < MDI_PANEL ? N - n0 : MDI_PANEL, direct = width == MDI_PANEL;
+  for (int m = 0; m < M; m += 3) {
+    const int mr = M - m < 3 ? M - m : 3;
+    float *c = direct ? out + (size_t)m * N + n0 : tmp;
+    const size_t ldc = direct ? (size_t)N : MDI_PANEL;
+    if (!direct && !first)
+      for (int i = 0; i < mr; i++) memcpy(tmp + i * MDI_PANEL, out + (size_t)(m + i) * N + n0, width * sizeof(float));
+    const float *xm = x + (size_t)m * K + k0;
+    if (mr == 3) tile3(c, ldc, xm, (size_t)K, block, nk, first);
+    else if (mr == 2) tile2(c, ldc, xm, (size_t)K, block, nk, first);
+    else tile1(c, ldc, xm, (size_t)K, block, nk, first);
+    if (!direct)
+      for (int i = 0; i < mr; i++) memcpy(out + (size_t)(m + i) * N + n0, tmp + i * MDI_PANEL, width * sizeof(float));
+  }
+}
+
+/* Q8_0 blocks of 64 k (16 KB dequantized: L1) */
+#define Q8_KB 64
+
+/* Panels [p0, p1) for all M rows. */
 static void matmul_panels(float *out, const float *x, const struct mdi_matrix *w, int M, int p0, int p1,
-                          float *tmp /* [3][64] */) {
-  const int N = w->rows, K = w->cols;
-  /* one or two rows stream each panel once; more rows block k so a panel
-   * block (64 x KB floats) stays in L2 across the row tiles */
-  const int KB = M <= 2 ? K : 256;
+                          float *tmp /* [3][64] */, float *qbuf /* [Q8_KB][64] */) {
+  const int N = w->rows, K = w->cols, q8 = w->type == MDI_MATRIX_Q8_0;
+  /* fp32 with one or two rows streams each panel once; otherwise k is blocked
+   * so a panel block stays in cache while all row tiles pass over it */
+  const int KB = q8 ? Q8_KB : M <= 2 ? K : 256;
   for (int k0 = 0; k0 < K; k0 += KB) {
-    const int k1 = k0 + KB < K ? k0 + KB : K, first = k0 == 0;
+    const int nk = K - k0 < KB ? K - k0 : KB;
     for (int p = p0; p < p1; p++) {
-      const float *panel = w->data + (size_t)p * MDI_PANEL * K;
-      const int n0 = p * MDI_PANEL, width = N - n0 < MDI_PANEL ? N - n0 : MDI_PANEL;
-      /* a partial last panel computes into tmp: out has no room for padding */
-      const int direct = width == MDI_PANEL;
-      int m = 0;
-      for (; m < M; m += 3) {
-        const int mr = M - m < 3 ? M - m : 3;
-        float *c = direct ? out + (size_t)m * N + n0 : tmp;
-        const size_t ldc = direct ? (size_t)N : MDI_PANEL;
-        if (!direct && !first)
-          for (int i = 0; i < mr; i++) memcpy(tmp + i * MDI_PANEL, out + (size_t)(m + i) * N + n0, width * sizeof(float));
-        const float *xm = x + (size_t)m * K;
-        if (mr == 3) tile3(c, ldc, xm, (size_t)K, panel, k0, k1, first);
-        else if (mr == 2) tile2(c, ldc, xm, (size_t)K, panel, k0, k1, first);
-        else tile1(c, ldc, xm, (size_t)K, panel, k0, k1, first);
-        if (!direct)
-          for (int i = 0; i < mr; i++) memcpy(out + (size_t)(m + i) * N + n0, tmp + i * MDI_PANEL, width * sizeof(float));
+      const float *block;
+      if (q8) {
+        dequant_block(w, p, k0, nk, qbuf);
+        block = qbuf;
+      } else {
+        block = w->data + (size_t)p * MDI_PANEL * K + (size_t)k0 * MDI_PANEL;
       }
+      tile_rows(out, x, M, N, K, p * MDI_PANEL, block, k0, nk, k0 == 0, tmp);
     }
   }
 }
 
 void mdi_matmul(float *out, const float *x, const struct mdi_matrix *w, int M) {
-  MDI_ASSERT(w->type == MDI_MATRIX_F32);
   const int P = n_panels(w->rows);
   const double work = (double)M * w->rows * w->cols;
   if (n_threads <= 1 || P == 1 || work < 65536.0) {
     float tmp[3 * MDI_PANEL] __attribute__((aligned(64)));
-    matmul_panels(out, x, w, M, 0, P, tmp);
+    float qbuf[Q8_KB * MDI_PANEL] __attribute__((aligned(64)));
+    matmul_panels(out, x, w, M, 0, P, tmp, qbuf);
     return;
   }
   /* threads take disjoint panel ranges: the same chains, only elsewhere */
@@ -158,8 +223,9 @@ void mdi_matmul(float *out, const float *x, const struct mdi_matrix *w, int M) {
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
     float tmp[3 * MDI_PANEL] __attribute__((aligned(64)));
+    float qbuf[Q8_KB * MDI_PANEL] __attribute__((aligned(64)));
     const int p0 = (int)((long)P * t / nt), p1 = (int)((long)P * (t + 1) / nt);
-    if (p0 < p1) matmul_panels(out, x, w, M, p0, p1, tmp);
+    if (p0 < p1) matmul_panels(out, x, w, M, p0, p1, tmp, qbuf);
   }
 }
 

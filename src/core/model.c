@@ -2,6 +2,7 @@
 #include "mdi/model.h"
 
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,23 +27,47 @@ static float *read_tensor(struct mdi_h5 *f, const char *name, int64_t d0, int64_
   return p;
 }
 
-/* Read a [rows][cols] dataset into the panel layout, 64 rows at a time:
- * the only temporary is one panel's rows. */
-static int read_matrix(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, int rows, int cols,
-                       size_t *bytes) {
-  if (mdi_matrix_alloc(m, rows, cols, name) != MDI_OK) return MDI_ERR;
-  float *chunk = mdi_malloc((size_t)MDI_PANEL * cols * sizeof(float), "weight read buffer");
-  if (!chunk) {
-    mdi_matrix_free(m);
-    return MDI_ERR;
-  }
-  int rc = MDI_OK;
+/* Q8_0 weights: int8 dataset `name` [rows][cols] and float32 `name`_scale
+ * [rows][ceil(cols/32)] (docs/FORMAT.md), read 64 rows at a time. */
+static int read_matrix_q8(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, int rows, int cols) {
+  const int groups = (cols + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP;
+  char scale_name[MDI_NAME_MAX + 8];
+  snprintf(scale_name, sizeof scale_name, "%s_scale", name);
+  if (mdi_matrix_alloc_q8(m, rows, cols, name) != MDI_OK) return MDI_ERR;
+  int8_t *q = mdi_malloc((size_t)MDI_PANEL * cols, "weight read buffer");
+  float *s = mdi_malloc((size_t)MDI_PANEL * groups * sizeof(float), "weight read buffer");
+  int rc = q && s ? MDI_OK : MDI_ERR;
   for (int r = 0; r < rows && rc == MDI_OK; r += MDI_PANEL) {
     const int n = rows - r < MDI_PANEL ? rows - r : MDI_PANEL;
-    rc = mdi_h5_read_rows(f, name, MDI_F32, rows, cols, r, n, chunk);
-    if (rc == MDI_OK) mdi_matrix_set_rows(m, r, n, chunk);
+    rc = mdi_h5_read_rows(f, name, MDI_I8, rows, cols, r, n, q);
+    if (rc == MDI_OK) rc = mdi_h5_read_rows(f, scale_name, MDI_F32, rows, groups, r, n, s);
+    if (rc == MDI_OK) mdi_matrix_set_rows_q8(m, r, n, q, s);
   }
-  free(chunk);
+  free(q);
+  free(s);
+  return rc;
+}
+
+/* Read a [rows][cols] dataset into the panel layout, 64 rows at a time:
+ * the only temporary is one panel's rows.  float32 or Q8_0, as stored. */
+static int read_matrix(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, int rows, int cols,
+                       size_t *bytes) {
+  enum mdi_dtype type;
+  if (mdi_h5_dtype(f, name, &type) != MDI_OK) return MDI_ERR;
+  int rc;
+  if (type == MDI_I8) {
+    rc = read_matrix_q8(m, f, name, rows, cols);
+  } else {
+    rc = mdi_matrix_alloc(m, rows, cols, name);
+    float *chunk = rc == MDI_OK ? mdi_malloc((size_t)MDI_PANEL * cols * sizeof(float), "weight read buffer") : NULL;
+    if (!chunk) rc = MDI_ERR;
+    for (int r = 0; r < rows && rc == MDI_OK; r += MDI_PANEL) {
+      const int n = rows - r < MDI_PANEL ? rows - r : MDI_PANEL;
+      rc = mdi_h5_read_rows(f, name, MDI_F32, rows, cols, r, n, chunk); /* checks dtype and shape */
+      if (rc == MDI_OK) mdi_matrix_set_rows(m, r, n, chunk);
+    }
+    free(chunk);
+  }
   if (rc != MDI_OK) {
     mdi_matrix_free(m);
     return MDI_ERR;

@@ -198,6 +198,27 @@ static int dataset_shape(struct mdi_h5 *f, hid_t ds, const char *name, int *ndim
   return MDI_OK;
 }
 
+int mdi_h5_dtype(struct mdi_h5 *f, const char *name, enum mdi_dtype *out) {
+  hid_t ds = open_dataset(f, name);
+  if (ds < 0) return MDI_ERR;
+  hid_t dt = H5Dget_type(ds);
+  int rc = MDI_ERR;
+  const enum mdi_dtype all[] = {MDI_F32, MDI_I32, MDI_I64, MDI_U8, MDI_I8};
+  for (size_t i = 0; dt >= 0 && i < sizeof all / sizeof all[0] && rc != MDI_OK; i++)
+    if (type_matches(dt, all[i])) {
+      *out = all[i];
+      rc = MDI_OK;
+    }
+  if (rc != MDI_OK) {
+    char have[32] = "unknown";
+    if (dt >= 0) describe_type(dt, have, sizeof have);
+    mdi_fail("%s: /%s has dtype %s, which this format does not use", f->path, name, have);
+  }
+  if (dt >= 0) H5Tclose(dt);
+  H5Dclose(ds);
+  return rc;
+}
+
 int mdi_h5_shape(struct mdi_h5 *f, const char *name, int *ndims, int64_t dims[MDI_MAX_DIMS]) {
   hid_t ds = open_dataset(f, name);
   if (ds < 0) return MDI_ERR;
