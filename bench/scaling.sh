@@ -49,7 +49,7 @@ usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0
 OUT="" RANKS="1 2 3 4" LINKS="" MODELS="stories260K" SEQUENCES=16 NEW_TOKENS=64
 BATCHES="4" MICROS="ranks" REPEATS=1 QUOTA=0.5 SINGLE=1 NETNS=1 MAX_SEQ="" TEMP=0 SEED=1
 CACHE="" START_TIMEOUT=180 RUN_TIMEOUT=1800 MAX_RETRIES=3
-CMDLINE="$0 $*"
+CMDLINE=$(printf "%q " "$0" "$@")
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT=$2; shift 2 ;;
@@ -174,14 +174,14 @@ prompts() {
   echo "$f"
 }
 
-# --- CPU throttling per device (cgroup cpu.stat), to see whether caps bind ----
-throttled_ns() {
-  local np=$1 i out=""
-  [ "$NETNS" = 1 ] && [ "$QUOTA" != none ] || return 0
-  for ((i = 0; i < np; i++)); do
-    out="$out $(awk '$1 == "throttled_time" { print $2 }' "/sys/fs/cgroup/cpu/$MDI_CLUSTER_PREFIX/$(mdi_cluster_ns "$i")/cpu.stat")"
-  done
-  echo "$out"
+# --- CPU counters around each run: per device (cgroups) and for the host ----
+cpu_snapshot() {
+  if [ "$NETNS" = 1 ]; then
+    mdi_cluster_cpu_snapshot "$1"
+  else
+    awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { print "host", $2 + $3 + $4 + $7 + $8 + $9, $9, hz }' /proc/stat
+    echo "clock $(date +%s.%N)"
+  fi
 }
 
 # --- one run, with retries of failed launches --------------------------------
@@ -189,7 +189,7 @@ throttled_ns() {
 run_point() {
   local name=$1 file=$2 mode=$3 link=$4 np=$5 B=$6 M=$7 seqs=$8 rep=$9
   local dir=$OUT/runs/$name/$link/np$np-$mode-b$B-m$M-s$seqs-r$rep
-  local pfile attempt=0 rc started t0 nloaded before after throttled=""
+  local pfile attempt=0 rc started t0 nloaded
   mkdir -p "$dir"
   pfile=$(prompts "$seqs")
   local cmd=("$PIPELINE" -m "$file" -f "$pfile" -b "$B" --micro-batches "$M" -n "$NEW_TOKENS"
@@ -203,7 +203,7 @@ run_point() {
   echo "${launch[*]} ${cmd[*]}" >"$dir/command.txt"
   while :; do
     rm -f "$dir/stats.json" "$dir/journal.jsonl"
-    before=$(throttled_ns "$np")
+    cpu_snapshot "$np" >"$dir/cpu.before"
     started=0
     t0=$SECONDS
     timeout -k 15 "$RUN_TIMEOUT" "${launch[@]}" "${cmd[@]}" >/dev/null 2>"$dir/stderr.txt" &
@@ -248,12 +248,9 @@ run_point() {
     log "launch failed (exit $rc), retry $attempt of $MAX_RETRIES: $name $mode $link np=$np"
     sleep 1
   done
-  after=$(throttled_ns "$np")
-  if [ -n "$before" ]; then
-    throttled=$(python3 -c 'import sys; b, a = sys.argv[1].split(), sys.argv[2].split(); print(";".join("%.6f" % ((int(y) - int(x)) / 1e9) for x, y in zip(b, a)))' "$before" "$after")
-  fi
+  cpu_snapshot "$np" >"$dir/cpu.after"
   python3 "$BENCH_DIR/lib/results.py" add "$ROWS" --stats "$dir/stats.json" --info "$file.info.txt" \
-    --throttled "$throttled" model="$name" mode="$mode" link="$link" link_mbit="$(link_mbit "$link")" \
+    --cpu "$dir/cpu.before" "$dir/cpu.after" model="$name" mode="$mode" link="$link" link_mbit="$(link_mbit "$link")" \
     latency_emulated=0 netns="$NETNS" cpu_quota="$([ "$QUOTA" = none ] || echo "$QUOTA")" \
     new_tokens="$NEW_TOKENS" temperature="$TEMP" repeat="$rep" retries="$attempt" \
     timestamp="$(date -u +%Y-%m-%dT%H:%M:%SZ)" run_dir="${dir#"$OUT"/}"
@@ -269,7 +266,7 @@ link_mbit() {
 
 # --- the description of the whole benchmark ----------------------------------
 write_meta() {
-  python3 - "$OUT/meta.json" <<EOF
+  BENCH_CMDLINE=$CMDLINE BENCH_PIPELINE=$PIPELINE python3 - "$OUT/meta.json" <<EOF
 import json, os, platform, subprocess, sys
 def sh(c):
     try:
@@ -277,12 +274,12 @@ def sh(c):
     except Exception:
         return ""
 meta = {
-    "command": """$CMDLINE""",
+    "command": os.environ["BENCH_CMDLINE"].strip(),
     "date_utc": sh("date -u +%Y-%m-%dT%H:%M:%SZ"),
     "host_cpus": os.cpu_count(),
     "cpu_model": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
     "kernel": platform.release(),
-    "mdi_pipeline": sh("'$PIPELINE' --version"),
+    "mdi_pipeline": sh("'" + os.environ["BENCH_PIPELINE"] + "' --version"),
     "mpirun": sh("mpirun --version | head -1"),
     "netns": $NETNS == 1,
     "cpu_quota_per_device": None if "$QUOTA" == "none" else float("$QUOTA"),
@@ -300,7 +297,11 @@ meta = {
     "fields": {
         "tok_per_s": "generated tokens / wall_s (mdi_pipeline --stats)",
         "compute_s,recv_wait_s,send_wait_s,idle_s": "per rank, seconds within wall_s (idle = wall - compute)",
-        "throttled_s": "per device: time its cgroup was throttled by the CPU quota during the run (netns with quota only)",
+        "throttled_s": "per device: time its cgroup was throttled by the CPU quota during the launch (netns with a quota only)",
+        "cpu_s": "per device: CPU time its processes used during the launch (cpuacct; netns only)",
+        "launch_s": "wall time of the whole launch (mpirun start to exit: includes start-up and loading)",
+        "host_busy_s,host_steal_s": "host CPU time busy / stolen by the hypervisor during the launch (/proc/stat, all CPUs)",
+        "host_other_cpu_s": "host busy time not used by the devices: mpirun, the system and anything else running (netns only)",
         "retries": "failed launches retried before this run started",
     },
 }

@@ -148,6 +148,14 @@ static int setup_requests(struct run *r) {
     return mdi_fail("%s: the tokenizer has %d pieces but vocab_size is %d", r->opt.model,
                     r->tok.vocab_size, r->hp.vocab_size);
   if (mdi_prompts_build(&r->opt, &r->tok, r->max_seq, &r->reqs, &r->n_reqs) != MDI_OK) return MDI_ERR;
+  if (r->opt.resume) {
+    const int total = r->n_reqs;
+    int skipped, torn;
+    if (mdi_prompts_resume(r->reqs, &r->n_reqs, r->opt.output, &skipped, &torn) != MDI_OK) return MDI_ERR;
+    if (torn) mdi_log_warn("%s: dropped a torn last line (that sequence is generated again)", r->opt.output);
+    mdi_log_info("resuming: %d of %d sequences are already in %s, %d to go", skipped, total, r->opt.output,
+                 r->n_reqs);
+  }
   int longest = 1;
   for (int i = 0; i < r->n_reqs; i++)
     if (r->reqs[i].n_prompt > longest) longest = r->reqs[i].n_prompt;
@@ -155,7 +163,7 @@ static int setup_requests(struct run *r) {
    * when that stays small, else one long prompt plus B-1 decode rows */
   long all = (long)r->B * longest;
   r->max_rows = (int)(all <= 1024 ? all : (longest + r->B - 1 > 1024 ? longest + r->B - 1 : 1024));
-  if (mdi_output_init(&r->out, &r->tok, r->opt.output, r->n_reqs, !r->opt.quiet) != MDI_OK)
+  if (mdi_output_init(&r->out, &r->tok, r->opt.output, r->opt.resume, r->n_reqs, !r->opt.quiet) != MDI_OK)
     return MDI_ERR;
   return MDI_OK;
 }

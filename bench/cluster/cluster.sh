@@ -35,6 +35,8 @@ MDI_CLUSTER_SUBNET=${MDI_CLUSTER_SUBNET:-10.213.77}
 MDI_CLUSTER_STATE=${MDI_CLUSTER_STATE:-/run/mdi-cluster-$MDI_CLUSTER_PREFIX}
 MDI_CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MDI_CLUSTER_CGROOT=/sys/fs/cgroup/cpu
+# cpuacct (mounted apart here) counts the CPU time each device really used
+MDI_CLUSTER_ACCTROOT=/sys/fs/cgroup/cpuacct
 # CFS period: short, because MPI ranks poll; with 100 ms a rank spends its
 # quota spinning and then freezes for the rest of the period
 MDI_CLUSTER_PERIOD_US=10000
@@ -45,7 +47,7 @@ mdi_cluster_die() { echo "cluster: error: $*" >&2; return 1; }
 
 mdi_cluster_require_root() {
   if [ "$(id -u)" != 0 ]; then
-    mdi_cluster_die "the emulated cluster needs root (network namespaces, tc, cgroups); run as root, or use --no-netns for plain local runs"
+    mdi_cluster_die "the emulated cluster needs root (network namespaces, tc, cgroups); run as root (bench/scaling.sh --no-netns runs plain local jobs without root)"
     return 1
   fi
   local t
@@ -53,6 +55,7 @@ mdi_cluster_require_root() {
     command -v "$t" >/dev/null 2>&1 || { mdi_cluster_die "'$t' not found (scripts/setup.sh installs it)"; return 1; }
   done
   [ -w "$MDI_CLUSTER_CGROOT" ] || { mdi_cluster_die "$MDI_CLUSTER_CGROOT is not a writable cgroup v1 cpu controller"; return 1; }
+  [ -w "$MDI_CLUSTER_ACCTROOT" ] || { mdi_cluster_die "$MDI_CLUSTER_ACCTROOT is not a writable cgroup v1 cpuacct controller"; return 1; }
 }
 
 # Record one created object ("KIND NAME") so that `down` removes exactly it.
@@ -80,6 +83,8 @@ mdi_cluster_check_free() {
   ! ip link show "$br" >/dev/null 2>&1 || { mdi_cluster_die "interface $br exists already; set MDI_CLUSTER_PREFIX"; return 1; }
   [ ! -e "$MDI_CLUSTER_CGROOT/$MDI_CLUSTER_PREFIX" ] ||
     { mdi_cluster_die "cgroup $MDI_CLUSTER_CGROOT/$MDI_CLUSTER_PREFIX exists already; set MDI_CLUSTER_PREFIX"; return 1; }
+  [ ! -e "$MDI_CLUSTER_ACCTROOT/$MDI_CLUSTER_PREFIX" ] ||
+    { mdi_cluster_die "cgroup $MDI_CLUSTER_ACCTROOT/$MDI_CLUSTER_PREFIX exists already; set MDI_CLUSTER_PREFIX"; return 1; }
   for ((i = 0; i < n; i++)); do
     [ ! -e "/run/netns/$(mdi_cluster_ns "$i")" ] ||
       { mdi_cluster_die "network namespace $(mdi_cluster_ns "$i") exists already; set MDI_CLUSTER_PREFIX"; return 1; }
@@ -128,6 +133,8 @@ mdi_cluster_up() {
     mkdir "$MDI_CLUSTER_CGROOT/$MDI_CLUSTER_PREFIX" || { mdi_cluster_die "cannot create cgroup $MDI_CLUSTER_PREFIX"; return 1; }
     mdi_cluster_created cgroup "$MDI_CLUSTER_CGROOT/$MDI_CLUSTER_PREFIX"
   fi
+  mkdir "$MDI_CLUSTER_ACCTROOT/$MDI_CLUSTER_PREFIX" || { mdi_cluster_die "cannot create cpuacct group $MDI_CLUSTER_PREFIX"; return 1; }
+  mdi_cluster_created cgroup "$MDI_CLUSTER_ACCTROOT/$MDI_CLUSTER_PREFIX"
   for ((i = 0; i < n; i++)); do
     ns=$(mdi_cluster_ns "$i")
     ip=$(mdi_cluster_ip "$i")
@@ -153,8 +160,11 @@ mdi_cluster_up() {
       mdi_cluster_cg_write "$cg/cpu.cfs_period_us" "$MDI_CLUSTER_PERIOD_US" || return 1
       mdi_cluster_cg_write "$cg/cpu.cfs_quota_us" "$quota_us" || return 1
     fi
+    local acct=$MDI_CLUSTER_ACCTROOT/$MDI_CLUSTER_PREFIX/$ns
+    mkdir "$acct" || { mdi_cluster_die "cannot create cpuacct group $acct"; return 1; }
+    mdi_cluster_created cgroup "$acct"
     mkdir -p "$MDI_CLUSTER_STATE/tmp/$ns"
-    echo "$ip $ns $cg" >>"$MDI_CLUSTER_STATE/hosts"
+    echo "$ip $ns $cg $acct" >>"$MDI_CLUSTER_STATE/hosts"
   done
   echo fast >"$MDI_CLUSTER_STATE/link"
   mdi_cluster_log "up: $n devices $(mdi_cluster_ns 0)..$(mdi_cluster_ns $((n - 1))) on $MDI_CLUSTER_SUBNET.0/24, cpu quota $quota (${quota_us} us per ${MDI_CLUSTER_PERIOD_US} us), link fast"
@@ -183,11 +193,11 @@ mdi_cluster_rate_mbit() {
 # mdi_cluster_link PROFILE: a tbf on both ends of every device's veth pair:
 # the host end shapes traffic into the device, eth0 inside shapes traffic out.
 mdi_cluster_link() {
-  local profile=$1 spec rate burst ip ns cg i
+  local profile=$1 spec rate burst ip ns cg acct i
   spec=$(mdi_cluster_profile "$profile") || { mdi_cluster_die "unknown link profile '$profile' (gbe, wifi, fast)"; return 1; }
   [ -s "$MDI_CLUSTER_STATE/hosts" ] || { mdi_cluster_die "no cluster is up"; return 1; }
   i=0
-  while read -r ip ns cg; do
+  while read -r ip ns cg acct; do
     local veth
     veth=$(mdi_cluster_veth "$i")
     if [ "$spec" = none ]; then
@@ -206,20 +216,40 @@ mdi_cluster_link() {
   mdi_cluster_log "link profile $profile ($spec; no latency emulation: netem is not available)"
 }
 
-# End the processes still running inside our namespaces or cgroups (daemons
-# left by a failed launch). Only processes in objects created here.
-mdi_cluster_kill_strays() {
-  local pids="" ip ns cg p
-  [ -s "$MDI_CLUSTER_STATE/hosts" ] || return 0
-  while read -r ip ns cg; do
-    [ -e "/run/netns/$ns" ] && pids="$pids $(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"
-    [ "$cg" != - ] && [ -e "$cg/cgroup.procs" ] && pids="$pids $(tr '\n' ' ' <"$cg/cgroup.procs")"
+# The processes still running inside our namespaces or cgroups (daemons left
+# by a failed launch), and launch agents that never reached their namespace
+# with their children. Only processes in objects created here.
+mdi_cluster_stray_pids() {
+  local pids="" ip ns cg acct p
+  while read -r ip ns cg acct; do
+    if [ -e "/run/netns/$ns" ]; then pids="$pids $(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ' || true)"; fi
+    if [ "$cg" != - ] && [ -e "$cg/cgroup.procs" ]; then pids="$pids $(tr '\n' ' ' <"$cg/cgroup.procs" || true)"; fi
+    if [ -e "$acct/cgroup.procs" ]; then pids="$pids $(tr '\n' ' ' <"$acct/cgroup.procs" || true)"; fi
   done <"$MDI_CLUSTER_STATE/hosts"
-  pids=$(echo "$pids" | tr ' ' '\n' | { grep -E '^[0-9]+$' || true; } | sort -u | tr '\n' ' ')
+  if [ -d "$MDI_CLUSTER_STATE/agents" ]; then
+    for p in "$MDI_CLUSTER_STATE"/agents/*; do
+      [ -e "$p" ] || continue
+      p=${p##*/}
+      if grep -q "agent.sh" "/proc/$p/cmdline" 2>/dev/null; then
+        pids="$pids $p $(pgrep -P "$p" | tr '\n' ' ' || true)"
+      else
+        rm -f "$MDI_CLUSTER_STATE/agents/$p"
+      fi
+    done
+  fi
+  echo "$pids" | tr ' ' '\n' | { grep -E '^[0-9]+$' || true; } | sort -u | tr '\n' ' '
+}
+
+# End the stray processes: TERM, then KILL those still there a second later.
+mdi_cluster_kill_strays() {
+  local pids p
+  [ -s "$MDI_CLUSTER_STATE/hosts" ] || return 0
+  pids=$(mdi_cluster_stray_pids)
   [ -n "${pids// /}" ] || return 0
-  mdi_cluster_log "ending stray processes in the devices: $pids"
+  mdi_cluster_log "ending stray processes of the emulated devices: $pids"
   for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
   sleep 1
+  pids=$(mdi_cluster_stray_pids)
   for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
   sleep 0.2
 }
@@ -253,10 +283,10 @@ mdi_cluster_down() {
 }
 
 mdi_cluster_status() {
-  local ip ns cg i=0
+  local ip ns cg acct i=0
   [ -s "$MDI_CLUSTER_STATE/hosts" ] || { echo "no cluster is up ($MDI_CLUSTER_STATE)"; return 0; }
   echo "link profile: $(cat "$MDI_CLUSTER_STATE/link")   cpu quota: $(cat "$MDI_CLUSTER_STATE/quota")"
-  while read -r ip ns cg; do
+  while read -r ip ns cg acct; do
     local q=-
     [ "$cg" != - ] && q="$(cat "$cg/cpu.cfs_quota_us")/$(cat "$cg/cpu.cfs_period_us") us"
     echo "$ns $ip quota $q"
@@ -264,6 +294,22 @@ mdi_cluster_status() {
     echo "  out:  $(ip netns exec "$ns" tc qdisc show dev eth0 | head -1)"
     i=$((i + 1))
   done <"$MDI_CLUSTER_STATE/hosts"
+}
+
+# CPU counters of the first NP devices and of the host, one line each:
+#   dev NAME THROTTLED_NS USAGE_NS      (throttled by the quota; CPU time used)
+#   host BUSY_TICKS STEAL_TICKS TICK_HZ (all CPUs, from /proc/stat)
+#   clock SECONDS
+mdi_cluster_cpu_snapshot() {
+  local np=$1 i=0 ip ns cg acct thr
+  while read -r ip ns cg acct && [ "$i" -lt "$np" ]; do
+    thr=0
+    [ "$cg" = - ] || thr=$(awk '$1 == "throttled_time" { print $2 }' "$cg/cpu.stat")
+    echo "dev $ns $thr $(cat "$acct/cpuacct.usage")"
+    i=$((i + 1))
+  done <"$MDI_CLUSTER_STATE/hosts"
+  awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { print "host", $2 + $3 + $4 + $7 + $8 + $9, $9, hz }' /proc/stat
+  echo "clock $(date +%s.%N)"
 }
 
 # The mpirun arguments that place rank i on device i, for NP ranks.

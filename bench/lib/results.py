@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Rows of the scaling benchmark: one per mdi_pipeline run.
 
-  results.py add ROWS.jsonl --stats STATS.json --info MODEL_INFO.txt [--throttled a;b;..] KEY=VALUE...
+  results.py add ROWS.jsonl --stats STATS.json --info MODEL_INFO.txt [--cpu BEFORE AFTER] KEY=VALUE...
       append one row built from the run's --stats file, the model's
-      `mdi_convert info` text and the run parameters (KEY=VALUE)
+      `mdi_convert info` text, CPU counters taken before and after the
+      launch (cluster.sh's mdi_cluster_cpu_snapshot) and the run parameters
   results.py write ROWS.jsonl --meta META.json --csv OUT.csv --json OUT.json
       write the CSV (per-rank fields joined with ';') and the JSON
       ({"meta": ..., "columns": ..., "runs": [...]}, per-rank fields as arrays)
@@ -32,7 +33,8 @@ COLUMNS = [
     ("vocab_size", "i"), ("shared_classifier", "b"), ("model_bytes", "i"),
     ("hosts", "Ls"), ("layer_first", "Li"), ("layer_last", "Li"), ("weights_bytes", "Li"),
     ("kv_bytes", "Li"), ("peak_rss_bytes", "Li"), ("compute_s", "Lf"), ("recv_wait_s", "Lf"),
-    ("send_wait_s", "Lf"), ("idle_s", "Lf"), ("rank_load_s", "Lf"), ("throttled_s", "Lf"),
+    ("send_wait_s", "Lf"), ("idle_s", "Lf"), ("rank_load_s", "Lf"), ("cpu_s", "Lf"), ("throttled_s", "Lf"),
+    ("launch_s", "f"), ("host_busy_s", "f"), ("host_steal_s", "f"), ("host_other_cpu_s", "f"),
     ("timestamp", "s"), ("run_dir", "s"),
 ]
 NAMES = [c for c, _ in COLUMNS]
@@ -66,6 +68,40 @@ def parse_info(path):
     return info
 
 
+def read_snapshot(path):
+    snap = {"dev": []}
+    for line in open(path):
+        w = line.split()
+        if not w:
+            continue
+        if w[0] == "dev":
+            snap["dev"].append((w[1], int(w[2]), int(w[3])))
+        elif w[0] == "host":
+            snap["host"] = (int(w[1]), int(w[2]), int(w[3]))
+        elif w[0] == "clock":
+            snap["clock"] = float(w[1])
+    return snap
+
+
+def cpu_fields(before, after, quota):
+    b, e = read_snapshot(before), read_snapshot(after)
+    out = {}
+    if "clock" in b and "clock" in e:
+        out["launch_s"] = e["clock"] - b["clock"]
+    if "host" in b and "host" in e:
+        hz = b["host"][2]
+        out["host_busy_s"] = (e["host"][0] - b["host"][0]) / hz
+        out["host_steal_s"] = (e["host"][1] - b["host"][1]) / hz
+    if b["dev"] and len(b["dev"]) == len(e["dev"]):
+        cpu = [(y[2] - x[2]) / 1e9 for x, y in zip(b["dev"], e["dev"])]
+        out["cpu_s"] = cpu
+        if quota:
+            out["throttled_s"] = [(y[1] - x[1]) / 1e9 for x, y in zip(b["dev"], e["dev"])]
+        if "host_busy_s" in out:
+            out["host_other_cpu_s"] = max(0.0, out["host_busy_s"] - sum(cpu))
+    return out
+
+
 def cmd_add(a):
     st = json.load(open(a.stats))
     ranks = st["ranks"]
@@ -84,8 +120,9 @@ def cmd_add(a):
         "rank_load_s": [r.get("load_s") for r in ranks],
     }
     row.update(parse_info(a.info))
-    if a.throttled:
-        row["throttled_s"] = [float(x) for x in a.throttled.split(";")]
+    if a.cpu:
+        quota = any(kv.startswith("cpu_quota=") and kv != "cpu_quota=" for kv in a.params)
+        row.update(cpu_fields(a.cpu[0], a.cpu[1], quota))
     for kv in a.params:
         k, _, v = kv.partition("=")
         if k not in KIND:
@@ -157,7 +194,7 @@ def main():
     p.add_argument("rows")
     p.add_argument("--stats", required=True)
     p.add_argument("--info", required=True)
-    p.add_argument("--throttled", default="")
+    p.add_argument("--cpu", nargs=2, metavar=("BEFORE", "AFTER"))
     p = sub.add_parser("write")
     p.add_argument("rows")
     p.add_argument("--meta")

@@ -26,8 +26,21 @@ struct mdi_seq_record {
 
 struct mdi_journal;
 
-/* Create (truncate) the journal. */
-int mdi_journal_open(struct mdi_journal **j, const char *path);
+/* Create (truncate) the journal, or with `append` add to its end. */
+int mdi_journal_open(struct mdi_journal **j, const char *path, int append);
+
+/* A sequence already in a journal. */
+struct mdi_journal_entry {
+  int id;
+  char *prompt;  /* malloc'd */
+};
+
+/* Read an existing journal for --resume: every complete line must be a
+ * journal object.  A last line without its newline or that does not parse
+ * (a crash while writing) is dropped: the file is truncated to the end of
+ * the last complete line, and *torn says so.  A missing file is empty. */
+int mdi_journal_read(const char *path, struct mdi_journal_entry **entries, int *n, int *torn);
+void mdi_journal_entries_free(struct mdi_journal_entry *entries, int n);
 /* Append one line and flush it to the file. */
 int mdi_journal_write(struct mdi_journal *j, const struct mdi_seq_record *r);
 int mdi_journal_close(struct mdi_journal *j);

@@ -34,6 +34,7 @@ struct mdi_options {
   /* [output] */
   char *output;           /* JSONL journal */
   char *stats;            /* stats JSON */
+  int resume;             /* skip the sequences already in `output` */
   int quiet;
   int verbose;
   /* command line only */

@@ -27,8 +27,9 @@ struct mdi_output {
   size_t cap;
 };
 
+/* append: add to an existing journal (--resume) instead of truncating it. */
 int mdi_output_init(struct mdi_output *o, const struct mdi_tokenizer *tok, const char *journal_path,
-                    int n_total, int progress);
+                    int append, int n_total, int progress);
 /* The sequence grew by one token (not called for a stop token). */
 void mdi_output_token(struct mdi_output *o, const struct mdi_sequence *q, double now);
 /* The sequence finished: print it, write its journal line. */

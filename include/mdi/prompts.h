@@ -14,4 +14,10 @@ int mdi_prompts_build(const struct mdi_options *o, const struct mdi_tokenizer *t
                       struct mdi_request **reqs, int *n_reqs);
 void mdi_prompts_free(struct mdi_request *reqs, int n_reqs);
 
+/* --resume: drop the requests whose sequences are already in the journal
+ * (matched by id; the prompt must be the same, else the journal belongs to
+ * another run).  *skipped counts them; *torn is set when a torn last line
+ * was cut off. */
+int mdi_prompts_resume(struct mdi_request *reqs, int *n_reqs, const char *journal, int *skipped, int *torn);
+
 #endif

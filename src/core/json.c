@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mdi/error.h"
 
@@ -15,9 +16,9 @@ struct mdi_journal {
   char *path;
 };
 
-int mdi_journal_open(struct mdi_journal **out, const char *path) {
+int mdi_journal_open(struct mdi_journal **out, const char *path, int append) {
   *out = NULL;
-  FILE *f = fopen(path, "w");
+  FILE *f = fopen(path, append ? "a" : "w");
   if (!f) return mdi_fail("%s: cannot create the output file: %s", path, strerror(errno));
   struct mdi_journal *j = mdi_xcalloc(1, sizeof *j, "journal");
   j->f = f;
@@ -217,4 +218,72 @@ int mdi_stats_write_json(const char *path, const struct mdi_run_stats *s) {
   cJSON_free(text);
   if (!ok) return mdi_fail("%s: cannot write the stats file: %s", path, strerror(errno));
   return MDI_OK;
+}
+
+/* One journal line: an object with an integer "id" and a string "prompt". */
+static int parse_entry(const char *line, struct mdi_journal_entry *e) {
+  cJSON *o = cJSON_Parse(line);
+  const cJSON *id = o ? cJSON_GetObjectItemCaseSensitive(o, "id") : NULL;
+  const cJSON *prompt = o ? cJSON_GetObjectItemCaseSensitive(o, "prompt") : NULL;
+  int ok = cJSON_IsNumber(id) && id->valuedouble >= 0 && id->valuedouble < 2147483647.0 &&
+           id->valuedouble == floor(id->valuedouble) && cJSON_IsString(prompt);
+  if (ok) {
+    e->id = (int)id->valuedouble;
+    e->prompt = mdi_xstrdup(prompt->valuestring);
+  }
+  cJSON_Delete(o);
+  return ok ? MDI_OK : MDI_ERR;
+}
+
+int mdi_journal_read(const char *path, struct mdi_journal_entry **entries, int *n, int *torn) {
+  *entries = NULL;
+  *n = 0;
+  *torn = 0;
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    if (errno == ENOENT) return MDI_OK; /* nothing produced yet */
+    return mdi_fail("%s: cannot read the output file to resume: %s", path, strerror(errno));
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  long good_end = 0; /* byte offset after the last complete, valid line */
+  int cap_entries = 0, lineno = 0, rc = MDI_OK;
+  while ((len = getline(&line, &cap, f)) >= 0) {
+    lineno++;
+    const int complete = len > 0 && line[len - 1] == '\n';
+    struct mdi_journal_entry e;
+    if (!complete || parse_entry(line, &e) != MDI_OK) {
+      /* a crash can only tear the last line; a bad line before it is not ours */
+      if (getline(&line, &cap, f) >= 0)
+        rc = mdi_fail("%s:%d: not a journal line of mdi_pipeline; refusing to resume into this file", path,
+                      lineno);
+      else
+        *torn = 1;
+      break;
+    }
+    if (*n == cap_entries) {
+      cap_entries = cap_entries ? 2 * cap_entries : 64;
+      struct mdi_journal_entry *p = realloc(*entries, (size_t)cap_entries * sizeof *p);
+      if (!p) MDI_PANIC("out of memory reading the journal");
+      *entries = p;
+    }
+    (*entries)[(*n)++] = e;
+    good_end += (long)len;
+  }
+  free(line);
+  fclose(f);
+  if (rc == MDI_OK && *torn && truncate(path, good_end) != 0)
+    rc = mdi_fail("%s: cannot cut off its torn last line: %s", path, strerror(errno));
+  if (rc != MDI_OK) {
+    mdi_journal_entries_free(*entries, *n);
+    *entries = NULL;
+    *n = 0;
+  }
+  return rc;
+}
+
+void mdi_journal_entries_free(struct mdi_journal_entry *entries, int n) {
+  for (int i = 0; i < n; i++) free(entries[i].prompt);
+  free(entries);
 }

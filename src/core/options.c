@@ -50,6 +50,8 @@ static const struct mdi_option_desc table[] = {
      "compute threads per rank (default 1)", 1, 1024, 0},
     {"output", 'o', "output", "output", MDI_OPT_STRING, OFF(output), "FILE",
      "JSONL journal: one line per sequence, written when it finishes", PATH},
+    {"resume", 0, "output", "resume", MDI_OPT_FLAG, OFF(resume), NULL,
+     "continue an interrupted run: keep the sequences already in -o FILE, generate the rest", NOLIM},
     {"stats", 0, "output", "stats", MDI_OPT_STRING, OFF(stats), "FILE",
      "write run statistics (per rank and totals) as JSON", PATH},
     {"quiet", 'q', "output", "quiet", MDI_OPT_FLAG, OFF(quiet), NULL,
@@ -190,6 +192,7 @@ int mdi_options_parse(struct mdi_options *o, int argc, char **argv) {
 int mdi_options_validate(const struct mdi_options *o) {
   if (!o->model || !o->model[0]) return mdi_fail("no model given: use -m MODEL.h5 (see --help)");
   if (o->top_p <= 0.0) return mdi_fail("--top-p must be > 0 (1 turns nucleus sampling off)");
+  if (o->resume && !o->output) return mdi_fail("--resume needs the output file of the interrupted run (-o FILE)");
   return MDI_OK;
 }
 

@@ -8,14 +8,14 @@
 #include "mdi/error.h"
 
 int mdi_output_init(struct mdi_output *o, const struct mdi_tokenizer *tok, const char *journal_path,
-                    int n_total, int progress) {
+                    int append, int n_total, int progress) {
   memset(o, 0, sizeof *o);
   o->tok = tok;
   o->text = stdout;
   o->stream = n_total == 1;
   o->n_total = n_total;
   o->progress = progress && isatty(STDERR_FILENO);
-  if (journal_path && mdi_journal_open(&o->journal, journal_path) != MDI_OK) return MDI_ERR;
+  if (journal_path && mdi_journal_open(&o->journal, journal_path, append) != MDI_OK) return MDI_ERR;
   return MDI_OK;
 }
 

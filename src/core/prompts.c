@@ -169,3 +169,40 @@ void mdi_prompts_free(struct mdi_request *reqs, int n) {
   }
   free(reqs);
 }
+
+int mdi_prompts_resume(struct mdi_request *reqs, int *n_reqs, const char *journal, int *skipped, int *torn) {
+  struct mdi_journal_entry *done;
+  int n_done;
+  *skipped = 0;
+  if (mdi_journal_read(journal, &done, &n_done, torn) != MDI_OK) return MDI_ERR;
+  const int n = *n_reqs;
+  /* ids are dense 0..n-1 in request order */
+  char *finished = mdi_xcalloc((size_t)(n > 0 ? n : 1), 1, "resume table");
+  int rc = MDI_OK;
+  for (int i = 0; i < n_done && rc == MDI_OK; i++) {
+    const int id = done[i].id;
+    if (id >= n)
+      rc = mdi_fail("%s: sequence %d is in the journal but this run has %d sequences (other prompts or "
+                    "--n-samples?)", journal, id, n);
+    else if (strcmp(done[i].prompt, reqs[id].prompt) != 0)
+      rc = mdi_fail("%s: sequence %d was generated from another prompt than this run's (\"%.40s\")", journal, id,
+                    reqs[id].prompt);
+    else if (!finished[id])
+      finished[id] = 1, (*skipped)++;
+  }
+  if (rc == MDI_OK) {
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+      if (finished[i]) {
+        free(reqs[i].prompt);
+        free(reqs[i].prompt_tokens);
+      } else {
+        reqs[kept++] = reqs[i];
+      }
+    }
+    *n_reqs = kept;
+  }
+  free(finished);
+  mdi_journal_entries_free(done, n_done);
+  return rc;
+}

@@ -51,7 +51,13 @@ int mdi_split_plan(const struct mdi_hparams *hp, int n_ranks, const char *spec, 
   if (n_ranks - 1 > L)
     return mdi_fail("%d ranks need at least %d layers (one per rank after rank 0) but the model has %d; "
                     "run with at most %d ranks", n_ranks, n_ranks - 1, L, L + 1);
-  if (strcmp(spec, "auto") != 0) return parse_counts(spec, n_ranks, L, counts);
+  if (strcmp(spec, "auto") != 0) {
+    if (parse_counts(spec, n_ranks, L, counts) != MDI_OK) return MDI_ERR;
+    if (rank0_layers >= 0 && rank0_layers != counts[0])
+      return mdi_fail("--rank0-layers %d contradicts --split %s (which gives rank 0 %d layers)", rank0_layers,
+                      spec, counts[0]);
+    return MDI_OK;
+  }
   if (n_ranks == 1) {
     if (rank0_layers >= 0 && rank0_layers != L)
       return mdi_fail("--rank0-layers %d: a single rank must own all %d layers", rank0_layers, L);

@@ -542,7 +542,13 @@ static int make_groups(struct mdi_h5w *w, const char *name, int include_last) {
     htri_t e = H5Lexists(w->file, buf, H5P_DEFAULT);
     if (e < 0) return wfail(w, "group", buf);
     if (e == 0) {
-      hid_t g = H5Gcreate2(w->file, buf, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+      if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0) {
+        if (gcpl >= 0) H5Pclose(gcpl);
+        return wfail(w, "group", buf);
+      }
+      hid_t g = H5Gcreate2(w->file, buf, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+      H5Pclose(gcpl);
       if (g < 0) return wfail(w, "group", buf);
       H5Gclose(g);
     }
@@ -564,7 +570,16 @@ static hid_t create_dataset(struct mdi_h5w *w, const char *name, enum mdi_dtype 
     wfail(w, "dataspace for", name);
     return -1;
   }
-  hid_t ds = H5Dcreate2(w->file, name, file_type(type), space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  /* no modification times: the same model gives the same bytes */
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0) {
+    if (dcpl >= 0) H5Pclose(dcpl);
+    H5Sclose(space);
+    wfail(w, "dataset", name);
+    return -1;
+  }
+  hid_t ds = H5Dcreate2(w->file, name, file_type(type), space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
   H5Sclose(space);
   if (ds < 0) wfail(w, "dataset", name);
   return ds;
