@@ -46,6 +46,8 @@ struct run {
   struct mdi_kv_cache kv;
   struct mdi_workspace ws;
   double t_start, load_s;
+  int calibrate;               /* --split calibrate: plan from measured speeds */
+  double calib_layer_s, calib_head_s, mem_available;
 };
 
 /* Collective: did every rank succeed?  The lowest failing rank prints its message. */
@@ -99,17 +101,75 @@ static int setup_model(struct run *r) {
   if (r->max_seq > r->hp.seq_len && r->rank == 0)
     mdi_log_warn("--max-seq-len %d exceeds the model's trained seq_len %d", r->max_seq, r->hp.seq_len);
   r->counts = mdi_xcalloc((size_t)r->n_ranks, sizeof(int), "split");
-  if (r->per_rank) {
-    if (split_from_files(r) != MDI_OK) return MDI_ERR;
-  } else if (mdi_split_plan(&r->hp, r->n_ranks, r->opt.split, r->opt.rank0_layers, r->counts) != MDI_OK) {
-    return MDI_ERR;
+  r->B = r->opt.batch;
+  r->M = r->opt.micro_batches ? r->opt.micro_batches : r->n_ranks;
+  r->calibrate = strcmp(r->opt.split, "calibrate") == 0;
+  if (r->calibrate && r->per_rank)
+    return mdi_fail("--split calibrate: the split of per-rank files is fixed when they are written");
+  if (r->calibrate) {
+    if (r->n_ranks - 1 > r->hp.n_layers)
+      return mdi_fail("%d ranks need at least %d layers but the model has %d", r->n_ranks, r->n_ranks - 1,
+                      r->hp.n_layers);
+    return MDI_OK; /* planned once every rank has measured itself */
   }
+  if (r->per_rank) return split_from_files(r);
+  return mdi_split_plan(&r->hp, r->n_ranks, r->opt.split, r->opt.rank0_layers, r->counts);
+}
+
+/* Collective (--split calibrate): every rank times a matrix of the model's
+ * FFN shape on a micro-batch of B rows and reports its free memory; all
+ * ranks then make the same plan: the contiguous split that minimises the
+ * slowest rank and fits each rank's memory. */
+static int calibrate_split(struct run *r) {
+  const struct mdi_hparams *hp = &r->hp;
+  struct measure {
+    double layer_s, head_s, mem;
+  } mine = {0};
+  const double t = mdi_matmul_benchmark(r->B, hp->hidden_dim, hp->dim);
+  const double per_param = t / ((double)hp->hidden_dim * hp->dim);
+  mine.layer_s = per_param * (double)mdi_hparams_layer_params(hp);
+  mine.head_s = r->rank == 0 ? per_param * (double)mdi_hparams_classifier_params(hp) : 0.0;
+  mine.mem = mdi_mem_available_bytes();
+  struct measure *all = mdi_xcalloc((size_t)r->n_ranks, sizeof *all, "calibration");
+  mdi_comm_gather(&mine, sizeof mine, all, 0);
+  mdi_comm_bcast(all, (size_t)r->n_ranks * sizeof *all, 0);
+  double *layer_s = mdi_xcalloc((size_t)r->n_ranks, sizeof(double), "calibration");
+  int *max_layers = mdi_xcalloc((size_t)r->n_ranks, sizeof(int), "calibration");
+  /* per layer: its weights and, at worst, every slot's full KV cache for it */
+  const double per_layer = (double)mdi_layer_bytes(hp) +
+                           2.0 * r->B * r->M * (double)r->max_seq * mdi_hparams_kv_dim(hp) * sizeof(float);
+  int ok = 1;
+  for (int i = 0; i < r->n_ranks; i++) {
+    ok &= all[i].layer_s > 0;
+    layer_s[i] = all[i].layer_s;
+    const double usable = 0.9 * all[i].mem - (i == 0 ? (double)mdi_head_bytes(hp) : 0.0);
+    max_layers[i] = all[i].mem <= 0 ? -1 : usable <= 0 ? 0 : (int)(usable / per_layer);
+  }
+  int rc = ok ? mdi_split_plan_weighted(hp->n_layers, r->n_ranks, layer_s, all[0].head_s, max_layers,
+                                        r->opt.rank0_layers, r->counts)
+              : mdi_fail("--split calibrate: a rank could not allocate its calibration matrix");
+  r->calib_layer_s = mine.layer_s;
+  r->calib_head_s = mine.head_s;
+  r->mem_available = mine.mem;
+  if (rc == MDI_OK && r->rank == 0) {
+    char split[256];
+    mdi_split_format(r->counts, r->n_ranks, split, sizeof split);
+    mdi_log_info("calibrated split %s (ms per layer and micro-batch of %d rows; rank 0 + %.2f ms classifier):",
+                 split, r->B, 1e3 * all[0].head_s);
+    for (int i = 0; i < r->n_ranks; i++)
+      mdi_log_info("  rank %d: %.3f ms/layer, %d layers, %.0f MB available", i, 1e3 * all[i].layer_s, r->counts[i],
+                   all[i].mem / 1e6);
+  }
+  free(all);
+  free(layer_s);
+  free(max_layers);
+  return rc;
+}
+
+static void assign_layers(struct run *r) {
   r->first = 0;
   for (int i = 0; i < r->rank; i++) r->first += r->counts[i];
   r->last = r->first + r->counts[r->rank];
-  r->B = r->opt.batch;
-  r->M = r->opt.micro_batches ? r->opt.micro_batches : r->n_ranks;
-  return MDI_OK;
 }
 
 /* Collective: every rank must load the same model the same way.  Per-rank
@@ -196,6 +256,9 @@ static void fill_rank_stats(const struct run *r, const struct mdi_pipeline *p, s
   s->send_wait_s = p->send_wait_s;
   s->idle_s = p->wall_s > p->compute_s ? p->wall_s - p->compute_s : 0.0;
   s->load_s = r->load_s;
+  s->calib_layer_s = r->calib_layer_s;
+  s->calib_head_s = r->calib_head_s;
+  s->mem_available_bytes = r->mem_available;
 }
 
 static void print_summary(const struct mdi_run_stats *st) {
@@ -327,6 +390,8 @@ int main(int argc, char **argv) {
 
   int ok = agree(setup_model(&r));
   if (ok) ok = agree(check_same_model(&r));
+  if (ok && r.calibrate) ok = agree(calibrate_split(&r));
+  if (ok) assign_layers(&r);
   if (ok) {
     int max_rows = 0;
     if (r.rank == 0) ok = agree(setup_requests(&r)), max_rows = r.max_rows;

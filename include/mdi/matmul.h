@@ -61,6 +61,11 @@ void mdi_matmul(float *out, const float *x, const struct mdi_matrix *w, int M);
 /* Plain triple loop on a row-major W[N][K]: the reference for tests. */
 void mdi_matmul_ref(float *out, const float *x, const float *w, int M, int N, int K);
 
+/* Seconds one mdi_matmul of M rows by an N x K float32 matrix takes on this
+ * rank now (synthetic weights, best of a few calls after a warm-up): the
+ * speed measurement behind --split calibrate.  MDI_ERR-free; <0 if out of memory. */
+double mdi_matmul_benchmark(int M, int N, int K);
+
 /* Threads used by the kernels of this process (OpenMP and BLIS). */
 void mdi_matmul_set_threads(int n);
 int mdi_matmul_threads(void);

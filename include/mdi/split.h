@@ -11,6 +11,14 @@
 int mdi_split_plan(const struct mdi_hparams *hp, int n_ranks, const char *spec, int rank0_layers,
                    int *counts);
 
+/* The contiguous split that minimises the slowest rank when rank r needs
+ * layer_s[r] seconds per layer (rank 0 also head_s for embedding and
+ * classifier) and can hold at most max_layers[r] layers (< 0: no limit).
+ * Ranks after 0 get at least one layer; rank0_layers >= 0 fixes rank 0's.
+ * Used by --split calibrate with measured speeds and memory. */
+int mdi_split_plan_weighted(int n_layers, int n_ranks, const double *layer_s, double head_s,
+                            const int *max_layers, int rank0_layers, int *counts);
+
 /* "a,b,c" into buf. */
 void mdi_split_format(const int *counts, int n_ranks, char *buf, int size);
 

@@ -17,6 +17,9 @@ struct mdi_rank_stats {
   double send_wait_s;           /* blocked waiting for sends to complete */
   double idle_s;                /* wall time of the generation phase not spent computing */
   double load_s;                /* opening the model and reading this rank's weights */
+  double calib_layer_s;         /* --split calibrate: measured seconds per layer and micro-batch */
+  double calib_head_s;          /* rank 0: the same for embedding + classifier */
+  double mem_available_bytes;   /* --split calibrate: memory the rank could use */
 };
 
 struct mdi_run_stats {
@@ -33,5 +36,7 @@ struct mdi_run_stats {
 
 /* Peak resident set size of this process in bytes. */
 double mdi_peak_rss_bytes(void);
+/* MemAvailable of this node in bytes (Linux /proc/meminfo), 0 if unknown. */
+double mdi_mem_available_bytes(void);
 
 #endif

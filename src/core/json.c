@@ -193,6 +193,11 @@ int mdi_stats_write_json(const char *path, const struct mdi_run_stats *s) {
     add_number(o, "send_wait_s", r->send_wait_s);
     add_number(o, "idle_s", r->idle_s);
     add_number(o, "load_s", r->load_s);
+    if (r->calib_layer_s > 0) {
+      add_number(o, "calib_layer_s", r->calib_layer_s);
+      if (r->rank == 0) add_number(o, "calib_head_s", r->calib_head_s);
+      add_number(o, "mem_available_bytes", r->mem_available_bytes);
+    }
     cJSON_AddItemToArray(ranks, o);
   }
   cJSON_AddItemToObject(root, "ranks", ranks);

@@ -16,6 +16,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mdi/error.h"
 
@@ -34,6 +35,11 @@ int mdi_matmul_threads(void) { return n_threads; }
 static inline int n_panels(int rows) { return (rows + MDI_PANEL - 1) / MDI_PANEL; }
 
 static inline int n_groups(int cols) { return (cols + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP; }
+
+/* Floats in the panels of an N x K float32 matrix, padding included. */
+static size_t mdi_matrix_alloc_bytes_floats(int rows, int cols) {
+  return (size_t)n_panels(rows) * MDI_PANEL * (size_t)cols;
+}
 
 /* Panels of `per_row` elements of `size` bytes; the last panel's padding rows zeroed. */
 static void *alloc_panels(int rows, size_t per_row, size_t size, const char *what) {
@@ -243,4 +249,38 @@ void mdi_sgemm_blis(float *out, const float *x, const float *w, int M, int N, in
   /* row-major: C[M][N] (rs=N, cs=1), A[M][K] (rs=K, cs=1), W^T via strides of W[N][K] */
   bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_TRANSPOSE, M, N, K, &alpha, (float *)x, K, 1, (float *)w, K, 1, &beta,
             out, N, 1);
+}
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+double mdi_matmul_benchmark(int M, int N, int K) {
+  struct mdi_matrix w;
+  float *x = mdi_aligned_alloc((size_t)M * K * sizeof(float), "calibration input");
+  float *out = mdi_aligned_alloc((size_t)M * N * sizeof(float), "calibration output");
+  if (!x || !out || mdi_matrix_alloc(&w, N, K, "calibration matrix") != MDI_OK) {
+    mdi_free(x);
+    mdi_free(out);
+    return -1.0;
+  }
+  /* small deterministic values: the speed does not depend on them */
+  const size_t n = mdi_matrix_alloc_bytes_floats(N, K);
+  for (size_t i = 0; i < n; i++) w.data[i] = (float)((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
+  for (size_t i = 0; i < (size_t)M * K; i++) x[i] = (float)(i % 17) * 0.05f;
+  mdi_matmul(out, x, &w, M); /* warm-up: page faults, caches, thread start */
+  double best = 1e30, spent = 0.0;
+  for (int rep = 0; rep < 20 && (rep < 3 || spent < 0.2); rep++) {
+    const double t0 = now_s();
+    mdi_matmul(out, x, &w, M);
+    const double dt = now_s() - t0;
+    spent += dt;
+    best = dt < best ? dt : best;
+  }
+  mdi_matrix_free(&w);
+  mdi_free(x);
+  mdi_free(out);
+  return best;
 }

@@ -38,7 +38,8 @@ static const struct mdi_option_desc table[] = {
     {"seed", 's', "sampling", "seed", MDI_OPT_INT64, OFF(seed), "S",
      "random seed of sequence 0; sequence i uses S+i (default 42)", 1, 9.2e18, 0},
     {"split", 0, "pipeline", "split", MDI_OPT_STRING, OFF(split), "SPEC",
-     "layers per rank: auto (balanced by compute), or counts a,b,c (one per rank, rank 0 first)", NOLIM},
+     "layers per rank: auto (balanced by weights), calibrate (balanced by each rank's measured speed "
+     "and memory), or counts a,b,c (one per rank, rank 0 first)", NOLIM},
     {"rank0-layers", 0, "pipeline", "rank0_layers", MDI_OPT_INT, OFF(rank0_layers), "K",
      "layers owned by rank 0 with --split auto; 0 = rank 0 only embeds and samples "
      "(default: chosen by the planner)", 0, 1024, 0},

@@ -88,6 +88,48 @@ int mdi_split_plan(const struct mdi_hparams *hp, int n_ranks, const char *spec, 
   return MDI_OK;
 }
 
+int mdi_split_plan_weighted(int n_layers, int n_ranks, const double *layer_s, double head_s,
+                            const int *max_layers, int rank0_layers, int *counts) {
+  const int L = n_layers, N = n_ranks;
+  if (N - 1 > L) return mdi_fail("%d ranks need at least %d layers but the model has %d", N, N - 1, L);
+  /* best[r][l]: the slowest rank's time when ranks 0..r hold the first l layers;
+   * choice[r][l]: how many of them rank r holds */
+  double *best = mdi_xmalloc((size_t)N * (L + 1) * sizeof(double), "split planner");
+  int *choice = mdi_xmalloc((size_t)N * (L + 1) * sizeof(int), "split planner");
+  const double INF = 1e300;
+  for (int r = 0; r < N; r++)
+    for (int l = 0; l <= L; l++) {
+      double b = INF;
+      int bc = -1;
+      const int lo = r == 0 ? 0 : 1, hi = max_layers && max_layers[r] >= 0 && max_layers[r] < l ? max_layers[r] : l;
+      for (int c = lo; c <= hi; c++) {
+        if (r == 0 && (c != l || (rank0_layers >= 0 && c != rank0_layers))) continue;
+        const double prev = r == 0 ? 0.0 : best[(size_t)(r - 1) * (L + 1) + (l - c)];
+        double t = c * layer_s[r] + (r == 0 ? head_s : 0.0);
+        t = t > prev ? t : prev;
+        if (t < b) { /* ties keep the smaller share for this rank */
+          b = t;
+          bc = c;
+        }
+      }
+      best[(size_t)r * (L + 1) + l] = b;
+      choice[(size_t)r * (L + 1) + l] = bc;
+    }
+  int rc = MDI_OK;
+  if (best[(size_t)(N - 1) * (L + 1) + L] >= INF) {
+    rc = mdi_fail("the %d layers do not fit in the ranks' memory%s", L,
+                  rank0_layers >= 0 ? " with this --rank0-layers" : "");
+  } else {
+    for (int r = N - 1, l = L; r >= 0; r--) {
+      counts[r] = choice[(size_t)r * (L + 1) + l];
+      l -= counts[r];
+    }
+  }
+  free(best);
+  free(choice);
+  return rc;
+}
+
 void mdi_split_format(const int *counts, int n_ranks, char *buf, int size) {
   int used = 0;
   buf[0] = '\0';

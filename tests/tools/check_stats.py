@@ -28,6 +28,8 @@ def main():
     ap.add_argument("--layer-bytes", type=int, required=True)
     ap.add_argument("--head-bytes", type=int, required=True)
     ap.add_argument("--drain", action="store_true")
+    ap.add_argument("--calibrated", action="store_true",
+                    help="the run used --split calibrate: its measurements are in the stats")
     a = ap.parse_args()
     st = json.load(open(a.stats))
     recs = [json.loads(l) for l in open(a.journal) if l.strip()]
@@ -51,6 +53,12 @@ def main():
         expect(r["weights_bytes"] == want, f"rank {i}: weights_bytes {r['weights_bytes']} != {want}")
         print(f"rank {i}: layers [{first},{last}) weights_bytes {r['weights_bytes']:.0f} (expected {want})")
     expect(nxt == a.layers, f"layers cover [0,{nxt}), model has {a.layers}")
+    if a.calibrated:
+        for r in st["ranks"]:
+            expect(r.get("calib_layer_s", 0) > 0, f"rank {r['rank']}: no calib_layer_s")
+        expect(st["ranks"][0].get("calib_head_s", 0) > 0, "rank 0: no calib_head_s")
+        print("calibration:", ", ".join(f"rank {r['rank']} {1e3 * r['calib_layer_s']:.3f} ms/layer"
+                                         for r in st["ranks"]))
     expect(st["generated_tokens"] == sum(len(r["tokens"]) for r in recs), "generated_tokens != journal")
     expect(st["prompt_tokens"] == sum(len(r["prompt_tokens"]) for r in recs), "prompt_tokens != journal")
     expect(st["sequences"] == len(recs), "sequences != journal lines")

@@ -144,6 +144,24 @@ static void test_split(void) {
   CHECK(mdi_split_plan(&hp, 2, "auto", -1, c) == MDI_OK && c[0] == 2 && c[1] == 3);
 }
 
+/* --split calibrate's planner: heterogeneous speeds and memory caps. */
+static void test_split_weighted(void) {
+  int c[3];
+  /* device speeds 1 : 1/2 : 1/4 (e.g. CPU quotas 1.0, 0.5, 0.25): 4,2,1 balances at 4 */
+  CHECK(mdi_split_plan_weighted(7, 3, (double[]){1, 2, 4}, 0.0, NULL, -1, c) == MDI_OK);
+  CHECK(c[0] == 4 && c[1] == 2 && c[2] == 1);
+  /* rank 0's classifier counts: with a head worth 2 layers it takes fewer */
+  CHECK(mdi_split_plan_weighted(6, 2, (double[]){1, 1}, 2.0, NULL, -1, c) == MDI_OK);
+  CHECK(c[0] == 2 && c[1] == 4);
+  /* memory caps win over speed */
+  CHECK(mdi_split_plan_weighted(5, 3, (double[]){1, 1, 1}, 0.0, (int[]){1, -1, 2}, -1, c) == MDI_OK);
+  CHECK(c[0] <= 1 && c[2] <= 2 && c[0] + c[1] + c[2] == 5 && c[1] >= 1 && c[2] >= 1);
+  CHECK(mdi_split_plan_weighted(5, 3, (double[]){1, 1, 1}, 0.0, (int[]){0, 1, 1}, -1, c) == MDI_ERR);
+  CHECK(strstr(mdi_error(), "do not fit") != NULL);
+  /* a fixed rank-0 share */
+  CHECK(mdi_split_plan_weighted(5, 2, (double[]){1, 1}, 0.0, NULL, 0, c) == MDI_OK && c[0] == 0 && c[1] == 5);
+}
+
 static void test_protocol(void) {
   struct mdi_msg_layout l;
   mdi_msg_layout_init(&l, 4, 2, 8, 20, 100);
@@ -172,6 +190,7 @@ int main(void) {
   test_continuous_batching();
   test_stop_and_limits();
   test_split();
+  test_split_weighted();
   test_protocol();
   return mdi_test_finish("test_scheduler");
 }
