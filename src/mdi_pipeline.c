@@ -98,6 +98,9 @@ static int setup_model(struct run *r) {
   if (!r->per_rank && mdi_rankfile_is_rankfile(r->file))
     return mdi_fail("%s is one rank's part of a split model: pass its prefix to -m", r->opt.model);
   r->max_seq = r->opt.max_seq_len ? r->opt.max_seq_len : r->hp.seq_len;
+  if (r->max_seq > r->hp.seq_len && mdi_hparams_is_gpt2(&r->hp))
+    return mdi_fail("--max-seq-len %d: this gpt2 model has learned positions for %d tokens only", r->max_seq,
+                    r->hp.seq_len);
   if (r->max_seq > r->hp.seq_len && r->rank == 0)
     mdi_log_warn("--max-seq-len %d exceeds the model's trained seq_len %d", r->max_seq, r->hp.seq_len);
   r->counts = mdi_xcalloc((size_t)r->n_ranks, sizeof(int), "split");

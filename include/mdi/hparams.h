@@ -7,8 +7,11 @@
 
 #define MDI_ARCH_MAX 16
 
+/* Architectures: "llama" (RMSNorm, RoPE, SwiGLU, grouped-query attention)
+ * and "gpt2" (LayerNorm with bias, learned positions, GELU MLP, biased
+ * projections, tied classifier). */
 struct mdi_hparams {
-  char arch[MDI_ARCH_MAX]; /* "llama" */
+  char arch[MDI_ARCH_MAX]; /* "llama" or "gpt2" */
   int dim;                 /* residual width */
   int hidden_dim;          /* FFN width */
   int n_layers;
@@ -17,9 +20,13 @@ struct mdi_hparams {
   int vocab_size;
   int seq_len;             /* trained context length */
   float norm_eps;          /* RMSNorm epsilon (1e-5 for llama2.c models) */
-  float rope_theta;        /* RoPE base (10000) */
+  float rope_theta;        /* RoPE base (10000); unused by gpt2 */
   int shared_classifier;   /* 1: the classifier is the token embedding */
 };
+
+static inline int mdi_hparams_is_gpt2(const struct mdi_hparams *hp) {
+  return hp->arch[0] == 'g'; /* validated: "llama" or "gpt2" */
+}
 
 static inline int mdi_hparams_head_size(const struct mdi_hparams *hp) { return hp->dim / hp->n_heads; }
 static inline int mdi_hparams_kv_dim(const struct mdi_hparams *hp) {

@@ -23,9 +23,14 @@ struct mdi_layer {
   struct mdi_matrix wv;       /* [kv_dim][dim] */
   struct mdi_matrix wo;       /* [dim][dim] */
   float *ffn_norm;            /* [dim] */
-  struct mdi_matrix w1;       /* [hidden][dim] gate */
+  struct mdi_matrix w1;       /* [hidden][dim] llama: gate; gpt2: up (c_fc) */
   struct mdi_matrix w2;       /* [dim][hidden] down */
-  struct mdi_matrix w3;       /* [hidden][dim] up */
+  struct mdi_matrix w3;       /* [hidden][dim] llama only: up */
+  /* gpt2 only (NULL for llama): LayerNorm biases and projection biases */
+  float *attn_norm_bias, *ffn_norm_bias; /* [dim] */
+  float *bq, *bk, *bv, *bo;   /* [dim] */
+  float *b1;                  /* [hidden] */
+  float *b2;                  /* [dim] */
 };
 
 struct mdi_block {
@@ -40,7 +45,9 @@ struct mdi_block {
 struct mdi_head {
   struct mdi_hparams hp;
   float *embedding;           /* [vocab][dim] row-major; NULL when shared with the classifier */
+  float *position_embedding;  /* gpt2: [seq_len][dim] learned positions; NULL for llama */
   float *final_norm;          /* [dim] */
+  float *final_norm_bias;     /* gpt2: [dim] */
   struct mdi_matrix classifier; /* [vocab][dim] packed; also the embedding when shared */
   size_t weights_bytes;       /* embedding + final norm + separate classifier */
 };
@@ -85,8 +92,9 @@ void mdi_block_forward(const struct mdi_block *b, struct mdi_kv_cache *kv, struc
                        const struct mdi_span *spans, int n_spans, float *x, int rows,
                        mdi_progress_fn progress, void *progress_ctx);
 
-/* x[n][dim] = embedding rows of tokens[n]. */
-void mdi_head_embed(const struct mdi_head *h, const int *tokens, int n, float *x);
+/* x[n][dim] = embedding rows of tokens[n] (gpt2: plus the position
+ * embedding of positions[n]; llama ignores positions). */
+void mdi_head_embed(const struct mdi_head *h, const int *tokens, const int *positions, int n, float *x);
 /* logits[n][vocab] = classifier(final_norm(x[n][dim])); x is normalized in place. */
 void mdi_head_logits(const struct mdi_head *h, float *x, int n, float *logits);
 

@@ -7,6 +7,14 @@
 void mdi_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
 void mdi_rmsnorm_ref(float *out, const float *x, const float *w, int n, float eps);
 
+/* LayerNorm (gpt2): out[n] = (x - mean) / sqrt(var + eps) * w + b; out may alias x. */
+void mdi_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps);
+void mdi_layernorm_ref(float *out, const float *x, const float *w, const float *b, int n, float eps);
+
+/* x[n] = gelu(x[n]), the tanh approximation GPT-2 uses. */
+void mdi_gelu(float *x, int n);
+void mdi_gelu_ref(float *x, int n);
+
 /* In-place softmax of x[n]. */
 void mdi_softmax(float *x, int n);
 

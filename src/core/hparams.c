@@ -20,8 +20,9 @@ static int check_range(const char *source, const char *field, int v, int lo, int
 }
 
 int mdi_hparams_validate(const struct mdi_hparams *hp, const char *source) {
-  if (strcmp(hp->arch, "llama") != 0)
-    return mdi_fail("%s: arch \"%s\" is not supported (expected \"llama\")", source, hp->arch);
+  const int gpt2 = strcmp(hp->arch, "gpt2") == 0;
+  if (strcmp(hp->arch, "llama") != 0 && !gpt2)
+    return mdi_fail("%s: arch \"%s\" is not supported (expected \"llama\" or \"gpt2\")", source, hp->arch);
   if (check_range(source, "dim", hp->dim, 1, MAX_DIM) ||
       check_range(source, "hidden_dim", hp->hidden_dim, 1, 4 * MAX_DIM) ||
       check_range(source, "n_layers", hp->n_layers, 1, MAX_LAYERS) ||
@@ -35,8 +36,12 @@ int mdi_hparams_validate(const struct mdi_hparams *hp, const char *source) {
   if (hp->n_heads % hp->n_kv_heads != 0)
     return mdi_fail("%s: n_heads = %d is not a multiple of n_kv_heads = %d", source, hp->n_heads,
                     hp->n_kv_heads);
-  if ((hp->dim / hp->n_heads) % 2 != 0)
+  if (!gpt2 && (hp->dim / hp->n_heads) % 2 != 0)
     return mdi_fail("%s: head size %d must be even for RoPE", source, hp->dim / hp->n_heads);
+  if (gpt2 && hp->n_kv_heads != hp->n_heads)
+    return mdi_fail("%s: gpt2 needs n_kv_heads = n_heads (%d), not %d", source, hp->n_heads, hp->n_kv_heads);
+  if (gpt2 && !hp->shared_classifier)
+    return mdi_fail("%s: gpt2 ties its classifier to the embedding (shared_classifier must be 1)", source);
   if (!(hp->norm_eps > 0.0f && hp->norm_eps < 1.0f))
     return mdi_fail("%s: norm_eps = %g must be in (0, 1)", source, (double)hp->norm_eps);
   if (!(hp->rope_theta > 1.0f) || !isfinite(hp->rope_theta))
@@ -48,6 +53,10 @@ int mdi_hparams_validate(const struct mdi_hparams *hp, const char *source) {
 
 size_t mdi_hparams_layer_params(const struct mdi_hparams *hp) {
   size_t dim = (size_t)hp->dim, kv = (size_t)mdi_hparams_kv_dim(hp), hid = (size_t)hp->hidden_dim;
+  if (mdi_hparams_is_gpt2(hp))
+    return 4 * dim                 /* two LayerNorms: weight and bias */
+           + 4 * dim * dim + 4 * dim /* wq, wk, wv, wo and their biases */
+           + 2 * hid * dim + hid + dim; /* w1, w2 and their biases */
   return 2 * dim            /* attn_norm, ffn_norm */
          + 2 * dim * dim    /* wq, wo */
          + 2 * kv * dim     /* wk, wv */

@@ -79,19 +79,31 @@ static int read_matrix(struct mdi_matrix *m, struct mdi_h5 *f, const char *name,
 static int load_layer(struct mdi_layer *L, struct mdi_h5 *f, const struct mdi_hparams *hp, int layer,
                       size_t *bytes) {
   const int dim = hp->dim, kv_dim = mdi_hparams_kv_dim(hp), hid = hp->hidden_dim;
+  const int gpt2 = mdi_hparams_is_gpt2(hp);
   char name[MDI_NAME_MAX];
 #define NAME(t) (mdi_weights_layer_name(name, layer, t), name)
-  if (!(L->attn_norm = read_tensor(f, NAME("attn_norm"), dim, 0, bytes))) return MDI_ERR;
+#define VECTOR(field, t, n) \
+  if (!(L->field = read_tensor(f, NAME(t), n, 0, bytes))) return MDI_ERR
+  VECTOR(attn_norm, "attn_norm", dim);
   if (read_matrix(&L->wq, f, NAME("wq"), dim, dim, bytes) ||
       read_matrix(&L->wk, f, NAME("wk"), kv_dim, dim, bytes) ||
       read_matrix(&L->wv, f, NAME("wv"), kv_dim, dim, bytes) ||
       read_matrix(&L->wo, f, NAME("wo"), dim, dim, bytes))
     return MDI_ERR;
-  if (!(L->ffn_norm = read_tensor(f, NAME("ffn_norm"), dim, 0, bytes))) return MDI_ERR;
+  VECTOR(ffn_norm, "ffn_norm", dim);
   if (read_matrix(&L->w1, f, NAME("w1"), hid, dim, bytes) ||
-      read_matrix(&L->w2, f, NAME("w2"), dim, hid, bytes) ||
-      read_matrix(&L->w3, f, NAME("w3"), hid, dim, bytes))
+      read_matrix(&L->w2, f, NAME("w2"), dim, hid, bytes))
     return MDI_ERR;
+  if (!gpt2) return read_matrix(&L->w3, f, NAME("w3"), hid, dim, bytes);
+  VECTOR(attn_norm_bias, "attn_norm_bias", dim);
+  VECTOR(ffn_norm_bias, "ffn_norm_bias", dim);
+  VECTOR(bq, "bq", dim);
+  VECTOR(bk, "bk", kv_dim);
+  VECTOR(bv, "bv", kv_dim);
+  VECTOR(bo, "bo", dim);
+  VECTOR(b1, "b1", hid);
+  VECTOR(b2, "b2", dim);
+#undef VECTOR
 #undef NAME
   return MDI_OK;
 }
@@ -106,6 +118,8 @@ static void free_layer(struct mdi_layer *L) {
   mdi_matrix_free(&L->w1);
   mdi_matrix_free(&L->w2);
   mdi_matrix_free(&L->w3);
+  float *biases[] = {L->attn_norm_bias, L->ffn_norm_bias, L->bq, L->bk, L->bv, L->bo, L->b1, L->b2};
+  for (size_t i = 0; i < sizeof biases / sizeof biases[0]; i++) free(biases[i]);
 }
 
 int mdi_block_load(struct mdi_block *b, struct mdi_h5 *f, const struct mdi_hparams *hp, int first,
@@ -118,11 +132,14 @@ int mdi_block_load(struct mdi_block *b, struct mdi_h5 *f, const struct mdi_hpara
   MDI_ASSERT(0 <= first && first <= last && last <= hp->n_layers);
   if (first == last) return MDI_OK;
   b->layers = mdi_calloc((size_t)(last - first), sizeof *b->layers, "layer table");
-  const int half = mdi_hparams_head_size(hp) / 2;
-  b->rope_cos = mdi_malloc((size_t)max_seq * half * sizeof(float), "RoPE table");
-  b->rope_sin = mdi_malloc((size_t)max_seq * half * sizeof(float), "RoPE table");
-  if (!b->layers || !b->rope_cos || !b->rope_sin) goto fail;
-  mdi_rope_tables(b->rope_cos, b->rope_sin, max_seq, mdi_hparams_head_size(hp), hp->rope_theta);
+  if (!b->layers) goto fail;
+  if (!mdi_hparams_is_gpt2(hp)) {
+    const int half = mdi_hparams_head_size(hp) / 2;
+    b->rope_cos = mdi_malloc((size_t)max_seq * half * sizeof(float), "RoPE table");
+    b->rope_sin = mdi_malloc((size_t)max_seq * half * sizeof(float), "RoPE table");
+    if (!b->rope_cos || !b->rope_sin) goto fail;
+    mdi_rope_tables(b->rope_cos, b->rope_sin, max_seq, mdi_hparams_head_size(hp), hp->rope_theta);
+  }
   for (int l = first; l < last; l++)
     if (load_layer(&b->layers[l - first], f, hp, l, &b->weights_bytes) != MDI_OK) goto fail;
   return MDI_OK;
@@ -145,6 +162,10 @@ int mdi_head_load(struct mdi_head *h, struct mdi_h5 *f, const struct mdi_hparams
   h->hp = *hp;
   size_t bytes = 0;
   if (!(h->final_norm = read_tensor(f, "final_norm", hp->dim, 0, &bytes))) goto fail;
+  if (mdi_hparams_is_gpt2(hp) &&
+      (!(h->final_norm_bias = read_tensor(f, "final_norm_bias", hp->dim, 0, &bytes)) ||
+       !(h->position_embedding = read_tensor(f, "position_embedding", hp->seq_len, hp->dim, &bytes))))
+    goto fail;
   if (hp->shared_classifier) {
     /* one copy: the classifier's panels; embedding rows are gathered from them */
     if (read_matrix(&h->classifier, f, "embedding", hp->vocab_size, hp->dim, &bytes) != MDI_OK) goto fail;
@@ -163,6 +184,8 @@ void mdi_head_free(struct mdi_head *h) {
   mdi_matrix_free(&h->classifier);
   free(h->embedding);
   free(h->final_norm);
+  free(h->final_norm_bias);
+  free(h->position_embedding);
   memset(h, 0, sizeof *h);
 }
 
@@ -170,6 +193,7 @@ size_t mdi_layer_bytes(const struct mdi_hparams *hp) { return mdi_hparams_layer_
 
 size_t mdi_head_bytes(const struct mdi_hparams *hp) {
   size_t floats = (size_t)hp->vocab_size * hp->dim + (size_t)hp->dim;
+  if (mdi_hparams_is_gpt2(hp)) floats += (size_t)hp->dim + (size_t)hp->seq_len * hp->dim;
   if (!hp->shared_classifier) floats += mdi_hparams_classifier_params(hp);
   return floats * sizeof(float);
 }
@@ -224,9 +248,11 @@ static void attention_rows(const struct mdi_block *b, struct mdi_kv_cache *kv,
     float *kc = mdi_kv_keys(kv, layer, spans[s].slot), *vc = mdi_kv_values(kv, layer, spans[s].slot);
     for (int t = 0; t < spans[s].n_tokens; t++, r++) {
       const int pos = spans[s].pos + t;
-      const float *c = b->rope_cos + (size_t)pos * half, *sn = b->rope_sin + (size_t)pos * half;
-      mdi_rope_apply(ws->q + (size_t)r * dim, dim, hs, c, sn);
-      mdi_rope_apply(ws->k + (size_t)r * kv_dim, kv_dim, hs, c, sn);
+      if (b->rope_cos) { /* llama; gpt2 has learned positions instead */
+        const float *c = b->rope_cos + (size_t)pos * half, *sn = b->rope_sin + (size_t)pos * half;
+        mdi_rope_apply(ws->q + (size_t)r * dim, dim, hs, c, sn);
+        mdi_rope_apply(ws->k + (size_t)r * kv_dim, kv_dim, hs, c, sn);
+      }
       memcpy(kc + (size_t)pos * kv_dim, ws->k + (size_t)r * kv_dim, kv_dim * sizeof(float));
       memcpy(vc + (size_t)pos * kv_dim, ws->v + (size_t)r * kv_dim, kv_dim * sizeof(float));
     }
@@ -254,48 +280,77 @@ static void add_rows(float *x, const float *y, size_t n) {
   for (size_t i = 0; i < n; i++) x[i] += y[i];
 }
 
+static void add_bias(float *x, const float *b, int rows, int n) {
+  for (int r = 0; r < rows; r++)
+    for (int i = 0; i < n; i++) x[(size_t)r * n + i] += b[i];
+}
+
+/* out = norm(x) row by row: RMSNorm (llama) or LayerNorm with bias (gpt2). */
+static void norm_rows(const struct mdi_hparams *hp, float *out, const float *x, const float *w, const float *b,
+                      int rows) {
+  const int dim = hp->dim;
+  for (int r = 0; r < rows; r++) {
+    if (b)
+      mdi_layernorm(out + (size_t)r * dim, x + (size_t)r * dim, w, b, dim, hp->norm_eps);
+    else
+      mdi_rmsnorm(out + (size_t)r * dim, x + (size_t)r * dim, w, dim, hp->norm_eps);
+  }
+}
+
+/* y = x . W^T (+ bias) */
+static void linear(float *y, const float *x, const struct mdi_matrix *w, const float *bias, int rows) {
+  mdi_matmul(y, x, w, rows);
+  if (bias) add_bias(y, bias, rows, w->rows);
+}
+
 void mdi_block_forward(const struct mdi_block *b, struct mdi_kv_cache *kv, struct mdi_workspace *ws,
                        const struct mdi_span *spans, int n_spans, float *x, int rows,
                        mdi_progress_fn progress, void *progress_ctx) {
   const struct mdi_hparams *hp = &b->hp;
-  const int dim = hp->dim, hid = hp->hidden_dim;
+  const int dim = hp->dim, hid = hp->hidden_dim, gpt2 = mdi_hparams_is_gpt2(hp);
   MDI_ASSERT(rows <= ws->max_rows);
   for (int l = 0; l < b->last - b->first; l++) {
     const struct mdi_layer *L = &b->layers[l];
-    for (int r = 0; r < rows; r++)
-      mdi_rmsnorm(ws->xb + (size_t)r * dim, x + (size_t)r * dim, L->attn_norm, dim, hp->norm_eps);
-    mdi_matmul(ws->q, ws->xb, &L->wq, rows);
-    mdi_matmul(ws->k, ws->xb, &L->wk, rows);
-    mdi_matmul(ws->v, ws->xb, &L->wv, rows);
+    norm_rows(hp, ws->xb, x, L->attn_norm, L->attn_norm_bias, rows);
+    linear(ws->q, ws->xb, &L->wq, L->bq, rows);
+    linear(ws->k, ws->xb, &L->wk, L->bk, rows);
+    linear(ws->v, ws->xb, &L->wv, L->bv, rows);
     attention_rows(b, kv, ws, l, spans, n_spans, rows);
-    mdi_matmul(ws->xb, ws->att, &L->wo, rows);
+    linear(ws->xb, ws->att, &L->wo, L->bo, rows);
     add_rows(x, ws->xb, (size_t)rows * dim);
 
-    for (int r = 0; r < rows; r++)
-      mdi_rmsnorm(ws->xb + (size_t)r * dim, x + (size_t)r * dim, L->ffn_norm, dim, hp->norm_eps);
-    mdi_matmul(ws->hb, ws->xb, &L->w1, rows);
-    mdi_matmul(ws->hb2, ws->xb, &L->w3, rows);
-    mdi_swiglu(ws->hb, ws->hb2, rows * hid);
-    mdi_matmul(ws->xb, ws->hb, &L->w2, rows);
+    norm_rows(hp, ws->xb, x, L->ffn_norm, L->ffn_norm_bias, rows);
+    linear(ws->hb, ws->xb, &L->w1, L->b1, rows);
+    if (gpt2) {
+      mdi_gelu(ws->hb, rows * hid);
+    } else {
+      mdi_matmul(ws->hb2, ws->xb, &L->w3, rows);
+      mdi_swiglu(ws->hb, ws->hb2, rows * hid);
+    }
+    linear(ws->xb, ws->hb, &L->w2, L->b2, rows);
     add_rows(x, ws->xb, (size_t)rows * dim);
     if (progress) progress(progress_ctx);
   }
 }
 
-void mdi_head_embed(const struct mdi_head *h, const int *tokens, int n, float *x) {
+void mdi_head_embed(const struct mdi_head *h, const int *tokens, const int *positions, int n, float *x) {
   const int dim = h->hp.dim;
   for (int i = 0; i < n; i++) {
+    float *row = x + (size_t)i * dim;
     MDI_ASSERT(tokens[i] >= 0 && tokens[i] < h->hp.vocab_size);
     if (h->embedding)
-      memcpy(x + (size_t)i * dim, h->embedding + (size_t)tokens[i] * dim, dim * sizeof(float));
+      memcpy(row, h->embedding + (size_t)tokens[i] * dim, dim * sizeof(float));
     else
-      mdi_matrix_get_row(&h->classifier, tokens[i], x + (size_t)i * dim);
+      mdi_matrix_get_row(&h->classifier, tokens[i], row);
+    if (h->position_embedding) {
+      MDI_ASSERT(positions[i] >= 0 && positions[i] < h->hp.seq_len);
+      const float *p = h->position_embedding + (size_t)positions[i] * dim;
+      for (int j = 0; j < dim; j++) row[j] += p[j];
+    }
   }
 }
 
 void mdi_head_logits(const struct mdi_head *h, float *x, int n, float *logits) {
-  const int dim = h->hp.dim;
-  for (int i = 0; i < n; i++)
-    mdi_rmsnorm(x + (size_t)i * dim, x + (size_t)i * dim, h->final_norm, dim, h->hp.norm_eps);
+  norm_rows(&h->hp, x, x, h->final_norm, h->final_norm_bias, n);
   mdi_matmul(logits, x, &h->classifier, n);
 }

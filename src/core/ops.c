@@ -18,6 +18,40 @@ void mdi_rmsnorm_ref(float *out, const float *x, const float *w, int n, float ep
   for (int i = 0; i < n; i++) out[i] = (float)(w[i] * (scale * x[i]));
 }
 
+void mdi_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps) {
+  float mean = 0.0f;
+  for (int i = 0; i < n; i++) mean += x[i];
+  mean /= (float)n;
+  float var = 0.0f;
+  for (int i = 0; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
+  const float scale = 1.0f / sqrtf(var / (float)n + eps);
+  for (int i = 0; i < n; i++) out[i] = (x[i] - mean) * scale * w[i] + b[i];
+}
+
+void mdi_layernorm_ref(float *out, const float *x, const float *w, const float *b, int n, float eps) {
+  double mean = 0.0, var = 0.0;
+  for (int i = 0; i < n; i++) mean += x[i];
+  mean /= n;
+  for (int i = 0; i < n; i++) var += ((double)x[i] - mean) * ((double)x[i] - mean);
+  const double scale = 1.0 / sqrt(var / n + eps);
+  for (int i = 0; i < n; i++) out[i] = (float)(((double)x[i] - mean) * scale * w[i] + b[i]);
+}
+
+void mdi_gelu(float *x, int n) {
+  const float c = 0.7978845608028654f; /* sqrt(2 / pi) */
+  for (int i = 0; i < n; i++) {
+    const float v = x[i];
+    x[i] = 0.5f * v * (1.0f + tanhf(c * (v + 0.044715f * v * v * v)));
+  }
+}
+
+void mdi_gelu_ref(float *x, int n) {
+  for (int i = 0; i < n; i++) {
+    const double v = x[i];
+    x[i] = (float)(0.5 * v * (1.0 + tanh(sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v))));
+  }
+}
+
 void mdi_softmax(float *x, int n) {
   float max = x[0];
   for (int i = 1; i < n; i++)

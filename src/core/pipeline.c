@@ -17,6 +17,7 @@ struct head_state {
   struct mdi_ring *ring;           /* NULL with one rank */
   struct mdi_span *spans;          /* [B] */
   int *tokens;                     /* [max_rows] */
+  int *positions;                  /* [max_rows] */
   float *logits;                   /* [B][vocab] */
   struct mdi_prob_index *probs;    /* [vocab] */
 };
@@ -31,7 +32,9 @@ static size_t head_launch(struct head_state *h, int mb, void *buf) {
   const double t0 = mdi_comm_time();
   size_t bytes = mdi_msg_pack(&p->layout, buf, MDI_MSG_DATA, mb, h->spans, n, rows, 0);
   float *x = mdi_msg_rows(&p->layout, buf);
-  mdi_head_embed(p->head, h->tokens, rows, x);
+  for (int j = 0, r = 0; j < n; j++)
+    for (int t = 0; t < h->spans[j].n_tokens; t++) h->positions[r++] = h->spans[j].pos + t;
+  mdi_head_embed(p->head, h->tokens, h->positions, rows, x);
   if (p->block->last > p->block->first)
     mdi_block_forward(p->block, p->kv, p->ws, h->spans, n, x, rows, h->ring ? ring_progress : NULL,
                       h->ring);
@@ -136,10 +139,11 @@ static int run_head(struct mdi_pipeline *p) {
   struct head_state h = {.p = p};
   h.spans = mdi_malloc((size_t)B * sizeof *h.spans, "spans");
   h.tokens = mdi_malloc((size_t)p->layout.max_rows * sizeof *h.tokens, "tokens");
+  h.positions = mdi_malloc((size_t)p->layout.max_rows * sizeof *h.positions, "positions");
   h.logits = mdi_aligned_alloc((size_t)B * vocab * sizeof(float), "logits");
   h.probs = mdi_malloc((size_t)vocab * sizeof *h.probs, "sampler scratch");
   int rc = MDI_ERR;
-  if (h.spans && h.tokens && h.logits && h.probs) {
+  if (h.spans && h.tokens && h.positions && h.logits && h.probs) {
     p->t_first = mdi_comm_time();
     if (p->n_ranks == 1) {
       rc = head_alone(&h);
@@ -156,6 +160,7 @@ static int run_head(struct mdi_pipeline *p) {
   }
   free(h.spans);
   free(h.tokens);
+  free(h.positions);
   mdi_free(h.logits);
   free(h.probs);
   return rc;

@@ -163,6 +163,20 @@ static void test_attention(void) {
   }
 }
 
+static void test_layernorm_gelu(void) {
+  const int n = 200;
+  float *x = random_array(n), *w = random_array(n), *b = random_array(n), *a = random_array(n), *r = random_array(n);
+  for (int i = 0; i < n; i++) x[i] = 3 * x[i] + 0.5f; /* a mean away from zero */
+  mdi_layernorm(a, x, w, b, n, 1e-5f);
+  mdi_layernorm_ref(r, x, w, b, n, 1e-5f);
+  for (int i = 0; i < n; i++) CHECK_NEAR(a[i], r[i], 1e-5);
+  for (int i = 0; i < n; i++) a[i] = r[i] = 8 * x[i];
+  mdi_gelu(a, n);
+  mdi_gelu_ref(r, n);
+  for (int i = 0; i < n; i++) CHECK_NEAR(a[i], r[i], 2e-5 * (1 + fabs(r[i])));
+  mdi_free(x), mdi_free(w), mdi_free(b), mdi_free(a), mdi_free(r);
+}
+
 static void test_softmax(void) {
   float x[5] = {1, 2, 3, 4, 1000};
   mdi_softmax(x, 5);
@@ -190,5 +204,6 @@ int main(void) {
   test_rope();
   test_attention();
   test_softmax();
+  test_layernorm_gelu();
   return mdi_test_finish("test_kernels");
 }

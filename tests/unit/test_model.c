@@ -36,7 +36,7 @@ static void forward(struct model *m, const struct mdi_span *spans, int n, const 
   int rows = 0;
   for (int i = 0; i < n; i++) rows += spans[i].n_tokens;
   float *x = mdi_aligned_alloc((size_t)rows * m->hp.dim * sizeof(float), "x");
-  mdi_head_embed(&m->head, tokens, rows, x);
+  mdi_head_embed(&m->head, tokens, NULL, rows, x);
   mdi_block_forward(&m->block, &m->kv, &m->ws, spans, n, x, rows, NULL, NULL);
   int r = 0;
   for (int i = 0; i < n; i++) { /* compact to the last row of each span */
