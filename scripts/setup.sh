@@ -1,8 +1,10 @@
 #!/bin/sh
 # Install the Debian 12 packages mdi-llm needs (idempotent), then configure
 # and build a Release tree in build/.
-#   scripts/setup.sh            install + build
-#   scripts/setup.sh --no-build install only
+#   scripts/setup.sh                         install + build
+#   scripts/setup.sh --no-build              install only
+#   scripts/setup.sh --with-test-tools ...   also what the test suite needs
+#                                            (a local Slurm for tests/slurm)
 # Environment: MDI_BUILD_DIR (default build), MDI_PRESET (CMake preset, optional).
 set -eu
 cd "$(dirname "$0")/.."
@@ -10,8 +12,16 @@ cd "$(dirname "$0")/.."
 PACKAGES="build-essential cmake pkg-config git ca-certificates
 openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libblis-dev
 libiniparser-dev libcjson-dev gnuplot-nox python3 python3-numpy
-clang libclang-rt-14-dev iproute2 procps
-slurmctld slurmd slurm-client munge"
+clang libclang-rt-14-dev iproute2 procps"
+
+BUILD=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) BUILD=0 ;;
+    --with-test-tools) PACKAGES="$PACKAGES slurmctld slurmd slurm-client munge" ;;
+    *) echo "setup.sh: unknown argument $arg (see the comment at the top)" >&2; exit 2 ;;
+  esac
+done
 
 missing=""
 for p in $PACKAGES; do
@@ -31,7 +41,7 @@ if [ -n "$missing" ]; then
   }
 fi
 
-[ "${1:-}" = "--no-build" ] && exit 0
+[ "$BUILD" = 1 ] || exit 0
 
 BUILD_DIR=${MDI_BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release

@@ -42,7 +42,7 @@ t0=$(date +%s.%N)
 status=0
 wait $MPIRUN || status=$?
 t1=$(date +%s.%N)
-elapsed=$(echo "$t1 - $t0" | bc)
+elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 echo "killed rank 1 (pid $victim) after $done_before sequences; job ended in ${elapsed}s with status $status"
 sed 's/^/  | /' mpirun.log | head -8
 [ "$status" -ne 0 ] || { echo "FAIL: the job exited 0 after losing a rank"; exit 1; }

@@ -61,14 +61,15 @@ if [ "$(id -u)" != 0 ]; then
   exit $SKIP
 fi
 
-# --- packages (scripts/setup.sh lists slurmctld slurmd slurm-client munge)
+# --- packages (scripts/setup.sh --with-test-tools adds slurmctld slurmd slurm-client munge)
+PATH=$PATH:/usr/sbin:/sbin # the daemons live there
 need_install=""
 for c in munged slurmctld slurmd sbatch srun scontrol sinfo scancel python3; do
   command -v "$c" >/dev/null || need_install="$need_install $c"
 done
 if [ -n "$need_install" ]; then
-  log "missing:$need_install; installing the packages with scripts/setup.sh --no-build"
-  "$SRC/scripts/setup.sh" --no-build || fail "installing the Slurm packages failed"
+  log "missing:$need_install; installing the packages with scripts/setup.sh --no-build --with-test-tools"
+  "$SRC/scripts/setup.sh" --no-build --with-test-tools || fail "installing the Slurm packages failed"
 fi
 
 # a Slurm environment around this test (e.g. CI inside a Slurm job) must not leak in
@@ -90,9 +91,9 @@ alive() { # PID: running and not a zombie
 }
 
 stop_pids() { # PID...: SIGTERM, up to 15 s, then SIGKILL; reap our children
-  local p i left
+  local p left
   for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
-  for i in $(seq 150); do
+  for _ in $(seq 150); do
     left=""
     for p in "$@"; do alive "$p" && left="$left $p"; done
     [ -z "$left" ] && break
@@ -105,13 +106,14 @@ stop_pids() { # PID...: SIGTERM, up to 15 s, then SIGKILL; reap our children
   for p in "$@"; do wait "$p" 2>/dev/null || true; done
 }
 
+# shellcheck disable=SC2086 # PID and job id lists are split on purpose
 cleanup() {
-  local rc=$? id i busy ctld sd mu left
+  local rc=$? id busy ctld sd mu left
   set +e
   trap - EXIT INT TERM HUP
   if [ -n "$job_ids" ] && alive "${ctld_pid:-0}"; then
     scancel $job_ids 2>/dev/null
-    for i in $(seq 100); do # until every job has left the node
+    for _ in $(seq 100); do # until every job has left the node
       busy=""
       for id in $job_ids; do
         scontrol show job "$id" 2>/dev/null | grep -qE 'JobState=(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED)' &&
@@ -156,12 +158,17 @@ show_logs() {
 }
 
 # --- the model and a local reference run (1 rank, no MPI launcher)
+# a copy of the programs: every run of the test uses the same ones even if the
+# build tree is rebuilt meanwhile
+mkdir "$T/bin"
+cp "$BUILD/mdi_pipeline" "$BUILD/mdi_convert" "$T/bin/" || fail "no programs in $BUILD: build first"
+BIN=$T/bin
 MODEL=$T/stories260K.h5
-"$BUILD/mdi_convert" llama2c "$SRC/models/stories260K.bin" --tokenizer "$SRC/models/tok512.bin" "$MODEL" >/dev/null ||
+"$BIN/mdi_convert" llama2c "$SRC/models/stories260K.bin" --tokenizer "$SRC/models/tok512.bin" "$MODEL" >/dev/null ||
   fail "converting the model failed"
 RUN_ARGS="-m $MODEL -n 16 -t 0 -q"
 # shellcheck disable=SC2086
-"$BUILD/mdi_pipeline" -c "$SRC/configs/stories260K.ini" $RUN_ARGS -o "$T/local.jsonl" >/dev/null ||
+"$BIN/mdi_pipeline" -c "$SRC/configs/stories260K.ini" $RUN_ARGS -o "$T/local.jsonl" >/dev/null ||
   fail "the local run of mdi_pipeline failed"
 
 # --- munge and Slurm, configured in $T only
@@ -231,7 +238,7 @@ state=""
 for _ in $(seq 150); do # 30 s
   state=$(sinfo -h -o %T 2>/dev/null || true)
   [ "$state" = idle ] && break
-  alive $ctld_pid && alive $slurmd_pid || break
+  { alive $ctld_pid && alive $slurmd_pid; } || break
   sleep 0.2
 done
 [ "$state" = idle ] || { show_logs; fail "the node never became idle (sinfo says \"$state\")"; }
@@ -269,7 +276,7 @@ wait_job() { # NAME ID: follows the job until it ends; fails unless COMPLETED 0:
   fi
 }
 
-export MDI_BUILD_DIR=$BUILD MDI_ARGS=$RUN_ARGS
+export MDI_BUILD_DIR=$BIN MDI_ARGS=$RUN_ARGS
 MDI_OUT_DIR=$T/pipeline.srun submit pipeline.srun -n 3 -O jobs/mdi_pipeline.sbatch
 id_srun=$JOB_ID
 MDI_OUT_DIR=$T/pipeline.mpirun MDI_LAUNCHER=mpirun submit pipeline.mpirun -n 3 -O jobs/mdi_pipeline.sbatch
@@ -289,7 +296,7 @@ cmp_tokens() { # what JOURNAL
   log "$1: $(tail -n 1 "$T/cmp.txt")"
 }
 for l in srun mpirun; do
-  grep -q "mdi_pipeline exited with status 0" "$T/pipeline.$l.out" || fail "pipeline.$l: no final status line"
+  grep -q "mdi_pipeline.sbatch: done; journal" "$T/pipeline.$l.out" || fail "pipeline.$l: no final status line"
   [ -s "$T/pipeline.$l/stats.json" ] || fail "pipeline.$l: no stats.json"
   python3 -c 'import json, sys; n = json.load(open(sys.argv[1]))["n_ranks"]; sys.exit(n != 3)' \
     "$T/pipeline.$l/stats.json" || fail "pipeline.$l: the run did not have 3 ranks"
