@@ -154,6 +154,35 @@ typedef int (*convert_rows_fn)(void *ctx, const struct convert_tensor *t, const 
 int convert_read_tensor_rows(struct mdi_h5 *f, const struct convert_tensor *t, convert_rows_fn fn,
                              void *ctx);
 
+/* Bytes per element of a dtype of the model file. */
+size_t convert_dtype_size(enum mdi_dtype type);
+
+/* Receives consecutive rows [row0, row0 + nrows) of a 2-D dataset of
+ * `type`: rows is [nrows][cols] as stored. */
+typedef int (*convert_raw_rows_fn)(void *ctx, const char *name, enum mdi_dtype type, const void *rows,
+                                   int64_t row0, int64_t nrows, int64_t cols);
+
+/* Read the 2-D dataset `name` ([rows][cols] of `type`, checked) in chunks of
+ * at most CONVERT_CHUNK_BYTES and hand them to fn in row order. */
+int convert_read_dataset_rows(struct mdi_h5 *f, const char *name, enum mdi_dtype type, int64_t rows,
+                              int64_t cols, convert_raw_rows_fn fn, void *ctx);
+
+/* ---- quantized weights (docs/FORMAT.md, "Quantized weights (Q8_0)") ------ */
+
+/* Root attribute naming the quantization of a quantized model file. */
+#define CONVERT_QUANT_ATTR "quantization"
+#define CONVERT_QUANT_Q8_0 "q8_0"
+/* A Q8_0 matrix NAME [rows][cols] (int8) has its scales in NAME_scale
+ * [rows][ceil(cols/32)] (float32); buf holds CONVERT_SCALE_NAME_MAX. */
+#define CONVERT_SCALE_NAME_MAX (MDI_NAME_MAX + 8)
+void convert_scale_name(char *buf, const char *name);
+
+/* *quantized = 1 when the model file holds quantized weights: it has the
+ * root attribute `quantization`, or one of its weight matrices is int8.
+ * `why` (size bytes) then says which.  MDI_ERR on a read error. */
+int convert_model_quantized(struct mdi_h5 *f, const struct mdi_hparams *hp, int *quantized, char *why,
+                            size_t size);
+
 /* ---- command line ------------------------------------------------------ */
 
 /* An option that takes a value: "--name VALUE" or "--name=VALUE". */
@@ -197,5 +226,6 @@ int convert_info_main(int argc, char **argv);
 int convert_split_main(int argc, char **argv);
 int convert_random_main(int argc, char **argv);
 int convert_export_llama2c_main(int argc, char **argv);
+int convert_quantize_main(int argc, char **argv);
 
 #endif

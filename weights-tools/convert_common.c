@@ -185,3 +185,35 @@ void convert_tensor_at(const struct mdi_hparams *hp, int index, struct convert_t
     convert_layer_shape(hp, lt, &t->ndims, t->dims);
   }
 }
+
+void convert_scale_name(char *buf, const char *name) {
+  snprintf(buf, CONVERT_SCALE_NAME_MAX, "%s_scale", name);
+}
+
+int convert_model_quantized(struct mdi_h5 *f, const struct mdi_hparams *hp, int *quantized, char *why,
+                            size_t size) {
+  *quantized = 0;
+  if (mdi_h5_attr_exists(f, "/", CONVERT_QUANT_ATTR)) {
+    char value[32];
+    if (mdi_h5_attr_string(f, "/", CONVERT_QUANT_ATTR, value, sizeof value) != MDI_OK) return MDI_ERR;
+    snprintf(why, size, "root attribute %s = \"%s\"", CONVERT_QUANT_ATTR, value);
+    *quantized = 1;
+    return MDI_OK;
+  }
+  /* a file without the attribute may still hold int8 matrices (the loader
+   * goes by the dtype): look at every matrix present */
+  const int n = convert_tensor_count(hp);
+  for (int i = 0; i < n; i++) {
+    struct convert_tensor t;
+    convert_tensor_at(hp, i, &t);
+    if (t.ndims != 2 || !mdi_h5_exists(f, t.name)) continue;
+    enum mdi_dtype type;
+    if (mdi_h5_dtype(f, t.name, &type) != MDI_OK) return MDI_ERR;
+    if (type == MDI_I8) {
+      snprintf(why, size, "/%s is int8", t.name);
+      *quantized = 1;
+      return MDI_OK;
+    }
+  }
+  return MDI_OK;
+}

@@ -152,6 +152,15 @@ static int export_model(const char *in, const char *out, const char *tok_out) {
     mdi_fail("%s is one rank's part of a split model; export the whole model file", in);
     goto done;
   }
+  /* run.c is float32 only (runq.c's int8 checkpoint is another format) */
+  int quantized;
+  char why[MDI_NAME_MAX + 64];
+  if (convert_model_quantized(f, &hp, &quantized, why, sizeof why) != MDI_OK) goto done;
+  if (quantized) {
+    mdi_fail("%s is quantized (%s); llama2.c's run.c reads float32 weights only: export the float32 model "
+             "it was quantized from", in, why);
+    goto done;
+  }
   if (tok_out) {
     if (mdi_tokenizer_load(&tok, f) != MDI_OK) goto done;
     have_tok = 1;
@@ -190,7 +199,8 @@ static void usage(FILE *out) {
           "upstream run.c reads (a negative vocab_size marks a separate classifier; the\n"
           "RoPE tables are included), and optionally its tokenizer in llama2.c's\n"
           "tokenizer.bin format.  run.c assumes norm_eps 1e-5, rope_theta 10000, BOS 1 and\n"
-          "EOS 2; other values are exported with a warning.\n"
+          "EOS 2; other values are exported with a warning.  A quantized model (mdi_convert\n"
+          "quantize) is refused: run.c reads float32 weights only.\n"
           "\n"
           "options:\n"
           "  --tokenizer-out TOK.bin  also write the tokenizer\n"

@@ -1,12 +1,14 @@
 /* mdi_convert info: describe a model file and check its layout against its
- * own hyperparameters (docs/FORMAT.md).  A per-rank file (mdi_convert split)
- * is checked to hold its rank's share of the weights and nothing else. */
+ * own hyperparameters (docs/FORMAT.md), float32 or Q8_0.  A per-rank file
+ * (mdi_convert split) is checked to hold its rank's share of the weights and
+ * nothing else. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "convert.h"
 #include "mdi/error.h"
+#include "mdi/matmul.h"
 #include "mdi/rankfiles.h"
 #include "mdi/split.h"
 #include "mdi/tokenizer.h"
@@ -65,31 +67,70 @@ static void format_shape(char *buf, size_t size, int ndims, const int64_t *dims)
     used += (size_t)snprintf(buf + used, size - used, "[%lld]", (long long)dims[i]);
 }
 
-/* Report a missing or malformed weight dataset; counts the problems. */
-static void expect(const struct listing *l, const char *name, int ndims, const int64_t *dims,
+/* "NAME_scale" is a Q8_0 matrix's scales, not a weight tensor of its own. */
+static int is_scale(const char *name) {
+  size_t n = strlen(name), k = strlen("_scale");
+  return n > k && strcmp(name + n - k, "_scale") == 0;
+}
+
+/* Report a missing or malformed weight dataset; counts the problems.  A
+ * matrix that may be Q8_0 (`q8`) is float32, or int8 of the same shape with
+ * NAME_scale float32 [rows][ceil(cols/32)] beside it. */
+static void expect(const struct listing *l, const char *name, int ndims, const int64_t *dims, int q8,
                    int *problems) {
   const struct entry *e = find(l, name);
-  char want[64], have[64];
+  char want[64], have[64], scale_name[CONVERT_SCALE_NAME_MAX];
+  const char *kinds = q8 ? "float32 or int8 (Q8_0)" : "float32";
   format_shape(want, sizeof want, ndims, dims);
+  convert_scale_name(scale_name, name);
+  const struct entry *scale = find(l, scale_name);
   if (!e) {
-    printf("  problem: /%s is missing (expected float32 %s)\n", name, want);
+    printf("  problem: /%s is missing (expected %s %s)\n", name, kinds, want);
     (*problems)++;
     return;
   }
-  int same = e->ndims == ndims && strcmp(e->dtype, "float32") == 0;
+  const int is_q8 = q8 && strcmp(e->dtype, "int8") == 0;
+  int same = e->ndims == ndims && (is_q8 || strcmp(e->dtype, "float32") == 0);
   for (int i = 0; same && i < ndims; i++) same = e->dims[i] == dims[i];
   if (!same) {
     format_shape(have, sizeof have, e->ndims, e->dims);
-    printf("  problem: /%s is %s %s, expected float32 %s\n", name, e->dtype, have, want);
+    printf("  problem: /%s is %s %s, expected %s %s\n", name, e->dtype, have, kinds, want);
+    (*problems)++;
+    return;
+  }
+  if (!is_q8) {
+    if (scale) {
+      printf("  problem: /%s exists but /%s is float32, not Q8_0\n", scale_name, name);
+      (*problems)++;
+    }
+    return;
+  }
+  const int64_t sdims[2] = {dims[0], (dims[1] + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP};
+  format_shape(want, sizeof want, 2, sdims);
+  if (!scale) {
+    printf("  problem: /%s is missing (expected float32 %s: the scales of the Q8_0 /%s)\n", scale_name,
+           want, name);
+    (*problems)++;
+    return;
+  }
+  if (strcmp(scale->dtype, "float32") != 0 || scale->ndims != 2 || scale->dims[0] != sdims[0] ||
+      scale->dims[1] != sdims[1]) {
+    format_shape(have, sizeof have, scale->ndims, scale->dims);
+    printf("  problem: /%s is %s %s, expected float32 %s\n", scale_name, scale->dtype, have, want);
     (*problems)++;
   }
 }
 
-/* Report a weight dataset that belongs to another rank's file. */
+/* Report a weight dataset (or its Q8_0 scales) that belongs to another rank's file. */
 static void absent(const struct listing *l, const char *name, const char *owner, int *problems) {
-  if (!find(l, name)) return;
-  printf("  problem: /%s is present but belongs to %s\n", name, owner);
-  (*problems)++;
+  char scale_name[CONVERT_SCALE_NAME_MAX];
+  convert_scale_name(scale_name, name);
+  const char *names[2] = {name, scale_name};
+  for (int i = 0; i < 2; i++) {
+    if (!find(l, names[i])) continue;
+    printf("  problem: /%s is present but belongs to %s\n", names[i], owner);
+    (*problems)++;
+  }
 }
 
 /* Which weights a file must hold: layers [first, last), and the embedding,
@@ -105,7 +146,8 @@ static int check_layout(const struct listing *l, const struct mdi_hparams *hp, c
   int problems = 0;
   const int64_t emb[2] = {hp->vocab_size, hp->dim}, norm[1] = {hp->dim};
   if (s->head) {
-    expect(l, "embedding", 2, emb, &problems);
+    /* a separate embedding is read as float32; a shared one is the classifier */
+    expect(l, "embedding", 2, emb, hp->shared_classifier, &problems);
   } else {
     absent(l, "embedding", "rank 0's file", &problems);
     absent(l, "final_norm", "rank 0's file", &problems);
@@ -119,15 +161,15 @@ static int check_layout(const struct listing *l, const struct mdi_hparams *hp, c
       mdi_weights_layer_name(name, layer, convert_layer_tensor_names[t]);
       convert_layer_shape(hp, (enum convert_layer_tensor)t, &ndims, dims);
       if (layer >= s->first && layer < s->last)
-        expect(l, name, ndims, dims, &problems);
+        expect(l, name, ndims, dims, ndims == 2, &problems);
       else
         absent(l, name, "another rank's file", &problems);
     }
   if (!s->head) return problems;
-  expect(l, "final_norm", 1, norm, &problems);
+  expect(l, "final_norm", 1, norm, 0, &problems);
   if (!hp->shared_classifier) {
-    expect(l, "classifier", 2, emb, &problems);
-  } else if (find(l, "classifier")) {
+    expect(l, "classifier", 2, emb, 1, &problems);
+  } else if (find(l, "classifier") || find(l, "classifier_scale")) {
     printf("  problem: /classifier exists but shared_classifier = 1\n");
     problems++;
   }
@@ -200,8 +242,11 @@ static void print_hparams(const struct mdi_hparams *hp) {
   printf("shared_classifier   %d\n", hp->shared_classifier);
 }
 
+/* A weight parameter is a float32 or int8 element of a weight dataset (not of
+ * the tokenizer, not a Q8_0 scale); q8_params of them are int8, q8_bytes
+ * the bytes of those with their scales. */
 static void print_datasets(const struct listing *l) {
-  int64_t total = 0, weight_params = 0;
+  int64_t total = 0, weight_params = 0, q8_params = 0, q8_bytes = 0;
   printf("\ndatasets:\n  %-9s %-16s %14s  %s\n", "dtype", "shape", "bytes", "name");
   for (int i = 0; i < l->n; i++) {
     const struct entry *e = &l->e[i];
@@ -209,11 +254,40 @@ static void print_datasets(const struct listing *l) {
     format_shape(shape, sizeof shape, e->ndims, e->dims);
     printf("  %-9s %-16s %14lld  /%s\n", e->dtype, shape, (long long)e->bytes, e->name);
     total += e->bytes;
-    if (strncmp(e->name, "tokenizer/", 10) != 0 && strcmp(e->dtype, "float32") == 0)
+    if (strncmp(e->name, "tokenizer/", 10) == 0) continue;
+    if (strcmp(e->dtype, "int8") == 0) {
+      weight_params += e->bytes;
+      q8_params += e->bytes;
+      q8_bytes += e->bytes;
+    } else if (strcmp(e->dtype, "float32") == 0 && is_scale(e->name)) {
+      q8_bytes += e->bytes;
+    } else if (strcmp(e->dtype, "float32") == 0) {
       weight_params += e->bytes / 4;
+    }
   }
-  printf("total: %d datasets, %lld bytes; %lld weight parameters\n\n", l->n, (long long)total,
+  printf("total: %d datasets, %lld bytes; %lld weight parameters", l->n, (long long)total,
          (long long)weight_params);
+  if (q8_params)
+    printf(", %lld of them Q8_0 in %lld bytes with their scales (%.3f bytes per weight)", (long long)q8_params,
+           (long long)q8_bytes, (double)q8_bytes / (double)q8_params);
+  printf("\n\n");
+}
+
+/* The root attribute `quantization` of a quantized file; "q8_0" is the only
+ * value this format defines (counted as a problem otherwise). */
+static int print_quantization(struct mdi_h5 *f, int *problems) {
+  if (!mdi_h5_attr_exists(f, "/", CONVERT_QUANT_ATTR)) return MDI_OK;
+  char value[64];
+  if (mdi_h5_attr_string(f, "/", CONVERT_QUANT_ATTR, value, sizeof value) != MDI_OK) return MDI_ERR;
+  const int known = strcmp(value, CONVERT_QUANT_Q8_0) == 0;
+  printf("quantization        %s%s\n", value,
+         known ? " (weight matrices: int8, one float32 scale per 32 weights of a row)" : "");
+  if (!known) {
+    printf("  problem: root attribute %s = \"%s\" is not one this format defines (%s)\n", CONVERT_QUANT_ATTR,
+           value, CONVERT_QUANT_Q8_0);
+    (*problems)++;
+  }
+  return MDI_OK;
 }
 
 static int info(const char *path) {
@@ -232,6 +306,8 @@ static int info(const char *path) {
   printf("file                %s\n", path);
   printf("format              %s version %lld\n", MDI_FORMAT_NAME, (long long)version);
   print_hparams(&hp);
+  int problems = 0;
+  if (print_quantization(f, &problems) != MDI_OK) goto done;
   if (per_rank && print_rank_info(f, &hp, &share) != MDI_OK) goto done;
   print_datasets(&l);
   if (share.head) { /* a per-rank file of rank > 0 has no tokenizer */
@@ -241,7 +317,7 @@ static int info(const char *path) {
   } else {
     printf("tokenizer:          none (rank 0's file holds it)\n");
   }
-  int problems = check_layout(&l, &hp, &share);
+  problems += check_layout(&l, &hp, &share);
   if (problems) {
     mdi_fail("%s: %d dataset(s) do not match the hyperparameters (listed above)", path, problems);
     goto done;
@@ -264,7 +340,9 @@ static void usage(FILE *out) {
           "\n"
           "Print an mdi-llm model file's format version, hyperparameters, every dataset\n"
           "(dtype, shape, bytes) with totals, and its tokenizer; then check that every\n"
-          "weight dataset has the shape the hyperparameters imply (exit 1 if not).\n"
+          "weight dataset has the shape the hyperparameters imply (exit 1 if not).  A\n"
+          "quantized matrix (mdi_convert quantize) is int8 with its float32 scales in\n"
+          "NAME_scale beside it.\n"
           "\n"
           "options:\n"
           "  -h, --help    this help\n");

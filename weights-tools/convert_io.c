@@ -194,3 +194,33 @@ int convert_read_tensor_rows(struct mdi_h5 *f, const struct convert_tensor *t, c
   mdi_free(buf);
   return rc;
 }
+
+size_t convert_dtype_size(enum mdi_dtype type) {
+  switch (type) {
+    case MDI_F32: return 4;
+    case MDI_I32: return 4;
+    case MDI_I64: return 8;
+    case MDI_U8: return 1;
+    case MDI_I8: return 1;
+  }
+  MDI_PANIC("unknown dtype %d", (int)type);
+}
+
+int convert_read_dataset_rows(struct mdi_h5 *f, const char *name, enum mdi_dtype type, int64_t rows,
+                              int64_t cols, convert_raw_rows_fn fn, void *ctx) {
+  MDI_ASSERT(rows > 0 && cols > 0);
+  const size_t esize = convert_dtype_size(type);
+  int64_t chunk_rows = (int64_t)(CONVERT_CHUNK_BYTES / ((size_t)cols * esize));
+  if (chunk_rows < 1) chunk_rows = 1;
+  if (chunk_rows > rows) chunk_rows = rows;
+  void *buf = mdi_malloc((size_t)chunk_rows * (size_t)cols * esize, name); /* [chunk_rows][cols] */
+  if (!buf) return MDI_ERR;
+  int rc = MDI_OK;
+  for (int64_t r = 0; r < rows && rc == MDI_OK; r += chunk_rows) {
+    int64_t n = rows - r < chunk_rows ? rows - r : chunk_rows;
+    rc = mdi_h5_read_rows(f, name, type, rows, cols, r, n, buf); /* checks dtype and shape */
+    if (rc == MDI_OK) rc = fn(ctx, name, type, buf, r, n, cols);
+  }
+  mdi_free(buf);
+  return rc;
+}

@@ -10,7 +10,9 @@
  *
  * One pass over the source: the N files are open together and every tensor,
  * read in chunks in canonical order (convert_tensor_at), is hashed into the
- * model fingerprint and written to its owner's file.  The files are written
+ * model fingerprint and written to its owner's file.  A quantized model's
+ * matrices (int8, mdi_convert quantize) are copied as stored, each with its
+ * NAME_scale.  The files are written
  * under temporary names (PREFIX.rankNNN.h5.tmp) and renamed only when all of
  * them are complete, so a failure leaves neither partial files nor a set that
  * mixes old and new files. */
@@ -25,6 +27,7 @@
 
 #include "convert.h"
 #include "mdi/error.h"
+#include "mdi/matmul.h"
 #include "mdi/rankfiles.h"
 #include "mdi/split.h"
 #include "mdi/tokenizer.h"
@@ -44,6 +47,8 @@ struct split_job {
   char **tmp_paths;       /* [n_ranks] the same + ".tmp", written first */
   struct mdi_h5w **w;     /* [n_ranks] open writers (NULL once closed) */
   uint64_t fingerprint;   /* FNV-1a over every tensor's bytes, canonical order */
+  int current_owner;      /* the rank of the Q8_0 matrix being copied */
+  int64_t current_rows;   /* and its rows */
 };
 
 /* The rank whose file holds tensor t. */
@@ -64,6 +69,36 @@ static int hash_and_write(void *ctx, const struct convert_tensor *t, const float
   if (t->ndims == 1) return mdi_h5w_write(w, t->name, MDI_F32, 1, t->dims, rows);
   if (row0 == 0 && mdi_h5w_create_2d(w, t->name, MDI_F32, t->dims[0], cols) != MDI_OK) return MDI_ERR;
   return mdi_h5w_write_rows(w, t->name, MDI_F32, row0, nrows, cols, rows);
+}
+
+/* convert_raw_rows_fn for a Q8_0 matrix: its int8 rows, or its float32
+ * scales, hashed as stored and written to the owner's file. */
+static int hash_and_write_raw(void *ctx, const char *name, enum mdi_dtype type, const void *rows,
+                              int64_t row0, int64_t nrows, int64_t cols) {
+  struct split_job *job = ctx;
+  job->fingerprint = mdi_fingerprint_update(job->fingerprint, rows,
+                                            (size_t)(nrows * cols) * convert_dtype_size(type));
+  struct mdi_h5w *w = job->w[job->current_owner];
+  if (row0 == 0 && mdi_h5w_create_2d(w, name, type, job->current_rows, cols) != MDI_OK) return MDI_ERR;
+  return mdi_h5w_write_rows(w, name, type, row0, nrows, cols, rows);
+}
+
+/* One weight tensor into its owner's file.  A Q8_0 matrix (int8 in the
+ * source, mdi_convert quantize) goes with its scales: NAME [rows][cols]
+ * int8, then NAME_scale [rows][ceil(cols/32)] float32, each hashed as stored. */
+static int copy_tensor(struct split_job *job, const struct convert_tensor *t) {
+  enum mdi_dtype type = MDI_F32;
+  if (t->ndims == 2 && mdi_h5_dtype(job->src, t->name, &type) != MDI_OK) return MDI_ERR;
+  if (type != MDI_I8) return convert_read_tensor_rows(job->src, t, hash_and_write, job);
+  char scale[CONVERT_SCALE_NAME_MAX];
+  convert_scale_name(scale, t->name);
+  job->current_owner = owner(job, t);
+  job->current_rows = t->dims[0];
+  const int64_t groups = (t->dims[1] + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP;
+  if (convert_read_dataset_rows(job->src, t->name, MDI_I8, t->dims[0], t->dims[1], hash_and_write_raw, job) !=
+      MDI_OK)
+    return MDI_ERR;
+  return convert_read_dataset_rows(job->src, scale, MDI_F32, t->dims[0], groups, hash_and_write_raw, job);
 }
 
 /* Root attributes of every file: the model's hyperparameters and the split. */
@@ -87,16 +122,22 @@ static int write_rank_info(struct split_job *job) {
 
 /* Everything between creating the files and closing them. */
 static int write_files(struct split_job *job) {
+  /* a quantized model's files say so, as the whole file does */
+  char quant[64] = "";
+  if (mdi_h5_attr_exists(job->src, "/", CONVERT_QUANT_ATTR) &&
+      mdi_h5_attr_string(job->src, "/", CONVERT_QUANT_ATTR, quant, sizeof quant) != MDI_OK)
+    return MDI_ERR;
   for (int r = 0; r < job->n_ranks; r++)
     if (mdi_h5w_create(&job->w[r], job->tmp_paths[r]) != MDI_OK ||
-        mdi_h5w_write_hparams(job->w[r], &job->hp) != MDI_OK)
+        mdi_h5w_write_hparams(job->w[r], &job->hp) != MDI_OK ||
+        (quant[0] && mdi_h5w_attr_string(job->w[r], "/", CONVERT_QUANT_ATTR, quant) != MDI_OK))
       return MDI_ERR;
   job->fingerprint = MDI_FINGERPRINT_INIT;
   const int n = convert_tensor_count(&job->hp);
   for (int i = 0; i < n; i++) {
     struct convert_tensor t;
     convert_tensor_at(&job->hp, i, &t);
-    if (convert_read_tensor_rows(job->src, &t, hash_and_write, job) != MDI_OK) return MDI_ERR;
+    if (copy_tensor(job, &t) != MDI_OK) return MDI_ERR;
   }
   struct mdi_tokenizer tok;
   if (mdi_tokenizer_load(&tok, job->src) != MDI_OK) return MDI_ERR;

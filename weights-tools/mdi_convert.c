@@ -1,7 +1,7 @@
 /* mdi_convert: converts model checkpoints into the mdi-llm HDF5 model file
  * (docs/FORMAT.md), describes such files, splits them into per-rank files,
- * writes random models and exports back to llama2.c.  This file only dispatches to
- * the subcommands. */
+ * writes random models, quantizes to Q8_0 and exports back to llama2.c.  This
+ * file only dispatches to the subcommands. */
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +22,8 @@ static void usage(FILE *out) {
           "                     one file per rank: PREFIX.rank000.h5 .. PREFIX.rank{N-1}.h5\n"
           "  random --preset NAME OUT.h5\n"
           "                     random weights of a real shape ('--preset list')\n"
+          "  quantize --q8_0 IN.h5 OUT.h5\n"
+          "                     the weight matrices in Q8_0 (int8, a float scale per 32)\n"
           "  export-llama2c IN.h5 OUT.bin [--tokenizer-out TOK.bin]\n"
           "                     back to llama2.c's legacy checkpoint (and tokenizer.bin)\n"
           "\n"
@@ -45,6 +47,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "info") == 0) return convert_info_main(argc - 1, argv + 1);
   if (strcmp(cmd, "split") == 0) return convert_split_main(argc - 1, argv + 1);
   if (strcmp(cmd, "random") == 0) return convert_random_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "quantize") == 0) return convert_quantize_main(argc - 1, argv + 1);
   if (strcmp(cmd, "export-llama2c") == 0) return convert_export_llama2c_main(argc - 1, argv + 1);
   mdi_log_error("unknown subcommand '%s' (see 'mdi_convert --help')", cmd);
   return CONVERT_EXIT_USAGE;

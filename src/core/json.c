@@ -292,3 +292,150 @@ void mdi_journal_entries_free(struct mdi_journal_entry *entries, int n) {
   for (int i = 0; i < n; i++) free(entries[i].prompt);
   free(entries);
 }
+
+/* ---- reading a JSON document as a tree (json.h) ------------------------- */
+
+/* A document is its cJSON tree; a value is a cJSON node seen through the
+ * opaque struct mdi_json, so no other file sees cJSON's types. */
+struct mdi_json_doc {
+  cJSON *root;
+};
+
+static const cJSON *node(const struct mdi_json *v) { return (const cJSON *)v; }
+static const struct mdi_json *value(const cJSON *c) { return (const struct mdi_json *)c; }
+
+/* Offset of the first "\u0000" escape in text[0..len), or len. */
+static size_t nul_escape(const char *text, size_t len) {
+  for (size_t i = 0; i + 6 <= len; i++)
+    if (text[i] == '\\' && (text[i + 1] == 'u' || text[i + 1] == 'U') && memcmp(text + i + 2, "0000", 4) == 0)
+      return i;
+  return len;
+}
+
+/* Line (from 1) of byte offset off in text. */
+static long line_of(const char *text, size_t off) {
+  long line = 1;
+  for (size_t i = 0; i < off; i++) line += text[i] == '\n';
+  return line;
+}
+
+int mdi_json_parse(struct mdi_json_doc **out, const char *text, size_t len, const char *source) {
+  *out = NULL;
+  const size_t bad = nul_escape(text, len);
+  if (bad < len)
+    return mdi_fail("%s:%ld: the string escape \\u0000 (byte offset %zu) is not supported", source,
+                    line_of(text, bad), bad);
+  const char *end = NULL;
+  cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+  if (!root) {
+    /* cJSON leaves end at the point where parsing stopped (or NULL when out of memory) */
+    const size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
+    return mdi_fail("%s:%ld: not valid JSON (parsing stopped at byte offset %zu of %zu)", source,
+                    line_of(text, at), at, len);
+  }
+  /* only white space may follow the value */
+  for (const char *p = end; p && p < text + len; p++)
+    if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+      const size_t at = (size_t)(p - text);
+      cJSON_Delete(root);
+      return mdi_fail("%s:%ld: unexpected text after the JSON value (byte offset %zu)", source,
+                      line_of(text, at), at);
+    }
+  struct mdi_json_doc *d = mdi_malloc(sizeof *d, "JSON document");
+  if (!d) {
+    cJSON_Delete(root);
+    return MDI_ERR;
+  }
+  d->root = root;
+  *out = d;
+  return MDI_OK;
+}
+
+int mdi_json_parse_file(struct mdi_json_doc **out, const char *path, size_t max_bytes) {
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) return mdi_fail("%s: cannot open: %s", path, strerror(errno));
+  int rc = MDI_ERR;
+  char *text = NULL;
+  long size = -1;
+  if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+  if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    mdi_fail("%s: cannot determine the file size: %s", path, strerror(errno));
+  } else if ((unsigned long)size > max_bytes) {
+    mdi_fail("%s: the file is %ld bytes, more than the %zu accepted for this JSON file", path, size, max_bytes);
+  } else if ((text = mdi_malloc((size_t)size + 1, path)) != NULL) {
+    if (fread(text, 1, (size_t)size, f) != (size_t)size)
+      mdi_fail("%s: reading failed: %s", path, ferror(f) ? strerror(errno) : "the file ended early");
+    else
+      rc = mdi_json_parse(out, text, (size_t)size, path);
+  }
+  free(text);
+  fclose(f);
+  return rc;
+}
+
+void mdi_json_free(struct mdi_json_doc *doc) {
+  if (!doc) return;
+  cJSON_Delete(doc->root);
+  free(doc);
+}
+
+const struct mdi_json *mdi_json_root(const struct mdi_json_doc *doc) { return value(doc->root); }
+
+enum mdi_json_type mdi_json_type(const struct mdi_json *v) {
+  const cJSON *c = node(v);
+  if (cJSON_IsBool(c)) return MDI_JSON_BOOL;
+  if (cJSON_IsNumber(c)) return MDI_JSON_NUMBER;
+  if (cJSON_IsString(c)) return MDI_JSON_STRING;
+  if (cJSON_IsArray(c)) return MDI_JSON_ARRAY;
+  if (cJSON_IsObject(c)) return MDI_JSON_OBJECT;
+  return MDI_JSON_NULL;
+}
+
+const char *mdi_json_type_name(const struct mdi_json *v) {
+  static const char *const names[] = {"null", "boolean", "number", "string", "array", "object"};
+  return names[mdi_json_type(v)];
+}
+
+const struct mdi_json *mdi_json_get(const struct mdi_json *v, const char *key) {
+  if (!v || !cJSON_IsObject(node(v))) return NULL;
+  return value(cJSON_GetObjectItemCaseSensitive(node(v), key));
+}
+
+const struct mdi_json *mdi_json_first(const struct mdi_json *v) {
+  const cJSON *c = node(v);
+  return c && (cJSON_IsArray(c) || cJSON_IsObject(c)) ? value(c->child) : NULL;
+}
+
+const struct mdi_json *mdi_json_next(const struct mdi_json *v) { return v ? value(node(v)->next) : NULL; }
+
+int mdi_json_count(const struct mdi_json *v) {
+  int n = 0;
+  for (const struct mdi_json *e = mdi_json_first(v); e; e = mdi_json_next(e)) n++;
+  return n;
+}
+
+const char *mdi_json_key(const struct mdi_json *member) { return member ? node(member)->string : NULL; }
+
+const char *mdi_json_string(const struct mdi_json *v) {
+  return v && cJSON_IsString(node(v)) ? node(v)->valuestring : NULL;
+}
+
+double mdi_json_number(const struct mdi_json *v) {
+  MDI_ASSERT(v && cJSON_IsNumber(node(v)));
+  return node(v)->valuedouble;
+}
+
+int mdi_json_bool(const struct mdi_json *v) {
+  MDI_ASSERT(v && cJSON_IsBool(node(v)));
+  return cJSON_IsTrue(node(v));
+}
+
+int mdi_json_int(const struct mdi_json *v, int64_t lo, int64_t hi, int64_t *out) {
+  if (!v || !cJSON_IsNumber(node(v))) return 0;
+  const double d = node(v)->valuedouble;
+  /* doubles hold every integer up to 2^53 exactly; beyond, refuse */
+  if (!(d == floor(d)) || fabs(d) > 9007199254740992.0 || d < (double)lo || d > (double)hi) return 0;
+  *out = (int64_t)d;
+  return 1;
+}

@@ -80,7 +80,12 @@ void mdi_q8_quantize_row(const float *w, int K, int8_t *q, float *scales) {
     for (int k = k0; k < k1; k++) amax = fabsf(w[k]) > amax ? fabsf(w[k]) : amax;
     const float d = amax / 127.0f, inv = d > 0.0f ? 1.0f / d : 0.0f;
     scales[g] = d;
-    for (int k = k0; k < k1; k++) q[k] = (int8_t)roundf(w[k] * inv);
+    for (int k = k0; k < k1; k++) {
+      /* clamp: 1/d overflows for tiny groups, and NaN must not reach the int cast */
+      float v = w[k] * inv;
+      v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+      q[k] = v == v ? (int8_t)roundf(v) : 0;
+    }
   }
 }
 

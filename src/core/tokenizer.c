@@ -1,9 +1,12 @@
-/* SentencePiece-style BPE tokenizer (include/mdi/tokenizer.h).
+/* The tokenizer (include/mdi/tokenizer.h): construction, the /tokenizer
+ * group, and the SentencePiece-style BPE; the byte-level BPE of GPT-2 lives
+ * in tokenizer_bpe.c.
  *
- * Behaviour follows llama2.c's run.c (encode, decode, safe_printf) so that
- * prompts give the same token ids and generated ids print the same bytes.
- * Pieces are compared as byte strings with memcmp; as they never contain
- * NUL this is the order strcmp gives, which run.c uses for its lookup.
+ * The sentencepiece kind follows llama2.c's run.c (encode, decode,
+ * safe_printf) so that prompts give the same token ids and generated ids
+ * print the same bytes.  Pieces are compared as byte strings with memcmp; as
+ * they never contain NUL this is the order strcmp gives, which run.c uses
+ * for its lookup.
  */
 #include "mdi/tokenizer.h"
 
@@ -15,6 +18,7 @@
 
 #include "mdi/error.h"
 #include "mdi/weights.h"
+#include "tokenizer_bpe.h"
 
 /* Longest piece accepted: real vocabularies stay far below (Llama 2: 16
  * bytes, tok512: 7); the bound keeps the merge buffer small. */
@@ -48,6 +52,14 @@ static int piece_lookup(const struct mdi_tokenizer *t, const char *s, int len) {
   if (lo == t->vocab_size) return -1;
   int id = t->sorted_ids[lo];
   return bytes_cmp(t->pieces[id], t->piece_lens[id], s, len) == 0 ? id : -1;
+}
+
+int mdi_tokenizer_lookup(const struct mdi_tokenizer *t, const char *s, int len) {
+  return piece_lookup(t, s, len);
+}
+
+const char *mdi_tokenizer_kind_name(enum mdi_tokenizer_kind kind) {
+  return kind == MDI_TOKENIZER_BYTE_BPE ? "byte-bpe" : "sentencepiece";
 }
 
 /* ---- construction ------------------------------------------------------ */
@@ -177,6 +189,8 @@ int mdi_tokenizer_init(struct mdi_tokenizer *t, int vocab_size, const float *sco
   t->eos_id = eos_id;
   t->n_stop = n_stop;
   for (int i = 0; i < n_stop; i++) t->stop_ids[i] = stop_ids[i];
+  t->kind = MDI_TOKENIZER_SENTENCEPIECE;
+  t->add_bos = 1;
   return MDI_OK;
 fail:
   mdi_fail_context("%s: building the tokenizer", src);
@@ -191,6 +205,8 @@ void mdi_tokenizer_free(struct mdi_tokenizer *t) {
   free(t->piece_lens);
   free(t->scores);
   free(t->sorted_ids);
+  free(t->merges);
+  free(t->merge_table);
   memset(t, 0, sizeof *t);
 }
 
@@ -278,6 +294,47 @@ static int read_group(struct mdi_h5 *f, struct tok_file_data *d, int64_t *vocab)
   return MDI_OK;
 }
 
+/* The optional attributes kind and add_bos, and a byte-bpe tokenizer's
+ * merges int32 [n][2] (absent: none), applied to the tokenizer t built from
+ * the pieces. */
+static int read_kind(struct mdi_h5 *f, struct mdi_tokenizer *t) {
+  const char *path = mdi_h5_path(f);
+  char kind[32] = "sentencepiece";
+  if (mdi_h5_attr_exists(f, "/tokenizer", "kind") &&
+      mdi_h5_attr_string(f, "/tokenizer", "kind", kind, sizeof kind) != MDI_OK)
+    return MDI_ERR;
+  int add_bos = 1;
+  if (mdi_h5_attr_exists(f, "/tokenizer", "add_bos") && group_attr(f, "add_bos", 0, 1, &add_bos) != MDI_OK)
+    return MDI_ERR;
+  if (strcmp(kind, "sentencepiece") == 0) {
+    t->add_bos = add_bos;
+    return MDI_OK;
+  }
+  if (strcmp(kind, "byte-bpe") != 0)
+    return mdi_fail("%s: attribute kind of /tokenizer is \"%s\" (expected \"sentencepiece\" or \"byte-bpe\")",
+                    path, kind);
+  int64_t dims[2] = {0, 2};
+  int32_t *merges = NULL;
+  if (mdi_h5_exists(f, "tokenizer/merges")) {
+    int nd;
+    int64_t have[MDI_MAX_DIMS];
+    if (mdi_h5_shape(f, "tokenizer/merges", &nd, have) != MDI_OK) return MDI_ERR;
+    if (nd != 2 || have[1] != 2 || have[0] < 0 || have[0] > (1 << 26))
+      return mdi_fail("%s: /tokenizer/merges must be int32 [n][2] with n <= %d", path, 1 << 26);
+    dims[0] = have[0];
+    merges = mdi_malloc((size_t)(dims[0] > 0 ? dims[0] : 1) * 2 * sizeof *merges, "tokenizer merges");
+    if (!merges) return MDI_ERR;
+    if (dims[0] > 0 && mdi_h5_read(f, "tokenizer/merges", MDI_I32, 2, dims, merges) != MDI_OK) {
+      free(merges);
+      return MDI_ERR;
+    }
+  }
+  int rc = mdi_tokenizer_set_byte_bpe(t, merges, (int)dims[0], path);
+  free(merges);
+  if (rc == MDI_OK) t->add_bos = add_bos;
+  return rc;
+}
+
 int mdi_tokenizer_load(struct mdi_tokenizer *t, struct mdi_h5 *f) {
   const char *path = mdi_h5_path(f);
   memset(t, 0, sizeof *t);
@@ -292,6 +349,10 @@ int mdi_tokenizer_load(struct mdi_tokenizer *t, struct mdi_h5 *f) {
   if (rc == MDI_OK && d.max_token_length < t->max_token_length) {
     rc = mdi_fail("%s: attribute max_token_length of /tokenizer is %d but the longest piece has "
                   "%d bytes", path, d.max_token_length, t->max_token_length);
+    mdi_tokenizer_free(t);
+  }
+  if (rc == MDI_OK && read_kind(f, t) != MDI_OK) {
+    rc = MDI_ERR;
     mdi_tokenizer_free(t);
   }
   /* a larger declared value is kept: decode buffers sized from it still fit */
@@ -324,6 +385,16 @@ int mdi_tokenizer_save(const struct mdi_tokenizer *t, struct mdi_h5w *w) {
       mdi_h5w_attr_int(w, "/tokenizer", "bos_id", t->bos_id) != MDI_OK ||
       mdi_h5w_attr_int(w, "/tokenizer", "eos_id", t->eos_id) != MDI_OK ||
       mdi_h5w_attr_int(w, "/tokenizer", "max_token_length", t->max_token_length) != MDI_OK)
+    goto done;
+  /* the defaults (sentencepiece, add_bos 1) are left implicit, so llama2.c-style
+   * tokenizers are written exactly as before these attributes existed */
+  if ((t->kind != MDI_TOKENIZER_SENTENCEPIECE || !t->add_bos) &&
+      (mdi_h5w_attr_string(w, "/tokenizer", "kind", mdi_tokenizer_kind_name(t->kind)) != MDI_OK ||
+       mdi_h5w_attr_int(w, "/tokenizer", "add_bos", t->add_bos) != MDI_OK))
+    goto done;
+  const int64_t merge_dims[2] = {t->n_merges, 2};
+  if (t->kind == MDI_TOKENIZER_BYTE_BPE && t->n_merges > 0 &&
+      mdi_h5w_write(w, "tokenizer/merges", MDI_I32, 2, merge_dims, t->merges) != MDI_OK)
     goto done;
   rc = MDI_OK;
 done:
@@ -448,6 +519,14 @@ int mdi_tokenizer_encode(const struct mdi_tokenizer *t, const char *text, size_t
     return mdi_fail("text is not valid UTF-8: bad byte 0x%02X at byte offset %zu",
                     (unsigned char)text[bad], bad);
   }
+  if (t->kind == MDI_TOKENIZER_BYTE_BPE) {
+    int n = 0;
+    if (add_bos) ids[n++] = t->bos_id;
+    if (mdi_bpe_encode(t, text, len, ids, &n) != MDI_OK) return MDI_ERR;
+    if (add_eos) ids[n++] = t->eos_id;
+    *n_ids = n;
+    return MDI_OK;
+  }
   /* merge candidates: 2 pieces; pair cache: one per token (len + 2 at most) */
   char *buf = mdi_malloc(2 * (size_t)t->max_token_length, "tokenizer merge buffer");
   int *pair = mdi_malloc((len + 2) * sizeof *pair, "tokenizer merge pairs");
@@ -502,6 +581,11 @@ size_t mdi_tokenizer_decode(const struct mdi_tokenizer *t, int prev, int token, 
   MDI_ASSERT(token >= 0 && token < t->vocab_size);
   const char *p = t->pieces[token];
   int len = t->piece_lens[token];
+  if (t->kind == MDI_TOKENIZER_BYTE_BPE) {
+    size_t n = mdi_bpe_decode(t, token, out, cap);
+    if (n == 1 && !byte_printable((unsigned char)out[0])) out[n = 0] = '\0';
+    return n;
+  }
   /* SentencePiece strips the dummy-prefix space of the first piece */
   if (prev == t->bos_id && len > 0 && p[0] == ' ') p++, len--;
   char byte;
