@@ -52,6 +52,8 @@ void mdi_gelu_ref(float *x, int n) {
   }
 }
 
+/* float throughout, max subtracted first: the sampler relies on run.c's exact
+ * arithmetic here to reproduce its tokens */
 void mdi_softmax(float *x, int n) {
   float max = x[0];
   for (int i = 1; i < n; i++)

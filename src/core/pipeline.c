@@ -91,19 +91,19 @@ static int head_alone(struct head_state *h) {
   return rc;
 }
 
+/* Send micro-batch mb's next trip, if it has one; returns 1 when sent. */
+static int head_send_next(struct head_state *h, int mb) {
+  void *buf = mdi_ring_buffer(h->ring);
+  const size_t bytes = head_launch(h, mb, buf);
+  if (bytes) mdi_ring_send(h->ring, buf, bytes);
+  else mdi_ring_release(h->ring, buf);
+  return bytes != 0;
+}
+
 static int head_ring(struct head_state *h) {
   struct mdi_pipeline *p = h->p;
   int in_flight = 0, rc = MDI_OK;
-  for (int mb = 0; mb < p->M; mb++) {
-    void *buf = mdi_ring_buffer(h->ring);
-    size_t bytes = head_launch(h, mb, buf);
-    if (bytes) {
-      mdi_ring_send(h->ring, buf, bytes);
-      in_flight++;
-    } else {
-      mdi_ring_release(h->ring, buf);
-    }
-  }
+  for (int mb = 0; mb < p->M; mb++) in_flight += head_send_next(h, mb);
   while (in_flight > 0) {
     size_t bytes;
     void *buf = mdi_ring_recv(h->ring, &bytes);
@@ -112,14 +112,7 @@ static int head_ring(struct head_state *h) {
     mdi_ring_release(h->ring, buf);
     in_flight--;
     if (rc != MDI_OK) break; /* the caller ends the job */
-    void *next = mdi_ring_buffer(h->ring);
-    size_t n = head_launch(h, mb, next);
-    if (n) {
-      mdi_ring_send(h->ring, next, n);
-      in_flight++;
-    } else {
-      mdi_ring_release(h->ring, next);
-    }
+    in_flight += head_send_next(h, mb);
   }
   if (rc != MDI_OK) return rc;
   /* shut down: STOP goes round once */

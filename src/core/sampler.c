@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "mdi/error.h"
+#include "mdi/ops.h"
 
 void mdi_sampler_init(struct mdi_sampler *s, const struct mdi_sampler_params *p, uint64_t seed) {
   s->params = *p;
@@ -34,19 +35,6 @@ int mdi_argmax(const float *x, int n) {
   for (int i = 1; i < n; i++)
     if (x[i] > x[best]) best = i;
   return best;
-}
-
-/* In place, float throughout, max subtracted first (as run.c). */
-static void softmax(float *x, int n) {
-  float max = x[0];
-  for (int i = 1; i < n; i++)
-    if (x[i] > max) max = x[i];
-  float sum = 0.0f;
-  for (int i = 0; i < n; i++) {
-    x[i] = expf(x[i] - max);
-    sum += x[i];
-  }
-  for (int i = 0; i < n; i++) x[i] /= sum;
 }
 
 /* Inverse CDF over probs[n] in index order.  When rounding leaves coin
@@ -163,7 +151,7 @@ int mdi_sampler_sample(struct mdi_sampler *s, float *logits, int vocab,
   int fallback = vocab - 1;
   if (p->top_k > 0 && p->top_k < vocab) fallback = mask_top_k(logits, vocab, p->top_k, scratch);
   for (int i = 0; i < vocab; i++) logits[i] /= p->temperature;
-  softmax(logits, vocab);
+  mdi_softmax(logits, vocab);
   float coin = mdi_rng_f32(&s->rng_state);
   if (p->top_p <= 0.0f || p->top_p >= 1.0f) return sample_mult(logits, vocab, coin, fallback);
   return sample_topp(logits, vocab, p->top_p, scratch, coin);

@@ -99,6 +99,20 @@ static void format_dims(char *buf, size_t n, int ndims, const int64_t *dims) {
   if (ndims == 0) snprintf(buf, n, "scalar");
 }
 
+/* Read or write rows [row0, row0+nrows) of a 2-D dataset through a hyperslab. */
+static herr_t rows_io(hid_t ds, hid_t memtype, int64_t row0, int64_t nrows, int64_t cols, void *buf, int write) {
+  herr_t rc = -1;
+  hid_t fspace = H5Dget_space(ds);
+  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols};
+  hid_t mspace = H5Screate_simple(2, count, NULL);
+  if (fspace >= 0 && mspace >= 0 && H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
+    rc = write ? H5Dwrite(ds, memtype, mspace, fspace, H5P_DEFAULT, buf)
+               : H5Dread(ds, memtype, mspace, fspace, H5P_DEFAULT, buf);
+  if (mspace >= 0) H5Sclose(mspace);
+  if (fspace >= 0) H5Sclose(fspace);
+  return rc;
+}
+
 /* ---- reading ---------------------------------------------------------- */
 
 static int read_root_string(hid_t file, const char *attr, char *buf, size_t size,
@@ -284,15 +298,7 @@ int mdi_h5_read_rows(struct mdi_h5 *f, const char *name, enum mdi_dtype type, in
   MDI_ASSERT(row0 >= 0 && nrows >= 0 && row0 + nrows <= rows);
   hid_t ds = open_checked(f, name, type, 2, dims);
   if (ds < 0) return MDI_ERR;
-  herr_t rc = -1;
-  hid_t fspace = H5Dget_space(ds);
-  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols};
-  hid_t mspace = H5Screate_simple(2, count, NULL);
-  if (fspace >= 0 && mspace >= 0 &&
-      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
-    rc = nrows == 0 ? 0 : H5Dread(ds, mem_type(type), mspace, fspace, H5P_DEFAULT, out);
-  if (mspace >= 0) H5Sclose(mspace);
-  if (fspace >= 0) H5Sclose(fspace);
+  herr_t rc = nrows == 0 ? 0 : rows_io(ds, mem_type(type), row0, nrows, cols, out, 0);
   H5Dclose(ds);
   if (rc < 0)
     return mdi_fail("%s: /%s: reading rows %lld..%lld failed (file truncated or damaged?)", f->path,
@@ -611,15 +617,7 @@ int mdi_h5w_write_rows(struct mdi_h5w *w, const char *name, enum mdi_dtype type,
   if (nrows == 0) return MDI_OK;
   hid_t ds = H5Dopen2(w->file, name, H5P_DEFAULT);
   if (ds < 0) return wfail(w, "dataset", name);
-  herr_t rc = -1;
-  hid_t fspace = H5Dget_space(ds);
-  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols};
-  hid_t mspace = H5Screate_simple(2, count, NULL);
-  if (fspace >= 0 && mspace >= 0 &&
-      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
-    rc = H5Dwrite(ds, mem_type(type), mspace, fspace, H5P_DEFAULT, data);
-  if (mspace >= 0) H5Sclose(mspace);
-  if (fspace >= 0) H5Sclose(fspace);
+  herr_t rc = rows_io(ds, mem_type(type), row0, nrows, cols, (void *)data, 1);
   H5Dclose(ds);
   if (rc < 0) return wfail(w, "rows of", name);
   return MDI_OK;
