@@ -70,12 +70,41 @@ int convert_same_bytes(struct convert_input *in, int64_t a, int64_t b, int64_t b
 
 /* ---- tokenizers ---------------------------------------------------------- */
 
-struct mdi_tokenizer;
+#include "mdi/tokenizer.h"
 
 /* Read a llama2.c tokenizer.bin holding `vocab_size` tokens (the model's):
  * int32 max_token_length, then per token float32 score, int32 len, len bytes.
  * BOS = 1, EOS = 2, stop ids {1, 2} as run.c uses them. */
 int convert_read_llama2c_tokenizer(struct mdi_tokenizer *t, const char *path, int vocab_size);
+
+/* Special token ids from a Hugging Face config.json. */
+struct convert_hf_ids {
+  int bos_id;                       /* -1: not given */
+  int eos_ids[MDI_MAX_STOP_IDS];    /* eos_token_id: one id or a list */
+  int n_eos;
+};
+
+/* What a Hugging Face config.json says (convert_hf_config.c). */
+enum convert_hf_arch { CONVERT_HF_GPT2, CONVERT_HF_LLAMA };
+struct convert_hf_config {
+  enum convert_hf_arch arch;  /* GPT2LMHeadModel, LlamaForCausalLM */
+  struct mdi_hparams hp;      /* validated; shared_classifier from tie_word_embeddings */
+  int tie;                    /* tie_word_embeddings */
+  struct convert_hf_ids ids;  /* bos_token_id, eos_token_id */
+};
+
+/* Read DIR/config.json.  Settings the runtime cannot compute (rope_scaling,
+ * other activations, biases in Llama, ...) are refused by name. */
+int convert_read_hf_config(const char *dir, struct convert_hf_config *c);
+
+/* Read a Hugging Face tokenizer.json (a BPE model) for a model of
+ * `vocab_size` tokens: byte-level BPE (pre_tokenizer ByteLevel, GPT-2) as
+ * kind byte-bpe, or SentencePiece-style BPE (normalizer Prepend + Replace
+ * of " " by U+2581, or pre_tokenizer Metaspace; Llama) as kind sentencepiece with
+ * U+2581 stored as ' ' and score -rank of the first merge that makes each
+ * piece (-1e10, never merged into, for the others).  Stop ids: the eos ids. */
+int convert_read_hf_tokenizer(struct mdi_tokenizer *t, const char *path, int vocab_size,
+                              const struct convert_hf_ids *ids);
 
 /* ---- model layout (docs/FORMAT.md) -------------------------------------- */
 
@@ -118,6 +147,22 @@ struct convert_model_src {
   struct convert_tensor_src *layers;    /* [n_layers][CONVERT_N_LAYER_TENSORS] */
 };
 
+/* ---- reading the checkpoint formats ------------------------------------- */
+
+/* The parsers of `mdi_convert llama2c` and `mdi_convert gguf` without the
+ * writing, also driven by the fuzz harnesses (tests/fuzz/).  Both fill src
+ * (src->in is the input; src->layers is allocated here and freed by the
+ * caller with mdi_free, also after a failure) once every tensor is known to
+ * lie inside the file. */
+/* A llama2.c checkpoint open in `in`; *format names its header kind. */
+int convert_llama2c_locate(struct convert_input *in, struct convert_model_src *src,
+                           const char **format);
+/* An open GGUF file; also builds its tokenizer (tok is valid, to be freed,
+ * only on success). */
+struct gguf_file;
+int convert_gguf_locate(struct gguf_file *g, struct convert_model_src *src,
+                        struct mdi_tokenizer *tok);
+
 /* Write the whole model file `out` (hparams, tensors one by one, tokenizer);
  * on any error the partial file is removed. */
 int convert_write_model(const struct convert_model_src *src, const struct mdi_tokenizer *tok,
@@ -132,17 +177,26 @@ int convert_write_model(const struct convert_model_src *src, const struct mdi_to
 /* One weight tensor of the model file (docs/FORMAT.md). */
 struct convert_tensor {
   char name[MDI_NAME_MAX]; /* "embedding", "layers/003/wq", ... */
-  int layer;               /* its layer, -1 for embedding, final_norm, classifier */
-  int ndims;               /* 1 (norms) or 2 ([out][in] matrices) */
+  int layer;               /* its layer, -1 for the head's tensors (embedding, norms, classifier) */
+  int ndims;               /* 1 (norms, biases) or 2 ([out][in] matrices, embeddings) */
   int64_t dims[2];         /* shape; dims[1] = 1 for a vector */
 };
 
-/* The model's weight tensors in canonical order: embedding, every layer's
- * tensors (layer 0 first, each in enum convert_layer_tensor order),
- * final_norm, then classifier when not shared.  Fingerprints (split) and
- * random weights follow this order. */
+/* The model's weight tensors in canonical order.  llama: embedding, every
+ * layer's tensors (layer 0 first, each in enum convert_layer_tensor order),
+ * final_norm, then classifier when not shared.  gpt2: embedding,
+ * position_embedding, every layer's attn_norm, attn_norm_bias, wq, bq, wk,
+ * bk, wv, bv, wo, bo, ffn_norm, ffn_norm_bias, w1, b1, w2, b2, then
+ * final_norm, final_norm_bias.  Fingerprints (split) and random weights
+ * follow this order. */
 int convert_tensor_count(const struct mdi_hparams *hp);
 void convert_tensor_at(const struct mdi_hparams *hp, int index, struct convert_tensor *t);
+/* The per-layer tensors of hp's arch in canonical order: their count, and
+ * the name below layers/NNN/ and the shape of the k-th. */
+int convert_layer_tensor_count(const struct mdi_hparams *hp);
+/* The name without its layer: "embedding", "wq", "b1", ... (points into t->name). */
+const char *convert_tensor_kind(const struct convert_tensor *t);
+void convert_layer_tensor_at(const struct mdi_hparams *hp, int k, const char **name, int *ndims, int64_t dims[2]);
 
 /* Receives consecutive rows [row0, row0 + nrows) of a tensor, `cols` floats
  * each (a vector is one row).  Returns MDI_OK or MDI_ERR (message set). */
@@ -216,6 +270,9 @@ int convert_parse_int(const char *opt, const char *value, long lo, long hi, int 
 /* "dim 64, hidden_dim 172, n_layers 5, ..." for messages. */
 void convert_describe_hparams(const struct mdi_hparams *hp, char *buf, size_t size);
 
+/* Weight parameters of the model (every tensor of the canonical order). */
+size_t convert_param_count(const struct mdi_hparams *hp);
+
 /* One-line summary after a successful conversion. */
 void convert_report_written(const char *out, const struct mdi_hparams *hp);
 
@@ -227,5 +284,6 @@ int convert_split_main(int argc, char **argv);
 int convert_random_main(int argc, char **argv);
 int convert_export_llama2c_main(int argc, char **argv);
 int convert_quantize_main(int argc, char **argv);
+int convert_hf_main(int argc, char **argv);
 
 #endif

@@ -127,10 +127,18 @@ void convert_describe_hparams(const struct mdi_hparams *hp, char *buf, size_t si
            hp->seq_len);
 }
 
+size_t convert_param_count(const struct mdi_hparams *hp) {
+  size_t n = 0;
+  for (int i = 0; i < convert_tensor_count(hp); i++) {
+    struct convert_tensor t;
+    convert_tensor_at(hp, i, &t);
+    n += (size_t)t.dims[0] * (size_t)t.dims[1];
+  }
+  return n;
+}
+
 void convert_report_written(const char *out, const struct mdi_hparams *hp) {
-  size_t params = mdi_hparams_classifier_params(hp) /* embedding */ + (size_t)hp->n_layers *
-                  mdi_hparams_layer_params(hp) + (size_t)hp->dim;
-  if (!hp->shared_classifier) params += mdi_hparams_classifier_params(hp);
+  const size_t params = convert_param_count(hp);
   mdi_log_info("wrote %s: %s, %d layers, dim %d, vocab %d, %zu parameters (%.1f MiB float32)%s",
                out, hp->arch, hp->n_layers, hp->dim, hp->vocab_size, params,
                (double)params * 4.0 / (1024.0 * 1024.0),
@@ -159,31 +167,84 @@ void convert_layer_shape(const struct mdi_hparams *hp, enum convert_layer_tensor
   MDI_PANIC("bad layer tensor %d", (int)t);
 }
 
+/* gpt2's layer tensors in canonical order; shapes: 'd' = dim, 'h' = hidden_dim,
+ * 0 = a vector.  kv_dim = dim (gpt2 has no grouped-query attention). */
+static const struct {
+  const char *name;
+  char rows, cols;
+} gpt2_layer[] = {
+    {"attn_norm", 'd', 0}, {"attn_norm_bias", 'd', 0}, {"wq", 'd', 'd'}, {"bq", 'd', 0},
+    {"wk", 'd', 'd'},      {"bk", 'd', 0},             {"wv", 'd', 'd'}, {"bv", 'd', 0},
+    {"wo", 'd', 'd'},      {"bo", 'd', 0},             {"ffn_norm", 'd', 0}, {"ffn_norm_bias", 'd', 0},
+    {"w1", 'h', 'd'},      {"b1", 'h', 0},             {"w2", 'd', 'h'}, {"b2", 'd', 0},
+};
+#define GPT2_LAYER_TENSORS ((int)(sizeof gpt2_layer / sizeof gpt2_layer[0]))
+
+int convert_layer_tensor_count(const struct mdi_hparams *hp) {
+  return mdi_hparams_is_gpt2(hp) ? GPT2_LAYER_TENSORS : CONVERT_N_LAYER_TENSORS;
+}
+
+void convert_layer_tensor_at(const struct mdi_hparams *hp, int k, const char **name, int *ndims, int64_t dims[2]) {
+  MDI_ASSERT(k >= 0 && k < convert_layer_tensor_count(hp));
+  if (!mdi_hparams_is_gpt2(hp)) {
+    *name = convert_layer_tensor_names[k];
+    convert_layer_shape(hp, (enum convert_layer_tensor)k, ndims, dims);
+    return;
+  }
+  const int64_t d = hp->dim, h = hp->hidden_dim;
+  *name = gpt2_layer[k].name;
+  dims[0] = gpt2_layer[k].rows == 'h' ? h : d;
+  dims[1] = gpt2_layer[k].cols == 0 ? 1 : gpt2_layer[k].cols == 'h' ? h : d;
+  *ndims = gpt2_layer[k].cols == 0 ? 1 : 2;
+}
+
+/* The head's tensors before and after the layers, in canonical order:
+ * llama: embedding | final_norm, classifier (when separate);
+ * gpt2: embedding, position_embedding | final_norm, final_norm_bias. */
+static int head_before(const struct mdi_hparams *hp) { return mdi_hparams_is_gpt2(hp) ? 2 : 1; }
+static int head_after(const struct mdi_hparams *hp) {
+  return mdi_hparams_is_gpt2(hp) ? 2 : 1 + !hp->shared_classifier;
+}
+
 int convert_tensor_count(const struct mdi_hparams *hp) {
-  return 2 + hp->n_layers * CONVERT_N_LAYER_TENSORS + !hp->shared_classifier;
+  return head_before(hp) + hp->n_layers * convert_layer_tensor_count(hp) + head_after(hp);
+}
+
+static void set_tensor(struct convert_tensor *t, const char *name, int ndims, int64_t d0, int64_t d1) {
+  snprintf(t->name, sizeof t->name, "%s", name);
+  t->ndims = ndims;
+  t->dims[0] = d0;
+  t->dims[1] = ndims == 2 ? d1 : 1;
 }
 
 void convert_tensor_at(const struct mdi_hparams *hp, int index, struct convert_tensor *t) {
-  const int last_layer = hp->n_layers * CONVERT_N_LAYER_TENSORS; /* index of final_norm */
   MDI_ASSERT(index >= 0 && index < convert_tensor_count(hp));
+  const int per_layer = convert_layer_tensor_count(hp), before = head_before(hp);
+  const int after = index - before - hp->n_layers * per_layer; /* >= 0: a head tensor after the layers */
   t->layer = -1;
-  t->dims[1] = 1;
-  if (index == 0 || index == last_layer + 2) { /* embedding, classifier: [vocab][dim] */
-    snprintf(t->name, sizeof t->name, "%s", index == 0 ? "embedding" : "classifier");
-    t->ndims = 2;
-    t->dims[0] = hp->vocab_size;
-    t->dims[1] = hp->dim;
-  } else if (index == last_layer + 1) {
-    snprintf(t->name, sizeof t->name, "final_norm");
-    t->ndims = 1;
-    t->dims[0] = hp->dim;
+  if (index == 0) {
+    set_tensor(t, "embedding", 2, hp->vocab_size, hp->dim);
+  } else if (index < before) {
+    set_tensor(t, "position_embedding", 2, hp->seq_len, hp->dim);
+  } else if (after == 0) {
+    set_tensor(t, "final_norm", 1, hp->dim, 1);
+  } else if (after == 1) {
+    if (mdi_hparams_is_gpt2(hp))
+      set_tensor(t, "final_norm_bias", 1, hp->dim, 1);
+    else
+      set_tensor(t, "classifier", 2, hp->vocab_size, hp->dim);
   } else {
-    int k = index - 1;
-    t->layer = k / CONVERT_N_LAYER_TENSORS;
-    enum convert_layer_tensor lt = (enum convert_layer_tensor)(k % CONVERT_N_LAYER_TENSORS);
-    mdi_weights_layer_name(t->name, t->layer, convert_layer_tensor_names[lt]);
-    convert_layer_shape(hp, lt, &t->ndims, t->dims);
+    const int k = index - before;
+    const char *name;
+    t->layer = k / per_layer;
+    convert_layer_tensor_at(hp, k % per_layer, &name, &t->ndims, t->dims);
+    mdi_weights_layer_name(t->name, t->layer, name);
   }
+}
+
+const char *convert_tensor_kind(const struct convert_tensor *t) {
+  const char *slash = strrchr(t->name, '/');
+  return slash ? slash + 1 : t->name;
 }
 
 void convert_scale_name(char *buf, const char *name) {

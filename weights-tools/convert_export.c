@@ -148,6 +148,10 @@ static int export_model(const char *in, const char *out, const char *tok_out) {
   struct export_out o = {0}, ot = {0};
   char *paths[2] = {(char *)out, (char *)tok_out}; /* removed on a signal; never written through */
   if (mdi_h5_read_hparams(f, &hp) != MDI_OK) goto done;
+  if (mdi_hparams_is_gpt2(&hp)) { /* run.c knows the Llama block only */
+    mdi_fail("%s: arch gpt2 cannot be exported to llama2.c (its checkpoint holds Llama models only)", in);
+    goto done;
+  }
   if (mdi_rankfile_is_rankfile(f)) {
     mdi_fail("%s is one rank's part of a split model; export the whole model file", in);
     goto done;

@@ -308,28 +308,33 @@ static void usage(FILE *out) {
           "  -h, --help    this help\n");
 }
 
+int convert_gguf_locate(struct gguf_file *g, struct convert_model_src *src,
+                        struct mdi_tokenizer *tok) {
+  memset(src, 0, sizeof *src);
+  src->in = &g->in;
+  if (read_hparams(g, &src->hp) != MDI_OK) return MDI_ERR;
+  src->layers = mdi_calloc((size_t)src->hp.n_layers * CONVERT_N_LAYER_TENSORS, sizeof *src->layers,
+                           "tensor table");
+  if (!src->layers) return MDI_ERR;
+  if (locate_tensors(g, src) != MDI_OK) return MDI_ERR;
+  return read_tokenizer(g, src->hp.vocab_size, tok);
+}
+
 static int convert(const char *model, const char *out) {
   struct gguf_file g;
   if (gguf_open(&g, model) != MDI_OK) return MDI_ERR;
-  struct convert_model_src src = {.in = &g.in};
+  struct convert_model_src src;
   struct mdi_tokenizer tok;
-  int have_tok = 0, rc = MDI_ERR;
-  if (read_hparams(&g, &src.hp) != MDI_OK) goto done;
-  src.layers = mdi_calloc((size_t)src.hp.n_layers * CONVERT_N_LAYER_TENSORS, sizeof *src.layers,
-                          "tensor table");
-  if (!src.layers) goto done;
-  if (locate_tensors(&g, &src) != MDI_OK) goto done;
-  if (read_tokenizer(&g, src.hp.vocab_size, &tok) != MDI_OK) goto done;
-  have_tok = 1;
+  int rc = MDI_ERR;
+  if (convert_gguf_locate(&g, &src, &tok) != MDI_OK) goto done;
   if (src.hp.seq_len == 2048)
     mdi_log_info("note: %s: seq_len 2048 is taken from llama.context_length; it is also the "
                  "default of llama.cpp's llama2.c converter, whatever the model was trained with "
                  "(stories260K: 512)", model);
-  if (convert_write_model(&src, &tok, out) != MDI_OK) goto done;
-  convert_report_written(out, &src.hp);
-  rc = MDI_OK;
+  rc = convert_write_model(&src, &tok, out);
+  if (rc == MDI_OK) convert_report_written(out, &src.hp);
+  mdi_tokenizer_free(&tok);
 done:
-  if (have_tok) mdi_tokenizer_free(&tok);
   mdi_free(src.layers);
   gguf_close(&g);
   return rc;

@@ -145,21 +145,30 @@ struct share {
 static int check_layout(const struct listing *l, const struct mdi_hparams *hp, const struct share *s) {
   int problems = 0;
   const int64_t emb[2] = {hp->vocab_size, hp->dim}, norm[1] = {hp->dim};
+  /* gpt2's head has two more tensors (read as float32 only) */
+  const int gpt2 = mdi_hparams_is_gpt2(hp);
+  const int64_t pos[2] = {hp->seq_len, hp->dim};
   if (s->head) {
     /* a separate embedding is read as float32; a shared one is the classifier */
     expect(l, "embedding", 2, emb, hp->shared_classifier, &problems);
+    if (gpt2) expect(l, "position_embedding", 2, pos, 0, &problems);
   } else {
     absent(l, "embedding", "rank 0's file", &problems);
     absent(l, "final_norm", "rank 0's file", &problems);
     absent(l, "classifier", "rank 0's file", &problems);
+    if (gpt2) {
+      absent(l, "position_embedding", "rank 0's file", &problems);
+      absent(l, "final_norm_bias", "rank 0's file", &problems);
+    }
   }
   for (int layer = 0; layer < hp->n_layers; layer++)
-    for (int t = 0; t < CONVERT_N_LAYER_TENSORS; t++) {
+    for (int t = 0; t < convert_layer_tensor_count(hp); t++) {
       char name[MDI_NAME_MAX];
+      const char *kind;
       int ndims;
       int64_t dims[2];
-      mdi_weights_layer_name(name, layer, convert_layer_tensor_names[t]);
-      convert_layer_shape(hp, (enum convert_layer_tensor)t, &ndims, dims);
+      convert_layer_tensor_at(hp, t, &kind, &ndims, dims);
+      mdi_weights_layer_name(name, layer, kind);
       if (layer >= s->first && layer < s->last)
         expect(l, name, ndims, dims, ndims == 2, &problems);
       else
@@ -167,6 +176,7 @@ static int check_layout(const struct listing *l, const struct mdi_hparams *hp, c
     }
   if (!s->head) return problems;
   expect(l, "final_norm", 1, norm, 0, &problems);
+  if (gpt2) expect(l, "final_norm_bias", 1, norm, 0, &problems);
   if (!hp->shared_classifier) {
     expect(l, "classifier", 2, emb, 1, &problems);
   } else if (find(l, "classifier") || find(l, "classifier_scale")) {
@@ -215,6 +225,8 @@ static void print_piece(const char *s, int len) {
 
 static void print_tokenizer(const struct mdi_tokenizer *t) {
   printf("tokenizer:\n");
+  printf("  kind              %s (%s)\n", mdi_tokenizer_kind_name(t->kind),
+         t->add_bos ? "prompts start with BOS" : "no BOS before prompts");
   printf("  vocab_size        %d\n", t->vocab_size);
   printf("  bos_id            %d ", t->bos_id);
   print_piece(t->pieces[t->bos_id], t->piece_lens[t->bos_id]);
@@ -225,7 +237,11 @@ static void print_tokenizer(const struct mdi_tokenizer *t) {
   printf("\n  max_token_length  %d\n", t->max_token_length);
   int bytes = 0;
   for (int b = 0; b < 256; b++) bytes += t->byte_ids[b] >= 0;
-  printf("  byte pieces       %d of 256 (<0x00>..<0xFF>)\n", bytes);
+  if (t->kind == MDI_TOKENIZER_BYTE_BPE)
+    printf("  byte pieces       %d of 256 (byte-to-unicode spelling)\n  merges            %d\n", bytes,
+           t->n_merges);
+  else
+    printf("  byte pieces       %d of 256 (<0x00>..<0xFF>)\n", bytes);
 }
 
 static void print_hparams(const struct mdi_hparams *hp) {

@@ -207,25 +207,35 @@ static void usage(FILE *out) {
           "  -h, --help           this help\n");
 }
 
+int convert_llama2c_locate(struct convert_input *in, struct convert_model_src *src,
+                           const char **format) {
+  struct llama2c_header h;
+  int64_t end;
+  memset(src, 0, sizeof *src);
+  src->in = in;
+  if (read_header(in, &h) != MDI_OK) return MDI_ERR;
+  src->hp = h.hp;
+  src->layers = mdi_calloc((size_t)h.hp.n_layers * CONVERT_N_LAYER_TENSORS, sizeof *src->layers,
+                           "tensor table");
+  if (!src->layers) return MDI_ERR;
+  layout(&h, src, &end);
+  if (check_size(in, &h, end) != MDI_OK) return MDI_ERR;
+  if (format) *format = kind_name(h.kind);
+  return MDI_OK;
+}
+
 static int convert(const char *model, const char *tok_path, const char *out) {
   struct convert_input in;
   if (convert_input_open(&in, model) != MDI_OK) return MDI_ERR;
-  struct convert_model_src src = {.in = &in};
+  struct convert_model_src src;
   struct mdi_tokenizer tok;
   int have_tok = 0, rc = MDI_ERR;
-  struct llama2c_header h;
-  int64_t end;
-  if (read_header(&in, &h) != MDI_OK) goto done;
-  src.hp = h.hp;
-  src.layers = mdi_calloc((size_t)h.hp.n_layers * CONVERT_N_LAYER_TENSORS, sizeof *src.layers,
-                          "tensor table");
-  if (!src.layers) goto done;
-  layout(&h, &src, &end);
-  if (check_size(&in, &h, end) != MDI_OK) goto done;
-  if (convert_read_llama2c_tokenizer(&tok, tok_path, h.hp.vocab_size) != MDI_OK) goto done;
+  const char *format = "";
+  if (convert_llama2c_locate(&in, &src, &format) != MDI_OK) goto done;
+  if (convert_read_llama2c_tokenizer(&tok, tok_path, src.hp.vocab_size) != MDI_OK) goto done;
   have_tok = 1;
-  mdi_log_info("%s: %s, %d layers, dim %d, vocab %d%s", model, kind_name(h.kind), h.hp.n_layers,
-               h.hp.dim, h.hp.vocab_size, h.hp.shared_classifier ? "" : ", separate classifier");
+  mdi_log_info("%s: %s, %d layers, dim %d, vocab %d%s", model, format, src.hp.n_layers, src.hp.dim,
+               src.hp.vocab_size, src.hp.shared_classifier ? "" : ", separate classifier");
   if (convert_write_model(&src, &tok, out) != MDI_OK) goto done;
   convert_report_written(out, &src.hp);
   rc = MDI_OK;

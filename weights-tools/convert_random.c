@@ -27,27 +27,26 @@ struct preset {
   int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len;
   int shared_classifier;
   const char *what;
+  const char *arch;
 };
 
 static const struct preset presets[] = {
-    {"stories260K", 64, 172, 5, 8, 4, 512, 512, 1, "llama2.c's stories260K (shipped in models/)"},
-    {"stories15M", 288, 768, 6, 6, 6, 32000, 256, 1, "llama2.c's stories15M"},
-    {"stories110M", 768, 2048, 12, 12, 12, 32000, 1024, 1, "llama2.c's stories110M"},
+    {"stories260K", 64, 172, 5, 8, 4, 512, 512, 1, "llama2.c's stories260K (shipped in models/)", "llama"},
+    {"stories15M", 288, 768, 6, 6, 6, 32000, 256, 1, "llama2.c's stories15M", "llama"},
+    {"stories110M", 768, 2048, 12, 12, 12, 32000, 1024, 1, "llama2.c's stories110M", "llama"},
     {"nanollama304m", 1024, 2816, 24, 16, 16, 32000, 1024, 0,
-     "NanoLlama-304M-like: 308M parameters in its layers, untied classifier"},
-    {"tinyllama1.1b", 2048, 5632, 22, 32, 4, 32000, 2048, 0, "TinyLlama-1.1B (GQA, untied classifier)"},
+     "NanoLlama-304M-like: 308M parameters in its layers, untied classifier", "llama"},
+    {"tinyllama1.1b", 2048, 5632, 22, 32, 4, 32000, 2048, 0, "TinyLlama-1.1B (GQA, untied classifier)", "llama"},
+    {"gpt2-small", 768, 3072, 12, 12, 12, 50257, 1024, 1, "GPT-2 small (124M)", "gpt2"},
+    {"gpt2-medium", 1024, 4096, 24, 16, 16, 50257, 1024, 1, "GPT-2 medium (355M)", "gpt2"},
+    {"gpt2-large", 1280, 5120, 36, 20, 20, 50257, 1024, 1, "GPT-2 large (774M)", "gpt2"},
+    {"gpt2-xl", 1600, 6400, 48, 25, 25, 50257, 1024, 1, "GPT-2 XL (1558M)", "gpt2"},
 };
 #define N_PRESETS ((int)(sizeof presets / sizeof presets[0]))
 
-static size_t total_params(const struct mdi_hparams *hp) {
-  size_t n = (size_t)hp->n_layers * mdi_hparams_layer_params(hp) + mdi_hparams_classifier_params(hp) +
-             (size_t)hp->dim;
-  return hp->shared_classifier ? n : n + mdi_hparams_classifier_params(hp);
-}
-
 static void preset_hparams(const struct preset *p, struct mdi_hparams *hp) {
   memset(hp, 0, sizeof *hp);
-  snprintf(hp->arch, sizeof hp->arch, "llama");
+  snprintf(hp->arch, sizeof hp->arch, "%s", p->arch);
   hp->dim = p->dim;
   hp->hidden_dim = p->hidden_dim;
   hp->n_layers = p->n_layers;
@@ -66,7 +65,7 @@ static void list_presets(void) {
   for (int i = 0; i < N_PRESETS; i++) {
     struct mdi_hparams hp;
     preset_hparams(&presets[i], &hp);
-    size_t n = total_params(&hp);
+    size_t n = convert_param_count(&hp);
     printf("%-14s %5d %6d %6d %5d %8d %6d %5d %-10s %14zu %7.1f MiB  %s\n", presets[i].name, hp.dim,
            hp.hidden_dim, hp.n_layers, hp.n_heads, hp.n_kv_heads, hp.vocab_size, hp.seq_len,
            hp.shared_classifier ? "shared" : "separate", n, (double)n * 4.0 / (1024.0 * 1024.0),
@@ -102,8 +101,9 @@ static void fill_uniform(struct fill_ctx *c, float *out, size_t count) {
 static int write_random_tensor(struct mdi_h5w *w, const struct convert_tensor *t, int index, uint64_t seed,
                                float *buf, size_t buf_floats) {
   const int64_t rows = t->ndims == 2 ? t->dims[0] : 1, cols = t->ndims == 2 ? t->dims[1] : t->dims[0];
-  if (t->ndims == 1) { /* RMSNorm weights */
-    for (int64_t i = 0; i < cols; i++) buf[i] = 1.0f;
+  if (t->ndims == 1) { /* norm weights 1; biases (gpt2) 0, as PyTorch initializes them */
+    const int norm = strstr(convert_tensor_kind(t), "norm") && !strstr(convert_tensor_kind(t), "bias");
+    for (int64_t i = 0; i < cols; i++) buf[i] = norm ? 1.0f : 0.0f;
     return mdi_h5w_write(w, t->name, MDI_F32, 1, t->dims, buf);
   }
   uint64_t mix = seed ^ (0xd1b54a32d192ed03ull * (uint64_t)(index + 1));
@@ -178,14 +178,80 @@ done:
   return rc;
 }
 
-/* --tokenizer when it fits the vocabulary, else a synthesized one. */
-static int make_tokenizer(struct mdi_tokenizer *t, const char *path, int vocab) {
+/* A GPT-2-style byte-level BPE tokenizer of `vocab` pieces: 0..255 the bytes
+ * (in GPT-2's byte-to-unicode spelling), then every string of 2, 3, ...
+ * characters over " a-z", each the merge of its prefix and its last
+ * character (rank = id - 256), and last "<|endoftext|>": BOS, EOS and the
+ * only stop id, as in GPT-2. */
+static int synth_byte_bpe(struct mdi_tokenizer *t, int vocab) {
+  static const char eot[] = "<|endoftext|>";
+  if (vocab < 257) return mdi_fail("--vocab %d: a synthesized byte-level tokenizer needs at least 257 pieces", vocab);
+  const int alpha = (int)sizeof SYNTH_ALPHABET - 1, n_merges = vocab - 257;
+  float *scores = mdi_malloc((size_t)vocab * sizeof *scores, "tokenizer scores");
+  int64_t *off = mdi_malloc(((size_t)vocab + 1) * sizeof *off, "tokenizer offsets");
+  uint8_t *bytes = mdi_malloc((size_t)vocab * 16, "tokenizer pieces"); /* pieces of <= 6 characters, <= 12 bytes */
+  int32_t *merges = mdi_malloc((size_t)(n_merges > 0 ? n_merges : 1) * 2 * sizeof *merges, "tokenizer merges");
+  int rc = MDI_ERR;
+  if (!scores || !off || !bytes || !merges) goto done;
+  int64_t used = 0, len = 2, count = 0, index = 0, first_of_len = 256, first_of_prev = 0;
+  off[0] = 0;
+  for (int id = 0; id < vocab; id++) {
+    char piece[16];
+    int n;
+    scores[id] = -1e10f; /* the base pieces and the special token come from no merge */
+    if (id < 256) {
+      n = mdi_bpe_byte_char(id, piece);
+    } else if (id == vocab - 1) {
+      n = (int)strlen(eot);
+      memcpy(piece, eot, (size_t)n);
+    } else {
+      if (index == count) { /* next length: alpha^len strings */
+        if (count) len++, first_of_prev = first_of_len, first_of_len = id;
+        count = 1;
+        for (int k = 0; k < len; k++) count *= alpha;
+        index = 0;
+      }
+      if (len > 6) {
+        mdi_fail("--vocab %d is too large for a synthesized tokenizer", vocab);
+        goto done;
+      }
+      const int64_t v = index++;
+      /* the prefix is string v / alpha of the previous length (a byte for len 2) */
+      const int64_t prefix = len == 2 ? (unsigned char)SYNTH_ALPHABET[v / alpha] : first_of_prev + v / alpha;
+      const int last = (unsigned char)SYNTH_ALPHABET[v % alpha];
+      const int64_t plen = off[prefix + 1] - off[prefix];
+      memcpy(piece, bytes + off[prefix], (size_t)plen);
+      n = (int)plen + mdi_bpe_byte_char(last, piece + plen);
+      merges[2 * (id - 256)] = (int32_t)prefix;
+      merges[2 * (id - 256) + 1] = last;
+      scores[id] = -(float)(id - 256);
+    }
+    memcpy(bytes + used, piece, (size_t)n);
+    used += n;
+    off[id + 1] = used;
+  }
+  const int stop[1] = {vocab - 1};
+  rc = mdi_tokenizer_init(t, vocab, scores, bytes, off, vocab - 1, vocab - 1, stop, 1, "synthesized tokenizer");
+  if (rc == MDI_OK && (rc = mdi_tokenizer_set_byte_bpe(t, merges, n_merges, "synthesized tokenizer")) != MDI_OK)
+    mdi_tokenizer_free(t);
+done:
+  mdi_free(scores);
+  mdi_free(off);
+  mdi_free(bytes);
+  mdi_free(merges);
+  return rc;
+}
+
+/* --tokenizer when it fits the vocabulary, else a synthesized one (byte-level
+ * BPE for gpt2, SentencePiece-style for llama). */
+static int make_tokenizer(struct mdi_tokenizer *t, const char *path, const struct mdi_hparams *hp) {
+  const int vocab = hp->vocab_size;
   if (path) {
     if (convert_read_llama2c_tokenizer(t, path, vocab) == MDI_OK) return MDI_OK;
     mdi_log_warn("%s does not fit vocab_size %d (%s); writing a synthesized byte-level tokenizer",
                  path, vocab, mdi_error());
   }
-  return synth_tokenizer(t, vocab);
+  return mdi_hparams_is_gpt2(hp) ? synth_byte_bpe(t, vocab) : synth_tokenizer(t, vocab);
 }
 
 /* ---- the file ------------------------------------------------------------ */
@@ -193,7 +259,7 @@ static int make_tokenizer(struct mdi_tokenizer *t, const char *path, int vocab) 
 static int write_random_model(const struct mdi_hparams *hp, uint64_t seed, const char *tok_path,
                               const char *out) {
   struct mdi_tokenizer tok;
-  if (make_tokenizer(&tok, tok_path, hp->vocab_size) != MDI_OK) return MDI_ERR;
+  if (make_tokenizer(&tok, tok_path, hp) != MDI_OK) return MDI_ERR;
   const size_t buf_floats = CONVERT_CHUNK_BYTES / sizeof(float);
   float *buf = mdi_malloc(CONVERT_CHUNK_BYTES, "random weights"); /* one chunk of rows */
   struct mdi_h5w *w = NULL;
@@ -225,18 +291,22 @@ done:
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: mdi_convert random (--preset NAME | --dim D --hidden-dim H --layers L --heads NH\n"
-          "                          --kv-heads NKV --vocab V --seq-len S) OUT.h5\n"
+          "usage: mdi_convert random (--preset NAME | [--arch llama|gpt2] --dim D --hidden-dim H --layers L\n"
+          "                          --heads NH --kv-heads NKV --vocab V --seq-len S) OUT.h5\n"
           "                          [--seed S] [--tokenizer TOK.bin] [--classifier shared|separate]\n"
           "\n"
           "Write a model file with random weights of real shapes, tensor by tensor (little\n"
-          "memory whatever the size): uniform in +-1/sqrt(fan_in), norms 1.  The same seed\n"
-          "gives the same weights.  Options given with --preset override its values.\n"
+          "memory whatever the size): uniform in +-1/sqrt(fan_in), norms 1, biases 0.  The\n"
+          "same seed gives the same weights.  Options given with --preset override its values.\n"
           "The tokenizer is TOK.bin (llama2.c format) when it has the model's vocabulary,\n"
-          "else a synthesized byte-level one (<unk>, <s>, </s>, <0x00>..<0xFF>, short strings).\n"
+          "else a synthesized one: for llama SentencePiece-style (<unk>, <s>, </s>,\n"
+          "<0x00>..<0xFF>, short strings), for gpt2 byte-level BPE (256 bytes, merges of\n"
+          "short strings, <|endoftext|>).\n"
           "\n"
           "options:\n"
           "  --preset NAME       a known shape; '--preset list' prints them\n"
+          "  --arch ARCH         llama (default) or gpt2 (learned positions, LayerNorm, GELU,\n"
+          "                      biases, tied classifier; hidden-dim defaults to 4 x dim)\n"
           "  --dim D, --hidden-dim H, --layers L, --heads NH, --kv-heads NKV, --vocab V,\n"
           "  --seq-len S         the shape (kv-heads defaults to heads)\n"
           "  --classifier KIND   shared (the embedding; default without a preset) or separate\n"
@@ -247,13 +317,13 @@ static void usage(FILE *out) {
 }
 
 /* The shape from --preset and the explicit options. */
-static int resolve_hparams(const char *preset, const char *const *vals, const char *classifier,
+static int resolve_hparams(const char *preset, const char *arch, const char *const *vals, const char *classifier,
                            struct mdi_hparams *hp) {
   static const char *const names[] = {"--dim", "--hidden-dim", "--layers", "--heads", "--kv-heads",
                                       "--vocab", "--seq-len"};
   int *fields[] = {&hp->dim, &hp->hidden_dim, &hp->n_layers, &hp->n_heads, &hp->n_kv_heads,
                    &hp->vocab_size, &hp->seq_len};
-  struct preset none = {"", 0, 0, 0, 0, 0, 0, 0, 1, ""};
+  struct preset none = {"", 0, 0, 0, 0, 0, 0, 0, 1, "", "llama"};
   const struct preset *p = &none;
   if (preset) {
     p = NULL;
@@ -262,12 +332,20 @@ static int resolve_hparams(const char *preset, const char *const *vals, const ch
     if (!p) return mdi_fail("--preset %s: unknown preset ('--preset list' shows them)", preset);
   }
   preset_hparams(p, hp);
+  if (arch) {
+    if (strcmp(arch, "llama") != 0 && strcmp(arch, "gpt2") != 0)
+      return mdi_fail("--arch %s: expected llama or gpt2", arch);
+    snprintf(hp->arch, sizeof hp->arch, "%s", arch);
+  }
+  const int gpt2 = mdi_hparams_is_gpt2(hp);
   for (int i = 0; i < 7; i++)
     if (vals[i] && convert_parse_int(names[i], vals[i], 1, 1 << 30, fields[i]) != MDI_OK) return MDI_ERR;
-  if (!vals[4] && !preset) hp->n_kv_heads = hp->n_heads;
+  /* gpt2: no grouped-query attention, and GPT-2's FFN is 4 x dim unless told */
+  if ((!vals[4] && !preset) || (gpt2 && !vals[4])) hp->n_kv_heads = hp->n_heads;
+  if (gpt2 && !vals[1] && !preset && vals[0]) hp->hidden_dim = 4 * hp->dim;
   if (!preset)
     for (int i = 0; i < 7; i++)
-      if (i != 4 && !vals[i]) return mdi_fail("%s is required without --preset", names[i]);
+      if (i != 4 && !(gpt2 && i == 1) && !vals[i]) return mdi_fail("%s is required without --preset", names[i]);
   if (classifier) {
     if (strcmp(classifier, "shared") != 0 && strcmp(classifier, "separate") != 0)
       return mdi_fail("--classifier %s: expected shared or separate", classifier);
@@ -277,16 +355,17 @@ static int resolve_hparams(const char *preset, const char *const *vals, const ch
 }
 
 int convert_random_main(int argc, char **argv) {
-  const char *preset = NULL, *seed_s = NULL, *tok = NULL, *classifier = NULL, *vals[7] = {0}, *pos[1];
+  const char *preset = NULL, *arch = NULL, *seed_s = NULL, *tok = NULL, *classifier = NULL, *vals[7] = {0},
+             *pos[1];
   const struct convert_opt opts[] = {
       {"--preset", &preset},   {"--seed", &seed_s},        {"--tokenizer", &tok},
       {"--classifier", &classifier}, {"--dim", &vals[0]}, {"--hidden-dim", &vals[1]},
       {"--layers", &vals[2]},  {"--heads", &vals[3]},      {"--kv-heads", &vals[4]},
-      {"--vocab", &vals[5]},   {"--seq-len", &vals[6]}};
+      {"--vocab", &vals[5]},   {"--seq-len", &vals[6]},    {"--arch", &arch}};
   int help, n_pos;
   struct mdi_hparams hp;
   unsigned long long seed = 0;
-  int rc = convert_parse_args(argc, argv, opts, 11, &help, pos, 1, &n_pos);
+  int rc = convert_parse_args(argc, argv, opts, 12, &help, pos, 1, &n_pos);
   if (rc == MDI_OK && help) {
     usage(stdout);
     return CONVERT_EXIT_OK;
@@ -296,7 +375,7 @@ int convert_random_main(int argc, char **argv) {
     return CONVERT_EXIT_OK;
   }
   if (rc == MDI_OK && n_pos != 1) rc = mdi_fail("expected OUT.h5");
-  if (rc == MDI_OK) rc = resolve_hparams(preset, vals, classifier, &hp);
+  if (rc == MDI_OK) rc = resolve_hparams(preset, arch, vals, classifier, &hp);
   if (rc == MDI_OK && seed_s) {
     char *end;
     errno = 0;

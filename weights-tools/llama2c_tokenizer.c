@@ -25,6 +25,7 @@
 
 /* Append n bytes to a growing byte buffer. */
 static int append_bytes(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *src, size_t n) {
+  if (n == 0) return MDI_OK; /* an empty piece: *buf may still be NULL */
   if (*len + n > *cap) {
     size_t want = *cap ? *cap : 4096;
     while (want < *len + n) want *= 2;

@@ -1,7 +1,7 @@
-/* mdi_convert: converts model checkpoints into the mdi-llm HDF5 model file
- * (docs/FORMAT.md), describes such files, splits them into per-rank files,
- * writes random models, quantizes to Q8_0 and exports back to llama2.c.  This
- * file only dispatches to the subcommands. */
+/* mdi_convert: converts model checkpoints (llama2.c, GGUF, Hugging Face) into
+ * the mdi-llm HDF5 model file (docs/FORMAT.md), describes such files, splits
+ * them into per-rank files, writes random models, quantizes to Q8_0 and
+ * exports back to llama2.c.  This file only dispatches to the subcommands. */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +17,8 @@ static void usage(FILE *out) {
           "                     llama2.c checkpoint (legacy/v0 or version 1) + tokenizer.bin\n"
           "  gguf MODEL.gguf OUT.h5\n"
           "                     GGUF v2/v3 llama model with F32/F16 tensors\n"
+          "  hf DIR OUT.h5      Hugging Face GPT2LMHeadModel or LlamaForCausalLM (safetensors,\n"
+          "                     F32/F16/BF16, sharded or not) with its tokenizer.json\n"
           "  info FILE.h5       describe an mdi-llm model file (or one per-rank file)\n"
           "  split MODEL.h5 --ranks N PREFIX\n"
           "                     one file per rank: PREFIX.rank000.h5 .. PREFIX.rank{N-1}.h5\n"
@@ -44,6 +46,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "llama2c") == 0) return convert_llama2c_main(argc - 1, argv + 1);
   if (strcmp(cmd, "gguf") == 0) return convert_gguf_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "hf") == 0) return convert_hf_main(argc - 1, argv + 1);
   if (strcmp(cmd, "info") == 0) return convert_info_main(argc - 1, argv + 1);
   if (strcmp(cmd, "split") == 0) return convert_split_main(argc - 1, argv + 1);
   if (strcmp(cmd, "random") == 0) return convert_random_main(argc - 1, argv + 1);

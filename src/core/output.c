@@ -46,12 +46,19 @@ static void print_progress(struct mdi_output *o, double now, int force) {
   fflush(stderr);
 }
 
+/* The first token printed: a sequence that starts with BOS (always for
+ * llama2.c-style tokenizers; for GPT-2 only from an empty prompt) does not
+ * print it, one whose prompt has no BOS prints every token. */
+static int first_printed(const struct mdi_tokenizer *tok, const struct mdi_sequence *q) {
+  return q->n_tokens > 0 && q->tokens[0] == tok->bos_id ? 1 : 0;
+}
+
 /* Streaming: print the tokens after BOS that are not printed yet. */
 static void stream_out(struct mdi_output *o, const struct mdi_sequence *q) {
-  if (o->streamed == 0) o->streamed = 1; /* BOS itself is never printed */
+  if (o->streamed == 0) o->streamed = first_printed(o->tok, q); /* BOS itself is never printed */
   size_t n = mdi_output_decode(o->tok, q->tokens, o->streamed, q->n_tokens, &o->buf, &o->cap);
   /* decode starts each piece from its predecessor, so a partial range is exact */
-  fwrite(o->buf, 1, n, o->text);
+  if (n) fwrite(o->buf, 1, n, o->text); /* buf is still NULL when nothing was ever decoded */
   fflush(o->text);
   o->streamed = q->n_tokens;
 }
@@ -70,9 +77,9 @@ int mdi_output_finish(struct mdi_output *o, const struct mdi_sequence *q, double
     stream_out(o, q);
     fputc('\n', o->text);
   } else {
-    size_t n = mdi_output_decode(o->tok, q->tokens, 1, q->n_tokens, &o->buf, &o->cap);
+    size_t n = mdi_output_decode(o->tok, q->tokens, first_printed(o->tok, q), q->n_tokens, &o->buf, &o->cap);
     fprintf(o->text, "=== sequence %d ===\n", r->id);
-    fwrite(o->buf, 1, n, o->text);
+    if (n) fwrite(o->buf, 1, n, o->text);
     fputc('\n', o->text);
   }
   fflush(o->text);

@@ -1,0 +1,174 @@
+/* config.json of a Hugging Face checkpoint (see convert.h): the
+ * architecture, the hyperparameters and the special token ids, with every
+ * setting that would change the computation and that the runtime lacks
+ * refused by name. */
+#include <stdio.h>
+#include <string.h>
+
+#include "convert.h"
+#include "mdi/error.h"
+#include "mdi/json.h"
+
+#define MAX_CONFIG_BYTES ((size_t)16 << 20)
+
+/* ---- config.json -------------------------------------------------------- */
+
+struct cfg {
+  const struct mdi_json *root;
+  const char *path;
+};
+
+static const struct mdi_json *cfg_get(const struct cfg *c, const char *key) {
+  const struct mdi_json *v = mdi_json_get(c->root, key);
+  return v && mdi_json_type(v) != MDI_JSON_NULL ? v : NULL;
+}
+
+/* An integer in [lo, hi]; `fallback` when absent (or null) and not required. */
+static int cfg_int(const struct cfg *c, const char *key, int required, int fallback, int lo, int hi, int *out) {
+  const struct mdi_json *v = cfg_get(c, key);
+  int64_t x = fallback;
+  if (!v && required) return mdi_fail("%s: \"%s\" is missing", c->path, key);
+  if (v && !mdi_json_int(v, lo, hi, &x))
+    return mdi_fail("%s: \"%s\" must be an integer in [%d, %d]", c->path, key, lo, hi);
+  *out = (int)x;
+  return MDI_OK;
+}
+
+static int cfg_float(const struct cfg *c, const char *key, double fallback, double *out) {
+  const struct mdi_json *v = cfg_get(c, key);
+  *out = fallback;
+  if (!v) return MDI_OK;
+  if (mdi_json_type(v) != MDI_JSON_NUMBER || !(mdi_json_number(v) > 0))
+    return mdi_fail("%s: \"%s\" must be a positive number", c->path, key);
+  *out = mdi_json_number(v);
+  return MDI_OK;
+}
+
+/* A boolean setting this converter supports only with the value `want`. */
+static int cfg_require_bool(const struct cfg *c, const char *key, int fallback, int want) {
+  const struct mdi_json *v = cfg_get(c, key);
+  if (v && mdi_json_type(v) != MDI_JSON_BOOL) return mdi_fail("%s: \"%s\" must be true or false", c->path, key);
+  const int have = v ? mdi_json_bool(v) : fallback;
+  if (have != want) return mdi_fail("%s: \"%s\": %s is not supported", c->path, key, have ? "true" : "false");
+  return MDI_OK;
+}
+
+/* A string setting that must be one of `allowed` (NULL-terminated). */
+static int cfg_require_string(const struct cfg *c, const char *key, const char *fallback, const char *const *allowed) {
+  const struct mdi_json *v = cfg_get(c, key);
+  const char *s = v ? mdi_json_string(v) : fallback;
+  if (!s) return mdi_fail("%s: \"%s\" must be a string", c->path, key);
+  for (int i = 0; allowed[i]; i++)
+    if (strcmp(s, allowed[i]) == 0) return MDI_OK;
+  return mdi_fail("%s: \"%s\": \"%s\" is not supported (only \"%s\")", c->path, key, s, allowed[0]);
+}
+
+static int read_arch(const struct cfg *c, enum convert_hf_arch *arch) {
+  static const struct {
+    const char *cls, *type;
+    enum convert_hf_arch arch;
+  } known[] = {{"GPT2LMHeadModel", "gpt2", CONVERT_HF_GPT2}, {"LlamaForCausalLM", "llama", CONVERT_HF_LLAMA}};
+  const struct mdi_json *archs = cfg_get(c, "architectures");
+  const char *type = mdi_json_string(cfg_get(c, "model_type"));
+  const char *cls = archs ? mdi_json_string(mdi_json_first(archs)) : NULL;
+  if (archs && (mdi_json_type(archs) != MDI_JSON_ARRAY || !cls))
+    return mdi_fail("%s: \"architectures\" must be a list of class names", c->path);
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    if (cls ? strcmp(cls, known[i].cls) != 0 : !type || strcmp(type, known[i].type) != 0) continue;
+    if (type && strcmp(type, known[i].type) != 0)
+      return mdi_fail("%s: model_type \"%s\" does not match architecture %s", c->path, type, known[i].cls);
+    *arch = known[i].arch;
+    return MDI_OK;
+  }
+  if (cls) return mdi_fail("%s: architecture %s is not supported (GPT2LMHeadModel, LlamaForCausalLM)", c->path, cls);
+  if (type) return mdi_fail("%s: model_type \"%s\" is not supported (gpt2, llama)", c->path, type);
+  return mdi_fail("%s: neither \"architectures\" nor \"model_type\" says what the model is", c->path);
+}
+
+static int gpt2_hparams(const struct cfg *c, struct mdi_hparams *hp, int *tie) {
+  static const char *const gelu[] = {"gelu_new", "gelu_pytorch_tanh", "gelu_fast", NULL};
+  const int big = 1 << 24;
+  double eps;
+  snprintf(hp->arch, sizeof hp->arch, "gpt2");
+  if (cfg_int(c, "n_embd", 1, 0, 1, big, &hp->dim) || cfg_int(c, "n_layer", 1, 0, 1, big, &hp->n_layers) ||
+      cfg_int(c, "n_head", 1, 0, 1, big, &hp->n_heads) || cfg_int(c, "vocab_size", 1, 0, 1, big, &hp->vocab_size) ||
+      cfg_int(c, "n_ctx", 0, 0, 1, big, &hp->seq_len) ||
+      cfg_int(c, "n_positions", hp->seq_len == 0, hp->seq_len, 1, big, &hp->seq_len) ||
+      cfg_int(c, "n_inner", 0, 4 * hp->dim, 1, big, &hp->hidden_dim) ||
+      cfg_float(c, "layer_norm_epsilon", 1e-5, &eps) ||
+      /* the runtime computes GELU's tanh approximation */
+      cfg_require_string(c, "activation_function", "gelu_new", gelu) ||
+      cfg_require_bool(c, "scale_attn_weights", 1, 1) || cfg_require_bool(c, "scale_attn_by_inverse_layer_idx", 0, 0) ||
+      cfg_require_bool(c, "add_cross_attention", 0, 0) || cfg_require_bool(c, "tie_word_embeddings", 1, 1))
+    return MDI_ERR;
+  hp->n_kv_heads = hp->n_heads;
+  hp->norm_eps = (float)eps;
+  hp->rope_theta = 10000.0f; /* unused: GPT-2 learns its positions */
+  hp->shared_classifier = 1;
+  *tie = 1;
+  return MDI_OK;
+}
+
+static int llama_hparams(const struct cfg *c, struct mdi_hparams *hp, int *tie) {
+  static const char *const silu[] = {"silu", NULL};
+  const int big = 1 << 24;
+  double eps, theta;
+  int head_dim = 0;
+  snprintf(hp->arch, sizeof hp->arch, "llama");
+  if (cfg_int(c, "hidden_size", 1, 0, 1, big, &hp->dim) || cfg_int(c, "intermediate_size", 1, 0, 1, big, &hp->hidden_dim) ||
+      cfg_int(c, "num_hidden_layers", 1, 0, 1, big, &hp->n_layers) ||
+      cfg_int(c, "num_attention_heads", 1, 0, 1, big, &hp->n_heads) ||
+      cfg_int(c, "num_key_value_heads", 0, hp->n_heads, 1, big, &hp->n_kv_heads) ||
+      cfg_int(c, "max_position_embeddings", 1, 0, 1, big, &hp->seq_len) ||
+      cfg_int(c, "vocab_size", 1, 0, 1, big, &hp->vocab_size) ||
+      cfg_int(c, "head_dim", 0, hp->dim / hp->n_heads, 1, big, &head_dim) ||
+      cfg_float(c, "rms_norm_eps", 1e-6, &eps) || cfg_float(c, "rope_theta", 10000.0, &theta) ||
+      cfg_require_string(c, "hidden_act", "silu", silu) || cfg_require_bool(c, "attention_bias", 0, 0) ||
+      cfg_require_bool(c, "mlp_bias", 0, 0))
+    return MDI_ERR;
+  if (head_dim * hp->n_heads != hp->dim)
+    return mdi_fail("%s: head_dim %d x %d heads is not hidden_size %d (not supported)", c->path, head_dim,
+                    hp->n_heads, hp->dim);
+  if (cfg_get(c, "rope_scaling")) return mdi_fail("%s: \"rope_scaling\" is not supported", c->path);
+  const struct mdi_json *t = cfg_get(c, "tie_word_embeddings");
+  if (t && mdi_json_type(t) != MDI_JSON_BOOL) return mdi_fail("%s: \"tie_word_embeddings\" must be true or false", c->path);
+  *tie = t ? mdi_json_bool(t) : 0;
+  hp->norm_eps = (float)eps;
+  hp->rope_theta = (float)theta;
+  hp->shared_classifier = *tie; /* decided again when lm_head.weight is seen */
+  return MDI_OK;
+}
+
+/* bos_token_id (an integer or null) and eos_token_id (an integer, a list of
+ * them, or null). */
+static int special_ids(const struct cfg *c, struct convert_hf_ids *ids) {
+  ids->bos_id = -1;
+  ids->n_eos = 0;
+  if (cfg_int(c, "bos_token_id", 0, -1, 0, 1 << 30, &ids->bos_id) != MDI_OK) return MDI_ERR;
+  const struct mdi_json *eos = cfg_get(c, "eos_token_id");
+  const int list = eos && mdi_json_type(eos) == MDI_JSON_ARRAY;
+  for (const struct mdi_json *e = list ? mdi_json_first(eos) : eos; e; e = list ? mdi_json_next(e) : NULL) {
+    int64_t id;
+    if (!mdi_json_int(e, 0, 1 << 30, &id)) return mdi_fail("%s: \"eos_token_id\" must be token ids", c->path);
+    if (ids->n_eos == MDI_MAX_STOP_IDS) return mdi_fail("%s: more than %d eos_token_id", c->path, MDI_MAX_STOP_IDS);
+    ids->eos_ids[ids->n_eos++] = (int)id;
+  }
+  return MDI_OK;
+}
+
+int convert_read_hf_config(const char *dir, struct convert_hf_config *h) {
+  char path[4096];
+  if ((size_t)snprintf(path, sizeof path, "%s/config.json", dir) >= sizeof path) return mdi_fail("%s: path too long", dir);
+  struct mdi_json_doc *doc;
+  if (mdi_json_parse_file(&doc, path, MAX_CONFIG_BYTES) != MDI_OK) return MDI_ERR;
+  struct cfg c = {mdi_json_root(doc), path};
+  memset(h, 0, sizeof *h);
+  int rc = mdi_json_type(c.root) == MDI_JSON_OBJECT ? MDI_OK : mdi_fail("%s: not a JSON object", path);
+  if (rc == MDI_OK) rc = read_arch(&c, &h->arch);
+  if (rc == MDI_OK)
+    rc = h->arch == CONVERT_HF_GPT2 ? gpt2_hparams(&c, &h->hp, &h->tie) : llama_hparams(&c, &h->hp, &h->tie);
+  if (rc == MDI_OK) rc = special_ids(&c, &h->ids);
+  if (rc == MDI_OK) rc = mdi_hparams_validate(&h->hp, path);
+  mdi_json_free(doc);
+  return rc;
+}
