@@ -12,6 +12,9 @@
 #include "mdi/matmul.h"
 
 #include <blis.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -164,22 +167,73 @@ DEFINE_TILE(1)
 DEFINE_TILE(2)
 DEFINE_TILE(3)
 
-/* Q8_0: dequantize k rows [k0, k0+nk) of panel p into buf[nk][64]. */
-static void dequant_block(const struct mdi_matrix *w, int p, int k0, int nk, float *buf) {
-  const size_t K = (size_t)w->cols, G = (size_t)n_groups(w->cols);
-  const int8_t *q = w->q + (size_t)p * MDI_PANEL * K + (size_t)k0 * MDI_PANEL;
-  const float *sp = w->scales + (size_t)p * MDI_PANEL * G;
-  for (int k = 0; k < nk; k++) {
-    const float *s = sp + (size_t)((k0 + k) / MDI_Q8_GROUP) * MDI_PANEL;
-    for (int j = 0; j < MDI_PANEL; j++) buf[k * MDI_PANEL + j] = (float)q[k * MDI_PANEL + j] * s[j];
-  }
+/* 8 int8 weights as floats, times their scales: exactly (float)q * d.
+ * GCC turns a generic int8 -> float vector conversion into 8 scalar ones,
+ * so x86 gets the two AVX2 instructions it needs. */
+static inline v8f dequant8(const int8_t *q, v8f scale) {
+#ifdef __AVX2__
+  const __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)q)));
+  v8f v;
+  memcpy(&v, &f, sizeof v);
+  return v * scale;
+#else
+  v8f v;
+  for (int i = 0; i < 8; i++) v[i] = (float)q[i];
+  return v * scale;
+#endif
 }
 
-/* Rows [m, m+mr) x one panel block: the register tile, through tmp when the
- * panel is the partial last one (out has no room for its padding). */
-static void tile_rows(float *out, const float *x, int M, int N, int K, int n0, const float *block, int k0,
-                      int nk, int first, float *tmp) {
+/* Q8_0 twin of DEFINE_TILE: the panel block holds int8 weights q[nk][64]
+ * starting at k0, with their scales s[groups][64] for the whole panel; each
+ * weight is widened and scaled in registers, then used exactly as a float
+ * weight, so Q8_0 results are as independent of M as float32 ones. */
+#define DEFINE_TILE_Q8(MR)                                                                       \
+  static void tileq##MR(float *c, size_t ldc, const float *x, size_t ldx, const int8_t *qpanel,  \
+                        const float *spanel, int k0, int nk, int first) {                        \
+    v8f acc[MR][8], sc[8];                                                                       \
+    for (int i = 0; i < MR; i++)                                                                 \
+      for (int j = 0; j < 8; j++) acc[i][j] = first ? (v8f){0} : load8(c + i * ldc + 8 * j);     \
+    for (int k = 0; k < nk;) {                                                                   \
+      /* one group of 32 k shares its scales */                                                  \
+      const int group = (k0 + k) / MDI_Q8_GROUP;                                                 \
+      const int kend = (group + 1) * MDI_Q8_GROUP - k0 < nk ? (group + 1) * MDI_Q8_GROUP - k0 : nk; \
+      for (int j = 0; j < 8; j++) sc[j] = load8(spanel + (size_t)group * MDI_PANEL + 8 * j);     \
+      for (; k < kend; k++) {                                                                    \
+      const int8_t *p = qpanel + (size_t)k * MDI_PANEL;                                          \
+      const v8f w0 = dequant8(p, sc[0]), w1 = dequant8(p + 8, sc[1]);                            \
+      const v8f w2 = dequant8(p + 16, sc[2]), w3 = dequant8(p + 24, sc[3]);                      \
+      const v8f w4 = dequant8(p + 32, sc[4]), w5 = dequant8(p + 40, sc[5]);                      \
+      const v8f w6 = dequant8(p + 48, sc[6]), w7 = dequant8(p + 56, sc[7]);                      \
+      for (int i = 0; i < MR; i++) {                                                             \
+        const v8f b = (v8f){0} + x[i * ldx + k];                                                 \
+        acc[i][0] += w0 * b;                                                                     \
+        acc[i][1] += w1 * b;                                                                     \
+        acc[i][2] += w2 * b;                                                                     \
+        acc[i][3] += w3 * b;                                                                     \
+        acc[i][4] += w4 * b;                                                                     \
+        acc[i][5] += w5 * b;                                                                     \
+        acc[i][6] += w6 * b;                                                                     \
+        acc[i][7] += w7 * b;                                                                     \
+      }                                                                                          \
+      }                                                                                          \
+    }                                                                                            \
+    for (int i = 0; i < MR; i++)                                                                 \
+      for (int j = 0; j < 8; j++) store8(c + i * ldc + 8 * j, acc[i][j]);                        \
+  }
+DEFINE_TILE_Q8(1)
+DEFINE_TILE_Q8(2)
+DEFINE_TILE_Q8(3)
+
+/* All M rows x one panel block (k0 .. k0+nk): the register tiles, through
+ * tmp when the panel is the partial last one (out has no room for its
+ * padding). */
+static void tile_rows(float *out, const float *x, int M, const struct mdi_matrix *w, int p, int k0, int nk,
+                      float *tmp) {
+  const int N = w->rows, K = w->cols, n0 = p * MDI_PANEL, first = k0 == 0;
   const int width = N - n0 < MDI_PANEL ? N - n0 : MDI_PANEL, direct = width == MDI_PANEL;
+  const float *block = w->data ? w->data + (size_t)p * MDI_PANEL * K + (size_t)k0 * MDI_PANEL : NULL;
+  const int8_t *qblock = w->q ? w->q + (size_t)p * MDI_PANEL * K + (size_t)k0 * MDI_PANEL : NULL;
+  const float *spanel = w->scales ? w->scales + (size_t)p * MDI_PANEL * n_groups(K) : NULL;
   for (int m = 0; m < M; m += 3) {
     const int mr = M - m < 3 ? M - m : 3;
     float *c = direct ? out + (size_t)m * N + n0 : tmp;
@@ -187,36 +241,30 @@ static void tile_rows(float *out, const float *x, int M, int N, int K, int n0, c
     if (!direct && !first)
       for (int i = 0; i < mr; i++) memcpy(tmp + i * MDI_PANEL, out + (size_t)(m + i) * N + n0, width * sizeof(float));
     const float *xm = x + (size_t)m * K + k0;
-    if (mr == 3) tile3(c, ldc, xm, (size_t)K, block, nk, first);
-    else if (mr == 2) tile2(c, ldc, xm, (size_t)K, block, nk, first);
-    else tile1(c, ldc, xm, (size_t)K, block, nk, first);
+    if (qblock) {
+      if (mr == 3) tileq3(c, ldc, xm, (size_t)K, qblock, spanel, k0, nk, first);
+      else if (mr == 2) tileq2(c, ldc, xm, (size_t)K, qblock, spanel, k0, nk, first);
+      else tileq1(c, ldc, xm, (size_t)K, qblock, spanel, k0, nk, first);
+    } else {
+      if (mr == 3) tile3(c, ldc, xm, (size_t)K, block, nk, first);
+      else if (mr == 2) tile2(c, ldc, xm, (size_t)K, block, nk, first);
+      else tile1(c, ldc, xm, (size_t)K, block, nk, first);
+    }
     if (!direct)
       for (int i = 0; i < mr; i++) memcpy(out + (size_t)(m + i) * N + n0, tmp + i * MDI_PANEL, width * sizeof(float));
   }
 }
 
-/* Q8_0 blocks of 64 k (16 KB dequantized: L1) */
-#define Q8_KB 64
-
 /* Panels [p0, p1) for all M rows. */
 static void matmul_panels(float *out, const float *x, const struct mdi_matrix *w, int M, int p0, int p1,
-                          float *tmp /* [3][64] */, float *qbuf /* [Q8_KB][64] */) {
-  const int N = w->rows, K = w->cols, q8 = w->type == MDI_MATRIX_Q8_0;
-  /* fp32 with one or two rows streams each panel once; otherwise k is blocked
-   * so a panel block stays in cache while all row tiles pass over it */
-  const int KB = q8 ? Q8_KB : M <= 2 ? K : 256;
+                          float *tmp /* [3][64] */) {
+  const int K = w->cols;
+  /* one or two rows stream each panel once; more rows block k so a panel
+   * block stays in cache while all row tiles pass over it */
+  const int KB = M <= 2 ? K : 256;
   for (int k0 = 0; k0 < K; k0 += KB) {
     const int nk = K - k0 < KB ? K - k0 : KB;
-    for (int p = p0; p < p1; p++) {
-      const float *block;
-      if (q8) {
-        dequant_block(w, p, k0, nk, qbuf);
-        block = qbuf;
-      } else {
-        block = w->data + (size_t)p * MDI_PANEL * K + (size_t)k0 * MDI_PANEL;
-      }
-      tile_rows(out, x, M, N, K, p * MDI_PANEL, block, k0, nk, k0 == 0, tmp);
-    }
+    for (int p = p0; p < p1; p++) tile_rows(out, x, M, w, p, k0, nk, tmp);
   }
 }
 
@@ -225,8 +273,7 @@ void mdi_matmul(float *out, const float *x, const struct mdi_matrix *w, int M) {
   const double work = (double)M * w->rows * w->cols;
   if (n_threads <= 1 || P == 1 || work < 65536.0) {
     float tmp[3 * MDI_PANEL] __attribute__((aligned(64)));
-    float qbuf[Q8_KB * MDI_PANEL] __attribute__((aligned(64)));
-    matmul_panels(out, x, w, M, 0, P, tmp, qbuf);
+    matmul_panels(out, x, w, M, 0, P, tmp);
     return;
   }
   /* threads take disjoint panel ranges: the same chains, only elsewhere */
@@ -234,9 +281,8 @@ void mdi_matmul(float *out, const float *x, const struct mdi_matrix *w, int M) {
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
     float tmp[3 * MDI_PANEL] __attribute__((aligned(64)));
-    float qbuf[Q8_KB * MDI_PANEL] __attribute__((aligned(64)));
     const int p0 = (int)((long)P * t / nt), p1 = (int)((long)P * (t + 1) / nt);
-    if (p0 < p1) matmul_panels(out, x, w, M, p0, p1, tmp, qbuf);
+    if (p0 < p1) matmul_panels(out, x, w, M, p0, p1, tmp);
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 void mdi_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
   float ss = 0.0f;
@@ -113,6 +114,25 @@ void mdi_rope_apply_ref(float *vec, int n, int head_size, int pos, float theta) 
   }
 }
 
+typedef float v8f __attribute__((vector_size(32)));
+
+static inline v8f load8(const float *p) {
+  v8f v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* q . k over one head: 8 lanes, then a fixed reduction (plain C float code
+ * does not vectorise a reduction without -ffast-math). */
+static inline float dot_head(const float *a, const float *b, int n) {
+  v8f acc = {0};
+  int i = 0;
+  for (; i + 8 <= n; i += 8) acc += load8(a + i) * load8(b + i);
+  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
 void mdi_attention(float *out, const float *q, const float *keys, const float *values, int pos,
                    int n_heads, int n_kv_heads, int head_size, float *scratch) {
   const int group = n_heads / n_kv_heads, kv_dim = n_kv_heads * head_size, T = pos + 1;
@@ -123,10 +143,7 @@ void mdi_attention(float *out, const float *q, const float *keys, const float *v
     for (int t = 0; t < T; t++) {
       const float *k = keys + (size_t)t * kv_dim + kh * head_size;
       for (int g = 0; g < group; g++) {
-        const float *qh = q + (kh * group + g) * head_size;
-        float s = 0.0f;
-        for (int i = 0; i < head_size; i++) s += qh[i] * k[i];
-        scratch[(size_t)g * T + t] = s * scale;
+        scratch[(size_t)g * T + t] = dot_head(q + (kh * group + g) * head_size, k, head_size) * scale;
       }
     }
     for (int g = 0; g < group; g++) mdi_softmax(scratch + (size_t)g * T, T);
