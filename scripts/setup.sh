@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 PACKAGES="build-essential cmake pkg-config git ca-certificates
 openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libblis-dev
 libiniparser-dev libcjson-dev gnuplot-nox python3 python3-numpy
-clang libclang-rt-14-dev iproute2 procps"
+clang libclang-rt-14-dev libomp-dev iproute2 procps"
 
 BUILD=1
 for arg in "$@"; do

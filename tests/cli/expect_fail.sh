@@ -6,6 +6,7 @@
 # test), and a standard error that matches the extended regular expression
 # REGEX and has at least one line.  With --one-error, stderr must also hold
 # exactly one line containing "error:" (the program reports one problem, once).
+# A sanitizer report on stderr always fails the test.
 one_error=0
 if [ "$1" = "--one-error" ]; then
   one_error=1
@@ -33,6 +34,12 @@ if [ $status -eq 0 ]; then
 fi
 if [ $status -eq 124 ]; then
   echo "FAIL: the command timed out (20 s)"
+  exit 1
+fi
+# a sanitizer report (asan-ubsan build) is a bug even when the command was
+# expected to fail: LeakSanitizer's exit status 23 would otherwise pass
+if grep -Eq "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$err"; then
+  echo "FAIL: a sanitizer reported an error"
   exit 1
 fi
 if [ $status -ge 126 ]; then

@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""Write the seed corpora of the fuzz harnesses: tests/fuzz/corpus/<name>/.
+
+    python3 tests/fuzz/make_seeds.py [CORPUS_DIR]
+
+Small valid inputs of every format, and near-valid ones (one field wrong,
+truncated, trailing bytes) that start the fuzzer next to the checks.  The
+files are committed; run this again only to change them.  The models are
+tiny synthetic llama models (dim 8, one or two layers), far smaller than the
+shipped ones, so a fuzzer mutates headers rather than weights.
+"""
+import os
+import shutil
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+
+# A tiny llama: head size 4 (even, for RoPE), grouped-query attention.
+DIM, HIDDEN, HEADS, KV_HEADS, SEQ = 8, 16, 2, 1, 16
+KV_DIM = DIM // HEADS * KV_HEADS
+VOCAB = ["<unk>", "<s>", "</s>", "\u2581", "a", "b", "\u2581a", "ab"]
+
+
+def floats(n, seed):
+    """n little-endian float32 values, deterministic and varied."""
+    return struct.pack("<%df" % n, *[((i * 37 + seed * 11) % 17 - 8) / 16.0 for i in range(n)])
+
+
+def layer_shapes():
+    """(name, rows, cols) of one layer, llama order; cols 0 = a vector."""
+    return [("attn_norm", DIM, 0), ("wq", DIM, DIM), ("wk", KV_DIM, DIM), ("wv", KV_DIM, DIM),
+            ("wo", DIM, DIM), ("ffn_norm", DIM, 0), ("w1", HIDDEN, DIM), ("w2", DIM, HIDDEN),
+            ("w3", HIDDEN, DIM)]
+
+
+# ---- llama2.c checkpoints ---------------------------------------------------
+
+def llama2c_legacy(layers=1, shared=True):
+    """Legacy (v0) layout: 7 int32, then the tensors, each over all layers."""
+    vocab = len(VOCAB)
+    out = struct.pack("<7i", DIM, HIDDEN, layers, HEADS, KV_HEADS, vocab if shared else -vocab, SEQ)
+    out += floats(vocab * DIM, 1)
+    order = ["attn_norm", "wq", "wk", "wv", "wo", "ffn_norm", "w1", "w2", "w3"]
+    shapes = {n: r * (c or 1) for n, r, c in layer_shapes()}
+    for k, name in enumerate(order):
+        out += floats(layers * shapes[name], 2 + k)
+    out += floats(DIM, 20)                       # rms_final
+    out += floats(2 * SEQ * (DIM // HEADS // 2), 21)  # freq_cis_real, freq_cis_imag
+    if not shared:
+        out += floats(vocab * DIM, 22)
+    return out
+
+
+def llama2c_v1(layers=1, shared=True, version=1):
+    """export.py version 1: 256-byte header ("ak42"), norms first, no RoPE tables."""
+    vocab = len(VOCAB)
+    head = struct.pack("<Ii7iB", 0x616B3432, version, DIM, HIDDEN, layers, HEADS, KV_HEADS, vocab, SEQ,
+                       1 if shared else 0)
+    out = head + b"\0" * (256 - len(head))
+    shapes = {n: r * (c or 1) for n, r, c in layer_shapes()}
+    out += floats(layers * DIM, 1) + floats(layers * DIM, 2) + floats(DIM, 3)  # norms, final
+    out += floats(vocab * DIM, 4)
+    for k, name in enumerate(["wq", "wk", "wv", "wo", "w1", "w2", "w3"]):
+        out += floats(layers * shapes[name], 5 + k)
+    if not shared:
+        out += floats(vocab * DIM, 20)
+    return out
+
+
+# ---- llama2.c tokenizer.bin ---------------------------------------------------
+
+def tokenizer_bin(pieces, max_len=None, scores=None):
+    data = struct.pack("<i", max_len if max_len is not None else max(len(p) for p in pieces))
+    for i, p in enumerate(pieces):
+        s = scores[i] if scores else -float(i)
+        data += struct.pack("<fi", s, len(p)) + p
+    return data
+
+
+def byte_vocab():
+    """<unk> <s> </s>, the 256 byte pieces, then a few merges: like tok512."""
+    pieces = [b"<unk>", b"\n<s>\n", b"\n</s>\n"]
+    pieces += [b"<0x%02X>" % b for b in range(256)]
+    pieces += [b" ", b"e", b"t", b" t", b"he", b" the", b"a", b" a", b"n", b"an", b" an"]
+    return pieces
+
+
+def with_vocab(vocab_size, body):
+    """fuzz_llama2c_tokenizer's input: uint16 vocabulary size, then the file."""
+    return struct.pack("<H", vocab_size) + body
+
+
+# ---- GGUF ---------------------------------------------------------------------
+
+GGUF_U32, GGUF_I32, GGUF_F32, GGUF_BOOL, GGUF_STRING, GGUF_ARRAY, GGUF_U64, GGUF_F64 = 4, 5, 6, 7, 8, 9, 10, 12
+
+
+def gstr(s):
+    b = s.encode() if isinstance(s, str) else s
+    return struct.pack("<Q", len(b)) + b
+
+
+def gvalue(t, v):
+    if t == GGUF_STRING:
+        return gstr(v)
+    if t == GGUF_ARRAY:
+        et, items = v
+        return struct.pack("<IQ", et, len(items)) + b"".join(gvalue(et, x) for x in items)
+    fmt = {GGUF_U32: "<I", GGUF_I32: "<i", GGUF_F32: "<f", GGUF_BOOL: "<?", GGUF_U64: "<Q", GGUF_F64: "<d"}[t]
+    return struct.pack(fmt, v)
+
+
+def gguf(version=3, layers=1, f16=False, separate_output=False, alignment=32, extra_kv=(), drop=()):
+    """A GGUF llama model: metadata, tokenizer, every tensor (F32 or F16)."""
+    kv = [("general.architecture", GGUF_STRING, "llama"),
+          ("general.name", GGUF_STRING, "tiny"),
+          ("llama.embedding_length", GGUF_U32, DIM),
+          ("llama.feed_forward_length", GGUF_U32, HIDDEN),
+          ("llama.block_count", GGUF_U32, layers),
+          ("llama.attention.head_count", GGUF_U32, HEADS),
+          ("llama.attention.head_count_kv", GGUF_U32, KV_HEADS),
+          ("llama.context_length", GGUF_U64, SEQ),
+          ("llama.attention.layer_norm_rms_epsilon", GGUF_F32, 1e-5),
+          ("llama.rope.freq_base", GGUF_F64, 10000.0),
+          ("llama.rope.dimension_count", GGUF_I32, DIM // HEADS),
+          ("tokenizer.ggml.model", GGUF_STRING, "llama"),
+          ("tokenizer.ggml.tokens", GGUF_ARRAY, (GGUF_STRING, VOCAB)),
+          ("tokenizer.ggml.scores", GGUF_ARRAY, (GGUF_F32, [-float(i) for i in range(len(VOCAB))])),
+          ("tokenizer.ggml.token_type", GGUF_ARRAY, (GGUF_I32, [2, 3, 3] + [1] * (len(VOCAB) - 3))),
+          ("tokenizer.ggml.bos_token_id", GGUF_U32, 1),
+          ("tokenizer.ggml.eos_token_id", GGUF_U32, 2),
+          ("tokenizer.ggml.add_bos_token", GGUF_BOOL, True)]
+    if alignment != 32:
+        kv.append(("general.alignment", GGUF_U32, alignment))
+    kv = [x for x in kv if x[0] not in drop] + list(extra_kv)
+    gguf_names = {"attn_norm": "attn_norm", "wq": "attn_q", "wk": "attn_k", "wv": "attn_v",
+                  "wo": "attn_output", "ffn_norm": "ffn_norm", "w1": "ffn_gate", "w2": "ffn_down",
+                  "w3": "ffn_up"}
+    tensors = [("token_embd.weight", len(VOCAB), DIM), ("output_norm.weight", DIM, 0)]
+    for l in range(layers):
+        tensors += [("blk.%d.%s.weight" % (l, gguf_names[n]), r, c) for n, r, c in layer_shapes()]
+    if separate_output:
+        tensors.append(("output.weight", len(VOCAB), DIM))
+    esize = 2 if f16 else 4
+    infos, data = b"", b""
+    for k, (name, rows, cols) in enumerate(tensors):
+        dims = [cols, rows] if cols else [rows]  # innermost first
+        while len(data) % alignment:
+            data += b"\0"
+        infos += gstr(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        infos += struct.pack("<IQ", 1 if f16 else 0, len(data))
+        n = rows * (cols or 1)
+        if f16:
+            data += struct.pack("<%de" % n, *struct.unpack("<%df" % n, floats(n, k)))
+        else:
+            data += floats(n, k)
+    out = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(kv))
+    out += b"".join(gstr(k) + struct.pack("<I", t) + gvalue(t, v) for k, t, v in kv) + infos
+    while len(out) % alignment:
+        out += b"\0"
+    return out + data
+
+
+# ---- writing --------------------------------------------------------------------
+
+def write(corpus, name, files):
+    d = os.path.join(corpus, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for fname, data in files.items():
+        with open(os.path.join(d, fname), "wb") as f:
+            f.write(data)
+
+
+def main():
+    corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
+    good_v3 = gguf()
+    write(corpus, "gguf", {
+        "tiny_v3_f32.gguf": good_v3,
+        "tiny_v2_f16_2layers.gguf": gguf(version=2, layers=2, f16=True),
+        "tiny_output_align64.gguf": gguf(separate_output=True, alignment=64),
+        "near_truncated.gguf": good_v3[:-40],
+        "near_no_scores.gguf": gguf(drop=("tokenizer.ggml.scores",)),
+        "near_rope_scaling.gguf": gguf(extra_kv=[("llama.rope.scaling.type", GGUF_STRING, "linear")]),
+        "near_bad_version.gguf": good_v3[:4] + struct.pack("<I", 4) + good_v3[8:],
+    })
+    legacy = llama2c_legacy()
+    write(corpus, "llama2c_model", {
+        "tiny_legacy.bin": legacy,
+        "tiny_legacy_separate_2layers.bin": llama2c_legacy(layers=2, shared=False),
+        "tiny_v1.bin": llama2c_v1(),
+        "tiny_v1_separate.bin": llama2c_v1(shared=False),
+        "near_truncated.bin": legacy[:-4],
+        "near_trailing.bin": legacy + b"\0" * 12,
+        "near_v2_int8.bin": llama2c_v1(version=2),
+        "near_heads.bin": struct.pack("<7i", DIM, HIDDEN, 1, 3, 3, len(VOCAB), SEQ) + legacy[28:],
+    })
+    small = [p.encode() for p in VOCAB]
+    bytes_vocab = byte_vocab()
+    with open(os.path.join(ROOT, "models", "tok512.bin"), "rb") as f:
+        tok512 = f.read()
+    write(corpus, "llama2c_tokenizer", {
+        "tiny8.bin": with_vocab(len(small), tokenizer_bin(small)),
+        "bytes270.bin": with_vocab(len(bytes_vocab), tokenizer_bin(bytes_vocab)),
+        "tok512.bin": with_vocab(512, tok512),
+        "near_trailing.bin": with_vocab(len(small), tokenizer_bin(small) + b"\0" * 5),
+        "near_nan_score.bin": with_vocab(len(small), tokenizer_bin(small, scores=[float("nan")] * len(small))),
+        "near_long_piece.bin": with_vocab(len(small), tokenizer_bin(small, max_len=2)),
+        "near_vocab_too_large.bin": with_vocab(9, tokenizer_bin(small)),
+    })
+    prompts = {"empty.txt": b"", "once.txt": b"Once upon a time",
+               "leading_space.txt": b"  two spaces first", "newline_tab.txt": b"Line one\nline\ttwo\r\n",
+               "unicode.txt": "M\u00fcller sa\u00df im Caf\u00e9 \u2581 \U0001F600".encode(),
+               "byte_piece_text.txt": b"<0x41> <s> </s>",
+               "control.txt": b"bell\x07 del\x7f esc\x1b",
+               "invalid_utf8.txt": b"bad \xff byte", "overlong.txt": b"\xc0\xaf", "surrogate.txt": b"\xed\xa0\x80",
+               "nul.txt": b"a\0b"}
+    with open(os.path.join(ROOT, "models", "prompts.txt"), "rb") as f:
+        for i, line in enumerate(f.read().splitlines()):
+            prompts["prompts_%d.txt" % i] = line
+    write(corpus, "prompt_encode", prompts)
+    configs = {}
+    for src in ["configs/stories260K.ini", "configs/cluster-3pi.ini"]:
+        with open(os.path.join(ROOT, src), "rb") as f:
+            configs[os.path.basename(src)] = f.read()
+    cdir = os.path.join(ROOT, "tests", "data", "config")
+    for fname in sorted(os.listdir(cdir)):
+        with open(os.path.join(cdir, fname), "rb") as f:
+            configs["bad_" + fname] = f.read()
+    configs.update({
+        "minimal.ini": b"[model]\npath = m.h5\n",
+        "quotes.ini": b"[run]\nprompt = \"a \\\"quoted\\\" prompt; not a comment\"\nn_samples = 2\n",
+        "every_type.ini": b"[sampling]\ntemperature = 0.5\ntop_p = 1\ntop_k = 40\nseed = 9007199254740993\n"
+                          b"[output]\nquiet = yes\nresume = false\n[pipeline]\nsplit = 1,2,2\n",
+        "syntax_error.ini": b"[run\nprompt = x\n",
+        "continuation.ini": b"[run]\nprompt = a long \\\nprompt\n",
+    })
+    write(corpus, "config", configs)
+
+
+if __name__ == "__main__":
+    main()
