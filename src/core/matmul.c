@@ -234,8 +234,10 @@ static void tile_rows(float *out, const float *x, int M, const struct mdi_matrix
   const float *block = w->data ? w->data + (size_t)p * MDI_PANEL * K + (size_t)k0 * MDI_PANEL : NULL;
   const int8_t *qblock = w->q ? w->q + (size_t)p * MDI_PANEL * K + (size_t)k0 * MDI_PANEL : NULL;
   const float *spanel = w->scales ? w->scales + (size_t)p * MDI_PANEL * n_groups(K) : NULL;
-  for (int m = 0; m < M; m += 3) {
-    const int mr = M - m < 3 ? M - m : 3;
+  for (int m = 0, mr; m < M; m += mr) {
+    /* tiles of 3 rows; 4 left over go as 2 + 2, since a lone row would
+     * stream the panel block for little work */
+    mr = M - m == 4 ? 2 : M - m < 3 ? M - m : 3;
     float *c = direct ? out + (size_t)m * N + n0 : tmp;
     const size_t ldc = direct ? (size_t)N : MDI_PANEL;
     if (!direct && !first)
