@@ -120,7 +120,8 @@ def predict_row(row, t_layer, t_head, efficiency, latency_s, ranks=None, split=N
     layer, head = params_of(row)
     if split is None:
         split = auto_split(row["n_layers"], n, layer, head)
-    M = row["M"] if ranks is None else max(row["M"], n)
+    # recurrent runs keep one micro-batch per device; a single-sequence run stays at M = 1
+    M = row["M"] if ranks is None or row.get("mode") == "single" else max(row["M"], n)
     trips_per_mb = row["trips"] / row["M"]
     bw = (row.get("link_mbit") or 1e6) * 1e6 / 8 * efficiency
     makespan, busy = simulate(split, t_layer, t_head, row["dim"], row["B"], M, round(trips_per_mb), bw,
@@ -139,7 +140,7 @@ def group_key(r):
 
 
 def cmd_validate(a):
-    runs = [r for r in load_runs(a.results) if r.get("mode", "pipeline") == "pipeline"]
+    runs = load_runs(a.results)
     groups = {}
     for r in runs:
         groups.setdefault(group_key(r), []).append(r)
@@ -157,21 +158,22 @@ def cmd_validate(a):
             split = [l - f for f, l in zip(pts[0]["layer_first"], pts[0]["layer_last"])]
             pred, idle, _ = predict_row(pts[0], t_layer, t_head, a.efficiency, a.latency, split=split)
             err = 100.0 * (pred - measured) / measured
-            out.append({"model": key[0], "link": key[2], "B": key[3], "cpu_quota": key[4], "ranks": n,
+            out.append({"model": key[0], "mode": key[1], "link": key[2], "B": key[3], "cpu_quota": key[4], "ranks": n,
                         "M": pts[0]["M"], "split": ",".join(map(str, split)), "measured_tok_s": round(measured, 2),
                         "predicted_tok_s": round(pred, 2), "error_pct": round(err, 1),
                         "predicted_idle_fraction": ";".join(f"{x:.2f}" for x in idle)})
-    print_table(out, ["model", "link", "B", "M", "ranks", "split", "measured_tok_s", "predicted_tok_s", "error_pct"])
-    if out:
-        errs = [abs(r["error_pct"]) for r in out if r["ranks"] > 1]
+    print_table(out, ["model", "mode", "link", "B", "M", "ranks", "split", "measured_tok_s", "predicted_tok_s",
+                      "error_pct"])
+    for mode in sorted({r["mode"] for r in out}):
+        errs = [abs(r["error_pct"]) for r in out if r["ranks"] > 1 and r["mode"] == mode]
         if errs:
-            print(f"\nmulti-rank points: {len(errs)}, mean |error| {statistics.mean(errs):.1f} %, "
+            print(f"{mode}: {len(errs)} multi-rank points, mean |error| {statistics.mean(errs):.1f} %, "
                   f"max {max(errs):.1f} %, within 10 %: {sum(e <= 10 for e in errs)}/{len(errs)}")
     write_csv(a.out, out)
 
 
 def cmd_predict(a):
-    runs = [r for r in load_runs(a.results) if r.get("mode", "pipeline") == "pipeline"]
+    runs = load_runs(a.results)
     groups = {}
     for r in runs:
         groups.setdefault(group_key(r), []).append(r)
@@ -189,14 +191,16 @@ def cmd_predict(a):
             link["link_mbit"] = max(r.get("link_mbit") or 0 for r in rows) or None
         for n in [int(x) for x in a.ranks.split()]:
             if n - 1 > base["n_layers"]:
-                out.append({"model": key[0], "link": key[2], "B": key[3], "ranks": n, "M": n,
+                out.append({"model": key[0], "mode": key[1], "link": key[2], "B": key[3], "ranks": n, "M": n,
                             "predicted_tok_s": "", "note": f"more ranks than {base['n_layers']} layers + 1"})
                 continue
             pred, idle, split = predict_row(link, t_layer, t_head, a.efficiency, a.latency, ranks=n)
-            out.append({"model": key[0], "link": key[2], "B": key[3], "ranks": n, "M": max(base["M"], n),
+            out.append({"model": key[0], "mode": key[1], "link": key[2], "B": key[3], "ranks": n,
+                        "M": base["M"] if key[1] == "single" else max(base["M"], n),
                         "split": ",".join(map(str, split)), "predicted_tok_s": round(pred, 2),
                         "mean_idle_fraction": round(statistics.mean(idle), 3), "note": ""})
-    print_table(out, ["model", "link", "B", "M", "ranks", "split", "predicted_tok_s", "mean_idle_fraction", "note"])
+    print_table(out, ["model", "mode", "link", "B", "M", "ranks", "split", "predicted_tok_s", "mean_idle_fraction",
+                      "note"])
     write_csv(a.out, out)
 
 
