@@ -15,7 +15,8 @@
 #   --sequences N           sequences per run (default 16); prompts cycle models/prompts.txt
 #   --new-tokens N          new tokens per sequence (default 64)
 #   --batch "B..."          sequences per micro-batch (default 4)
-#   --micro-batches "M..."  micro-batches in flight; "ranks" = the number of ranks (default)
+#   --micro-batches "M..."  micro-batches in flight; "ranks" = the number of ranks (default),
+#                           "Kranks" = K times the number of ranks
 #   --repeats R             repeats of every point (default 1)
 #   --cpu-quota FRACTION    CPU per device, in cores (default 0.5; "none" = uncapped)
 #   --no-single             skip the single-sequence point (1 sequence, B=1, M=1) per model/link/ranks
@@ -27,6 +28,9 @@
 #   --start-timeout S       a launch whose ranks have not all loaded after S seconds is retried (default 180)
 #   --run-timeout S         a run that takes longer is ended and recorded as failed (default 1800)
 #   --retries K             launch retries per run (default 3)
+#   --wait-idle CORES       before each launch, wait until other processes use at most
+#                           CORES of the host's CPUs (1 s samples; default 0 = do not wait)
+#   --wait-idle-max S       ... but at most S seconds, then run anyway (default 300)
 #
 # Every run is `mdi_pipeline --stats -o`; each becomes one row of results.csv
 # and results.json (both rewritten after every run, so an interrupted
@@ -48,7 +52,7 @@ usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0
 
 OUT="" RANKS="1 2 3 4" LINKS="" MODELS="stories260K" SEQUENCES=16 NEW_TOKENS=64
 BATCHES="4" MICROS="ranks" REPEATS=1 QUOTA=0.5 SINGLE=1 NETNS=1 MAX_SEQ="" TEMP=0 SEED=1
-CACHE="" START_TIMEOUT=180 RUN_TIMEOUT=1800 MAX_RETRIES=3
+CACHE="" START_TIMEOUT=180 RUN_TIMEOUT=1800 MAX_RETRIES=3 WAIT_IDLE=0 WAIT_IDLE_MAX=300
 CMDLINE=$(printf "%q " "$0" "$@")
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -71,16 +75,19 @@ while [ $# -gt 0 ]; do
     --start-timeout) START_TIMEOUT=$2; shift 2 ;;
     --run-timeout) RUN_TIMEOUT=$2; shift 2 ;;
     --retries) MAX_RETRIES=$2; shift 2 ;;
+    --wait-idle) WAIT_IDLE=$2; shift 2 ;;
+    --wait-idle-max) WAIT_IDLE_MAX=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
 done
 [ -n "$OUT" ] || { usage >&2; die "--out DIR is required"; }
 is_int() { [[ "$1" =~ ^[0-9]+$ ]]; }
-for v in $RANKS $BATCHES "$SEQUENCES" "$NEW_TOKENS" "$REPEATS" "$START_TIMEOUT" "$RUN_TIMEOUT" "$MAX_RETRIES" "$SEED"; do
+[[ "$WAIT_IDLE" =~ ^[0-9]*\.?[0-9]+$ ]] || die "--wait-idle: '$WAIT_IDLE' is not a number of cores"
+for v in $RANKS $BATCHES "$SEQUENCES" "$NEW_TOKENS" "$REPEATS" "$START_TIMEOUT" "$RUN_TIMEOUT" "$MAX_RETRIES" "$SEED" "$WAIT_IDLE_MAX"; do
   is_int "$v" || die "'$v' is not a non-negative integer"
 done
-for v in $MICROS; do [ "$v" = ranks ] || is_int "$v" || die "--micro-batches: '$v' is neither a number nor 'ranks'"; done
+for v in $MICROS; do [[ "$v" =~ ^[0-9]*ranks$ ]] || is_int "$v" || die "--micro-batches: '$v' is not a number, 'ranks' or 'Kranks'"; done
 [ -n "$MAX_SEQ" ] || MAX_SEQ=$((NEW_TOKENS + 64))
 [ -x "$PIPELINE" ] && [ -x "$CONVERT" ] || die "$PIPELINE or $CONVERT is missing: build first (scripts/setup.sh)"
 command -v mpirun >/dev/null || die "mpirun not found (scripts/setup.sh installs openmpi-bin)"
@@ -116,6 +123,7 @@ FAILED=$OUT/failed.txt
 
 # --- cleanup: the cluster (if up) and any launch still running -------------
 CHILD=""
+OWN_CLUSTER=0
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -123,7 +131,7 @@ cleanup() {
     kill -TERM "$CHILD" 2>/dev/null || true
     wait "$CHILD" 2>/dev/null || true
   fi
-  if [ "$NETNS" = 1 ] && [ -e "${MDI_CLUSTER_STATE:-/nonexistent}/created" ]; then
+  if [ "$OWN_CLUSTER" = 1 ] && [ -e "$MDI_CLUSTER_STATE/created" ]; then
     mdi_cluster_down || rc=1
   fi
   exit "$rc"
@@ -184,6 +192,36 @@ cpu_snapshot() {
   fi
 }
 
+# host_busy_cores: CPUs busy over the next second, in cores (/proc/stat)
+host_busy_cores() {
+  local a b
+  a=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  sleep 1
+  b=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  echo "$a $b" | awk -v n="$(nproc)" '{ t = $4 - $2; printf "%.2f\n", (t > 0 ? n * ($3 - $1) / t : 0) }'
+}
+
+# wait_idle: with --wait-idle, wait (up to --wait-idle-max) until the host is
+# quiet; sets WAITED (seconds) and BUSY_BEFORE (cores busy just before).
+wait_idle() {
+  local t0=$SECONDS said=0
+  WAITED=0
+  BUSY_BEFORE=""
+  [ "$WAIT_IDLE" != 0 ] || return 0
+  while :; do
+    BUSY_BEFORE=$(host_busy_cores)
+    awk -v b="$BUSY_BEFORE" -v w="$WAIT_IDLE" 'BEGIN { exit !(b <= w) }' && break
+    if [ $((SECONDS - t0)) -ge "$WAIT_IDLE_MAX" ]; then
+      log "the host is still busy ($BUSY_BEFORE cores) after $WAIT_IDLE_MAX s: running anyway"
+      break
+    fi
+    [ "$said" = 1 ] || log "other processes use $BUSY_BEFORE cores: waiting for <= $WAIT_IDLE"
+    said=1
+    sleep 2
+  done
+  WAITED=$((SECONDS - t0))
+}
+
 # --- one run, with retries of failed launches --------------------------------
 # run_point MODEL_NAME MODEL_FILE MODE LINK NP B M SEQS REPEAT
 run_point() {
@@ -203,6 +241,7 @@ run_point() {
   echo "${launch[*]} ${cmd[*]}" >"$dir/command.txt"
   while :; do
     rm -f "$dir/stats.json" "$dir/journal.jsonl"
+    wait_idle
     cpu_snapshot "$np" >"$dir/cpu.before"
     started=0
     t0=$SECONDS
@@ -250,7 +289,7 @@ run_point() {
   done
   cpu_snapshot "$np" >"$dir/cpu.after"
   python3 "$BENCH_DIR/lib/results.py" add "$ROWS" --stats "$dir/stats.json" --info "$file.info.txt" \
-    --cpu "$dir/cpu.before" "$dir/cpu.after" model="$name" mode="$mode" link="$link" link_mbit="$(link_mbit "$link")" \
+    --cpu "$dir/cpu.before" "$dir/cpu.after" idle_wait_s="$WAITED" host_busy_before="$BUSY_BEFORE" model="$name" mode="$mode" link="$link" link_mbit="$(link_mbit "$link")" \
     latency_emulated=0 netns="$NETNS" cpu_quota="$([ "$QUOTA" = none ] || echo "$QUOTA")" \
     new_tokens="$NEW_TOKENS" temperature="$TEMP" repeat="$rep" retries="$attempt" \
     timestamp="$(date -u +%Y-%m-%dT%H:%M:%SZ)" run_dir="${dir#"$OUT"/}"
@@ -284,6 +323,7 @@ meta = {
     "netns": $NETNS == 1,
     "cpu_quota_per_device": None if "$QUOTA" == "none" else float("$QUOTA"),
     "cpu_quota_period_us": 10000,
+    "device_group_cpu_shares": None if "$QUOTA" == "none" else int(os.environ.get("MDI_CLUSTER_SHARES", "16384")),
     "links": {
         "fast": "no rate limit (veth + bridge)",
         "wifi": "tc tbf rate 100mbit burst 8kb latency 100ms, both directions per device",
@@ -301,6 +341,7 @@ meta = {
         "cpu_s": "per device: CPU time its processes used during the launch (cpuacct; netns only)",
         "launch_s": "wall time of the whole launch (mpirun start to exit: includes start-up and loading)",
         "host_busy_s,host_steal_s": "host CPU time busy / stolen by the hypervisor during the launch (/proc/stat, all CPUs)",
+        "idle_wait_s,host_busy_before": "with --wait-idle: seconds waited for a quiet host before the launch, and the cores other processes used just before it",
         "host_other_cpu_s": "host busy time not used by the devices: mpirun, the system and anything else running (netns only)",
         "retries": "failed launches retried before this run started",
     },
@@ -318,6 +359,9 @@ for m in $MODELS; do
   MFILE[$m]=$f
 done
 if [ "$NETNS" = 1 ]; then
+  # refuse before owning anything: a cluster that is up belongs to someone else
+  mdi_cluster_check_free "$MAXRANK" || exit 1
+  OWN_CLUSTER=1
   mdi_cluster_up "$MAXRANK" "$QUOTA"
 fi
 for link in $LINKS; do
@@ -328,7 +372,7 @@ for link in $LINKS; do
       for np in $RANKS; do
         for B in $BATCHES; do
           for M in $MICROS; do
-            [ "$M" = ranks ] && M=$np
+            if [[ "$M" =~ ^([0-9]*)ranks$ ]]; then M=$((${BASH_REMATCH[1]:-1} * np)); fi
             run_point "$name" "${MFILE[$m]}" recurrent "$link" "$np" "$B" "$M" "$SEQUENCES" "$rep"
           done
         done

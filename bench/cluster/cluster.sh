@@ -24,9 +24,11 @@
 # touched: `up` refuses when a name or the subnet is already in use.
 #
 # Environment: MDI_CLUSTER_PREFIX (default mdib: namespaces mdib0.., bridge
-# mdibbr, veths mdibh0.., cgroup cpu/mdib), MDI_CLUSTER_SUBNET (first three
+# mdibbr, veths mdibh0.., cgroups cpu/mdib and cpuacct/mdib), MDI_CLUSTER_SUBNET (first three
 # octets, default 10.213.77: bridge .1, device i .(10+i)), MDI_CLUSTER_STATE
-# (default /run/mdi-cluster-PREFIX).
+# (default /run/mdi-cluster-PREFIX), MDI_CLUSTER_SHARES (CFS weight of the
+# capped devices' group, default 16384: other work on the host takes CPU from
+# them less).
 #
 # This file can also be sourced: it then only defines the mdi_cluster_* functions.
 
@@ -40,6 +42,8 @@ MDI_CLUSTER_ACCTROOT=/sys/fs/cgroup/cpuacct
 # CFS period: short, because MPI ranks poll; with 100 ms a rank spends its
 # quota spinning and then freezes for the rest of the period
 MDI_CLUSTER_PERIOD_US=10000
+# CFS weight of the group of capped devices (a process alone has 1024)
+MDI_CLUSTER_SHARES=${MDI_CLUSTER_SHARES:-16384}
 export MDI_CLUSTER_PREFIX MDI_CLUSTER_SUBNET MDI_CLUSTER_STATE
 
 mdi_cluster_log() { echo "cluster: $*" >&2; }
@@ -71,12 +75,12 @@ mdi_cluster_check_free() {
   local n=$1 i br
   br=$(mdi_cluster_bridge)
   [ ! -e "$MDI_CLUSTER_STATE/created" ] ||
-    { mdi_cluster_die "$MDI_CLUSTER_STATE/created exists: a cluster is up (or was left over); run '$0 down' first"; return 1; }
-  if ip -4 addr show | grep -q "inet $MDI_CLUSTER_SUBNET\."; then
+    { mdi_cluster_die "$MDI_CLUSTER_STATE/created exists: a cluster is up (or was left over): bench/cluster/cluster.sh down removes it, or set another MDI_CLUSTER_PREFIX and MDI_CLUSTER_SUBNET"; return 1; }
+  if ip -4 addr show | grep -qF "inet $MDI_CLUSTER_SUBNET."; then
     mdi_cluster_die "subnet $MDI_CLUSTER_SUBNET.0/24 is already used by an interface; set MDI_CLUSTER_SUBNET"
     return 1
   fi
-  if ip -4 route show | grep -q "^$MDI_CLUSTER_SUBNET\."; then
+  if ip -4 route show | awk '{ print $1 }' | grep -qF "$MDI_CLUSTER_SUBNET."; then
     mdi_cluster_die "subnet $MDI_CLUSTER_SUBNET.0/24 is already routed; set MDI_CLUSTER_SUBNET"
     return 1
   fi
@@ -132,6 +136,10 @@ mdi_cluster_up() {
   if [ "$quota" != none ]; then
     mkdir "$MDI_CLUSTER_CGROOT/$MDI_CLUSTER_PREFIX" || { mdi_cluster_die "cannot create cgroup $MDI_CLUSTER_PREFIX"; return 1; }
     mdi_cluster_created cgroup "$MDI_CLUSTER_CGROOT/$MDI_CLUSTER_PREFIX"
+    # capped devices get a large CFS weight: other work on the host then
+    # takes CPU from them less (a real device is not shared); the quotas
+    # still bound them, so the host keeps what they leave
+    mdi_cluster_cg_write "$MDI_CLUSTER_CGROOT/$MDI_CLUSTER_PREFIX/cpu.shares" "$MDI_CLUSTER_SHARES" || return 1
   fi
   mkdir "$MDI_CLUSTER_ACCTROOT/$MDI_CLUSTER_PREFIX" || { mdi_cluster_die "cannot create cpuacct group $MDI_CLUSTER_PREFIX"; return 1; }
   mdi_cluster_created cgroup "$MDI_CLUSTER_ACCTROOT/$MDI_CLUSTER_PREFIX"
@@ -167,7 +175,9 @@ mdi_cluster_up() {
     echo "$ip $ns $cg $acct" >>"$MDI_CLUSTER_STATE/hosts"
   done
   echo fast >"$MDI_CLUSTER_STATE/link"
-  mdi_cluster_log "up: $n devices $(mdi_cluster_ns 0)..$(mdi_cluster_ns $((n - 1))) on $MDI_CLUSTER_SUBNET.0/24, cpu quota $quota (${quota_us} us per ${MDI_CLUSTER_PERIOD_US} us), link fast"
+  local cpu="no CPU quota"
+  [ "$quota" = none ] || cpu="cpu quota $quota ($quota_us us per $MDI_CLUSTER_PERIOD_US us, group cpu.shares $MDI_CLUSTER_SHARES)"
+  mdi_cluster_log "up: $n devices $(mdi_cluster_ns 0)..$(mdi_cluster_ns $((n - 1))) on $MDI_CLUSTER_SUBNET.0/24, $cpu, link fast"
 }
 
 # Rate and bucket of each profile. The bucket holds about 0.5 ms of traffic
@@ -361,6 +371,9 @@ mdi_cluster_main() {
       done
       [ "$n" -gt 0 ] || { mdi_cluster_die "give the number of devices with -n"; exit 2; }
       mdi_cluster_profile "$link" >/dev/null || { mdi_cluster_die "unknown link profile '$link'"; exit 2; }
+      mdi_cluster_require_root
+      # refuse before owning anything: a cluster that is up belongs to someone else
+      mdi_cluster_check_free "$n"
       if [ "$cmd" = with ]; then
         [ $# -gt 0 ] || { mdi_cluster_die "give a command after --"; exit 2; }
         trap 'mdi_cluster_down' EXIT

@@ -32,7 +32,8 @@ def series_label(r, multi_b, multi_m):
     if multi_b:
         parts.append(f"B={r['B']}")
     if multi_m:
-        parts.append("M=ranks" if r["M"] == r["ranks"] else f"M={r['M']}")
+        m, n = r["M"], r["ranks"]
+        parts.append("M=ranks" if m == n else f"M={m // n}xranks" if m % n == 0 else f"M={m}")
     return " ".join(parts)
 
 
@@ -74,8 +75,8 @@ def main():
                 f.write(f'ranks "{label}" min max "ideal ({label}, linear from 1 device)"\n')
                 for n in ns:
                     v = by_n[n]
-                    ideal = base * n if base else float("nan")
-                    f.write(f"{n} {mean(v):.6g} {min(v):.6g} {max(v):.6g} {ideal:.6g}\n")
+                    ideal = f"{base * n:.6g}" if base else "NaN"
+                    f.write(f"{n} {mean(v):.6g} {min(v):.6g} {max(v):.6g} {ideal}\n")
             files.append(path)
             if base:
                 sp = os.path.join(data_dir, f"speedup_{safe(model)}_{safe(label)}.dat")
@@ -140,8 +141,8 @@ def main():
                     for k in range(n):
                         x = n + (k - (n - 1) / 2) * 0.06
                         f.write(f"{x:.3f} {w[k]:.6g} {rss[k]:.6g}\n")
-                    ideal = total1 / n / 2**20 if total1 else float("nan")
-                    g.write(f"{n} {max(w):.6g} {max(rss):.6g} {ideal:.6g}\n")
+                    ideal = f"{total1 / n / 2**20:.6g}" if total1 else "NaN"
+                    g.write(f"{n} {max(w):.6g} {max(rss):.6g} {ideal}\n")
             job("memory.gp", f"memory_{safe(model)}.png", points=pts, maxes=mx,
                 title=f"{model}: memory per device (MiB) vs devices")
 

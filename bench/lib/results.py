@@ -8,8 +8,10 @@
   results.py write ROWS.jsonl --meta META.json --csv OUT.csv --json OUT.json
       write the CSV (per-rank fields joined with ';') and the JSON
       ({"meta": ..., "columns": ..., "runs": [...]}, per-rank fields as arrays)
-  results.py show ROWS.jsonl
+  results.py show ROWS.jsonl|RESULTS.json
       print a short table
+  results.py markdown ROWS.jsonl|RESULTS.json
+      print Markdown tables shaped like the paper's (model x devices)
 
 Standard library only. The columns are what a pipeline simulator needs to be
 fed from measurements: the model's shape, the plan (split, B, M, trips), and
@@ -35,6 +37,7 @@ COLUMNS = [
     ("kv_bytes", "Li"), ("peak_rss_bytes", "Li"), ("compute_s", "Lf"), ("recv_wait_s", "Lf"),
     ("send_wait_s", "Lf"), ("idle_s", "Lf"), ("rank_load_s", "Lf"), ("cpu_s", "Lf"), ("throttled_s", "Lf"),
     ("launch_s", "f"), ("host_busy_s", "f"), ("host_steal_s", "f"), ("host_other_cpu_s", "f"),
+    ("idle_wait_s", "f"), ("host_busy_before", "f"),
     ("timestamp", "s"), ("run_dir", "s"),
 ]
 NAMES = [c for c, _ in COLUMNS]
@@ -140,6 +143,10 @@ def cmd_add(a):
 
 
 def load_rows(path):
+    """The rows of ROWS.jsonl, or of a results.json written by `write`."""
+    if path.endswith(".json"):
+        doc = json.load(open(path))
+        return doc["runs"] if isinstance(doc, dict) else doc
     try:
         return [json.loads(l) for l in open(path) if l.strip()]
     except FileNotFoundError:
@@ -179,12 +186,62 @@ def cmd_write(a):
 
 def cmd_show(a):
     rows = load_rows(a.rows)
+    # "others": cores used by processes other than the devices during the launch
     print(f"{'model':<16} {'mode':<9} {'link':<5} {'np':>2} {'B':>3} {'M':>2} {'seq':>4} {'rep':>3} "
-          f"{'retry':>5} {'tok/s':>10} {'wall_s':>8}  max weights/rank  max peak RSS")
+          f"{'retry':>5} {'tok/s':>10} {'wall_s':>8}  max weights/rank  max peak RSS  others")
     for r in rows:
+        other = r.get("host_other_cpu_s")
+        other = f"{other / r['launch_s']:5.2f}" if other is not None and r.get("launch_s") else "    -"
         print(f"{r['model']:<16} {r['mode']:<9} {r['link']:<5} {r['ranks']:>2} {r['B']:>3} {r['M']:>2} "
               f"{r['sequences']:>4} {r['repeat']:>3} {r['retries']:>5} {r['tok_per_s']:>10.2f} {r['wall_s']:>8.3f}"
-              f"  {max(r['weights_bytes']) / 1e6:>10.1f} MB {max(r['peak_rss_bytes']) / 1e6:>9.1f} MB")
+              f"  {max(r['weights_bytes']) / 1e6:>10.1f} MB {max(r['peak_rss_bytes']) / 1e6:>9.1f} MB  {other}")
+
+
+def cmd_markdown(a):
+    """Tables shaped like the paper's: model x devices, tokens/s (mean of the
+    repeats, min-max) per link, and memory per device."""
+    from collections import defaultdict
+    rows = load_rows(a.rows)
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    links = list(dict.fromkeys(r["link"] for r in rows))
+    ns = sorted({r["ranks"] for r in rows})
+
+    def cell(vals):
+        if not vals:
+            return "-"
+        m = sum(vals) / len(vals)
+        if len(vals) == 1:
+            return f"{m:.1f}"
+        return f"{m:.1f} ({min(vals):.1f}-{max(vals):.1f})"
+
+    print("Tokens/s, all sequences (mean of the repeats, min-max):\n")
+    print("| model | mode | link | " + " | ".join(f"{n} device{'s' if n > 1 else ''}" for n in ns) + " |")
+    print("|---|---|---|" + "---|" * len(ns))
+    for m in models:
+        for mode in ("recurrent", "single"):
+            for link in links:
+                by = defaultdict(list)
+                sel = [r for r in rows if r["model"] == m and r["mode"] == mode and r["link"] == link]
+                if not sel:
+                    continue
+                for r in sel:
+                    by[r["ranks"]].append(r["tok_per_s"])
+                desc = f"B={sel[0]['B']}, M=ranks" if mode == "recurrent" else "1 sequence"
+                print(f"| {m} | {mode} ({desc}) | {link} | " + " | ".join(cell(by.get(n, [])) for n in ns) + " |")
+    print("\nMemory per device, largest rank (MiB): weights / peak RSS\n")
+    print("| model | " + " | ".join(f"{n} device{'s' if n > 1 else ''}" for n in ns) + " |")
+    print("|---|" + "---|" * len(ns))
+    for m in models:
+        cells = []
+        for n in ns:
+            sel = [r for r in rows if r["model"] == m and r["ranks"] == n and r["mode"] == "recurrent"]
+            if not sel:
+                cells.append("-")
+                continue
+            w = max(max(r["weights_bytes"]) for r in sel) / 2**20
+            rss = max(max(r["peak_rss_bytes"]) for r in sel) / 2**20
+            cells.append(f"{w:.0f} / {rss:.0f}")
+        print(f"| {m} | " + " | ".join(cells) + " |")
 
 
 def main():
@@ -202,6 +259,8 @@ def main():
     p.add_argument("--json", required=True)
     p = sub.add_parser("show")
     p.add_argument("rows")
+    p = sub.add_parser("markdown")
+    p.add_argument("rows")
     # KEY=VALUE words of "add" may follow the options: collect them apart
     a, rest = ap.parse_known_args()
     a.params = [w for w in rest if "=" in w and not w.startswith("-")]
@@ -209,7 +268,7 @@ def main():
         ap.error("unrecognized arguments: " + " ".join(w for w in rest if w not in a.params))
     if a.params and a.cmd != "add":
         ap.error("KEY=VALUE words only go with 'add'")
-    {"add": cmd_add, "write": cmd_write, "show": cmd_show}[a.cmd](a)
+    {"add": cmd_add, "write": cmd_write, "show": cmd_show, "markdown": cmd_markdown}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ set ylabel "MiB"
 set xtics 1
 set yrange [0:*]
 set offsets 0.3, 0.3, 0, 0
-set key below
+set key outside right top
 plot maxes using 1:3 with linespoints lw 2 pt 7 lc rgb "#c62828" title columnheader(3), \
      points using 1:3 with points pt 6 ps 1.2 lc rgb "#c62828" title columnheader(3), \
      maxes using 1:2 with linespoints lw 2 pt 5 lc rgb "#1565c0" title columnheader(2), \
