@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define MDI_ERROR_MAX 1024
 
@@ -136,13 +137,24 @@ void *mdi_calloc(size_t count, size_t size, const char *what) {
   return p;
 }
 
+/* Blocks of at least a huge page (weights, KV caches) are aligned to 2 MiB and
+ * asked to be backed by transparent huge pages before their first touch:
+ * streaming the weights through 4 KiB pages costs TLB misses, and this machine
+ * kind reads about 1.8x faster from huge pages (bench/perf/stream_triad.c). */
+#define MDI_HUGE_PAGE ((size_t)2 << 20)
+
 void *mdi_aligned_alloc(size_t bytes, const char *what) {
   void *p = NULL;
-  size_t rounded = (bytes + 63) / 64 * 64;
-  if (rounded < bytes || posix_memalign(&p, 64, rounded ? rounded : 64) != 0) {
+  const size_t align = bytes >= MDI_HUGE_PAGE ? MDI_HUGE_PAGE : 64;
+  size_t rounded = (bytes + align - 1) / align * align;
+  if (rounded < bytes || posix_memalign(&p, align, rounded ? rounded : 64) != 0) {
     mdi_fail("out of memory: cannot allocate %zu bytes for %s", bytes, what);
     return NULL;
   }
+#ifdef MADV_HUGEPAGE
+  /* advice only: without transparent huge pages the block works as it is */
+  if (align == MDI_HUGE_PAGE) (void)madvise(p, rounded, MADV_HUGEPAGE);
+#endif
   return p;
 }
 
