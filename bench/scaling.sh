@@ -18,7 +18,11 @@
 #   --micro-batches "M..."  micro-batches in flight; "ranks" = the number of ranks (default),
 #                           "Kranks" = K times the number of ranks
 #   --repeats R             repeats of every point (default 1)
-#   --cpu-quota FRACTION    CPU per device, in cores (default 0.5; "none" = uncapped)
+#   --cpu-quota FRACTION    CPU per device, in cores (default 0.5; "none" = uncapped); a comma
+#                           list (1.0,0.5,0.25) gives device i the i-th value: heterogeneous
+#                           devices (a shorter list repeats its last value)
+#   --splits "auto"         mdi_pipeline --split of each run, swept: auto, calibrate, or
+#                           explicit layer counts (4,4,4: used only at the matching rank count)
 #   --no-single             skip the single-sequence point (1 sequence, B=1, M=1) per model/link/ranks
 #   --no-netns              plain local mpirun: no namespaces, links or CPU quotas; no root needed
 #   --max-seq-len N         KV-cache positions per sequence (default new tokens + 64)
@@ -51,7 +55,7 @@ log() { echo "scaling.sh: $*" >&2; }
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 OUT="" RANKS="1 2 3 4" LINKS="" MODELS="stories260K" SEQUENCES=16 NEW_TOKENS=64
-BATCHES="4" MICROS="ranks" REPEATS=1 QUOTA=0.5 SINGLE=1 NETNS=1 MAX_SEQ="" TEMP=0 SEED=1
+BATCHES="4" MICROS="ranks" SPLITS="auto" REPEATS=1 QUOTA=0.5 SINGLE=1 NETNS=1 MAX_SEQ="" TEMP=0 SEED=1
 CACHE="" START_TIMEOUT=180 RUN_TIMEOUT=1800 MAX_RETRIES=3 WAIT_IDLE=0 WAIT_IDLE_MAX=300
 CMDLINE=$(printf "%q " "$0" "$@")
 while [ $# -gt 0 ]; do
@@ -64,6 +68,7 @@ while [ $# -gt 0 ]; do
     --new-tokens) NEW_TOKENS=$2; shift 2 ;;
     --batch) BATCHES=$2; shift 2 ;;
     --micro-batches) MICROS=$2; shift 2 ;;
+    --splits) SPLITS=$2; shift 2 ;;
     --repeats) REPEATS=$2; shift 2 ;;
     --cpu-quota) QUOTA=$2; shift 2 ;;
     --no-single) SINGLE=0; shift ;;
@@ -87,6 +92,8 @@ is_int() { [[ "$1" =~ ^[0-9]+$ ]]; }
 for v in $RANKS $BATCHES "$SEQUENCES" "$NEW_TOKENS" "$REPEATS" "$START_TIMEOUT" "$RUN_TIMEOUT" "$MAX_RETRIES" "$SEED" "$WAIT_IDLE_MAX"; do
   is_int "$v" || die "'$v' is not a non-negative integer"
 done
+for v in $SPLITS; do [[ "$v" =~ ^(auto|calibrate|[0-9]+(,[0-9]+)*)$ ]] || die "--splits: '$v' is not auto, calibrate or layer counts (4,4,4)"; done
+[[ "$QUOTA" = none || "$QUOTA" =~ ^[0-9]*\.?[0-9]+(,[0-9]*\.?[0-9]+)*$ ]] || die "--cpu-quota: '$QUOTA' is not a fraction of a core, a comma list of them, or none"
 for v in $MICROS; do [[ "$v" =~ ^[0-9]*ranks$ ]] || is_int "$v" || die "--micro-batches: '$v' is not a number, 'ranks' or 'Kranks'"; done
 [ -n "$MAX_SEQ" ] || MAX_SEQ=$((NEW_TOKENS + 64))
 [ -x "$PIPELINE" ] && [ -x "$CONVERT" ] || die "$PIPELINE or $CONVERT is missing: build first (scripts/setup.sh)"
@@ -223,15 +230,16 @@ wait_idle() {
 }
 
 # --- one run, with retries of failed launches --------------------------------
-# run_point MODEL_NAME MODEL_FILE MODE LINK NP B M SEQS REPEAT
+# run_point MODEL_NAME MODEL_FILE MODE LINK NP B M SEQS REPEAT SPLIT
 run_point() {
-  local name=$1 file=$2 mode=$3 link=$4 np=$5 B=$6 M=$7 seqs=$8 rep=$9
+  local name=$1 file=$2 mode=$3 link=$4 np=$5 B=$6 M=$7 seqs=$8 rep=$9 split=${10}
   local dir=$OUT/runs/$name/$link/np$np-$mode-b$B-m$M-s$seqs-r$rep
+  [ "$split" = auto ] || dir=$dir-split${split//,/-}
   local pfile attempt=0 rc started t0 nloaded
   mkdir -p "$dir"
   pfile=$(prompts "$seqs")
   local cmd=("$PIPELINE" -m "$file" -f "$pfile" -b "$B" --micro-batches "$M" -n "$NEW_TOKENS"
-    -t "$TEMP" --max-seq-len "$MAX_SEQ" --timeout 120 -v -o "$dir/journal.jsonl" --stats "$dir/stats.json")
+    -t "$TEMP" --max-seq-len "$MAX_SEQ" --split "$split" --timeout 120 -v -o "$dir/journal.jsonl" --stats "$dir/stats.json")
   local launch
   if [ "$NETNS" = 1 ]; then
     read -r -a launch <<<"mpirun $(mdi_cluster_mpirun_args "$np")"
@@ -290,13 +298,24 @@ run_point() {
   cpu_snapshot "$np" >"$dir/cpu.after"
   python3 "$BENCH_DIR/lib/results.py" add "$ROWS" --stats "$dir/stats.json" --info "$file.info.txt" \
     --cpu "$dir/cpu.before" "$dir/cpu.after" idle_wait_s="$WAITED" host_busy_before="$BUSY_BEFORE" model="$name" mode="$mode" link="$link" link_mbit="$(link_mbit "$link")" \
-    latency_emulated=0 netns="$NETNS" cpu_quota="$([ "$QUOTA" = none ] || echo "$QUOTA")" \
+    latency_emulated=0 netns="$NETNS" cpu_quota="$(uniform_quota)" device_quota="$(device_quotas "$np")" split_arg="$split" \
     new_tokens="$NEW_TOKENS" temperature="$TEMP" repeat="$rep" retries="$attempt" \
     timestamp="$(date -u +%Y-%m-%dT%H:%M:%SZ)" run_dir="${dir#"$OUT"/}"
   python3 "$BENCH_DIR/lib/results.py" write "$ROWS" --meta "$OUT/meta.json" --csv "$OUT/results.csv" --json "$OUT/results.json"
   local tps
   tps=$(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print("%.2f tok/s, %d tokens in %.2f s" % (s["tok_per_s"], s["generated_tokens"], s["wall_s"]))' "$dir/stats.json")
-  log "$name $mode link=$link np=$np B=$B M=$M seqs=$seqs repeat=$rep: $tps$([ "$attempt" = 0 ] || echo " ($attempt launch retries)")"
+  log "$name $mode link=$link np=$np B=$B M=$M seqs=$seqs split=$split repeat=$rep: $tps$([ "$attempt" = 0 ] || echo " ($attempt launch retries)")"
+}
+
+# device_quotas NP: the CPU quota of devices 0..NP-1, ';'-joined ("" when uncapped)
+device_quotas() {
+  [ "$QUOTA" != none ] || return 0
+  python3 -c 'import sys; q = sys.argv[1].split(","); n = int(sys.argv[2]); print(";".join((q + [q[-1]] * n)[:n]))' "$QUOTA" "$1"
+}
+
+# uniform_quota: the quota of every device when all are equal ("" otherwise)
+uniform_quota() {
+  [[ "$QUOTA" = none || "$QUOTA" =~ , ]] || echo "$QUOTA"
 }
 
 link_mbit() {
@@ -321,7 +340,7 @@ meta = {
     "mdi_pipeline": sh("'" + os.environ["BENCH_PIPELINE"] + "' --version"),
     "mpirun": sh("mpirun --version | head -1"),
     "netns": $NETNS == 1,
-    "cpu_quota_per_device": None if "$QUOTA" == "none" else float("$QUOTA"),
+    "cpu_quota_per_device": None if "$QUOTA" == "none" else ([float(x) for x in "$QUOTA".split(",")] if "," in "$QUOTA" else float("$QUOTA")),
     "cpu_quota_period_us": 10000,
     "device_group_cpu_shares": None if "$QUOTA" == "none" else int(os.environ.get("MDI_CLUSTER_SHARES", "16384")),
     "links": {
@@ -373,11 +392,17 @@ for link in $LINKS; do
         for B in $BATCHES; do
           for M in $MICROS; do
             if [[ "$M" =~ ^([0-9]*)ranks$ ]]; then M=$((${BASH_REMATCH[1]:-1} * np)); fi
-            run_point "$name" "${MFILE[$m]}" recurrent "$link" "$np" "$B" "$M" "$SEQUENCES" "$rep"
+            for split in $SPLITS; do
+              # explicit layer counts apply to their own rank count only
+              if [[ "$split" =~ , || "$split" =~ ^[0-9]+$ ]] && [ "$(awk -F, '{ print NF }' <<<"$split")" != "$np" ]; then
+                continue
+              fi
+              run_point "$name" "${MFILE[$m]}" recurrent "$link" "$np" "$B" "$M" "$SEQUENCES" "$rep" "$split"
+            done
           done
         done
         if [ "$SINGLE" = 1 ]; then
-          run_point "$name" "${MFILE[$m]}" single "$link" "$np" 1 1 1 "$rep"
+          run_point "$name" "${MFILE[$m]}" single "$link" "$np" 1 1 1 "$rep" auto
         fi
       done
     done

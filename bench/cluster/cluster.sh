@@ -5,6 +5,7 @@
 # devices through agent.sh (its plm_rsh_agent).
 #
 #   cluster.sh up -n 4 [--link wifi] [--cpu-quota 0.4]   create devices 0..3
+#                                                         (--cpu-quota 1.0,0.5,0.25: one per device)
 #   cluster.sh link gbe|wifi|fast                         change the link profile
 #   cluster.sh status                                     what exists, the qdiscs and quotas
 #   cluster.sh run -np 3 -- CMD ARGS...                   mpirun CMD over devices 0..2
@@ -109,17 +110,32 @@ mdi_cluster_cg_write() {
   [ "$got" = "$value" ] || { mdi_cluster_die "$file reads $got after writing $value"; return 1; }
 }
 
+# mdi_cluster_quota_us QUOTA N: the CFS quota of devices 0..N-1, in us per
+# period, one per line. QUOTA is a fraction of a core (0.4) for every device,
+# or a comma list (1.0,0.5,0.25) giving device i the i-th value; a list
+# shorter than N repeats its last value.
+mdi_cluster_quota_us() {
+  python3 - "$1" "$2" "$MDI_CLUSTER_PERIOD_US" <<'PY' || { mdi_cluster_die "bad --cpu-quota '$1': give a fraction of a core (0.4) or a comma list (1.0,0.5,0.25), each >= 0.1"; return 1; }
+import sys
+q = [float(x) for x in sys.argv[1].split(",")]
+n, period = int(sys.argv[2]), int(sys.argv[3])
+us = [int(round(x * period)) for x in (q + [q[-1]] * n)[:n]]
+if min(us) < 1000:
+    sys.exit(1)  # the kernel rejects a quota under 1000 us
+print("\n".join(map(str, us)))
+PY
+}
+
 # mdi_cluster_up N QUOTA: N devices, each capped at QUOTA cores (a fraction
-# such as 0.4; "none" = uncapped). The link profile starts as "fast".
+# such as 0.4, or a comma list per device, see mdi_cluster_quota_us; "none" =
+# uncapped). The link profile starts as "fast".
 mdi_cluster_up() {
-  local n=$1 quota=${2:-none} i ns ip veth br quota_us=-1
+  local n=$1 quota=${2:-none} i ns ip veth br quotas_us=()
   mdi_cluster_require_root || return 1
   [[ "$n" =~ ^[1-9][0-9]*$ ]] && [ "$n" -le 200 ] || { mdi_cluster_die "bad device count '$n'"; return 1; }
   if [ "$quota" != none ]; then
-    quota_us=$(python3 -c 'import sys; q = float(sys.argv[1]); print(int(round(q * int(sys.argv[2]))) if q > 0 else -2)' \
-      "$quota" "$MDI_CLUSTER_PERIOD_US" 2>/dev/null) || { mdi_cluster_die "bad --cpu-quota '$quota'"; return 1; }
-    [ "$quota_us" -ge 1000 ] ||
-      { mdi_cluster_die "--cpu-quota $quota gives $quota_us us per ${MDI_CLUSTER_PERIOD_US} us: the kernel needs >= 1000 us (>= 0.1 core)"; return 1; }
+    mapfile -t quotas_us < <(mdi_cluster_quota_us "$quota" "$n")
+    [ "${#quotas_us[@]}" = "$n" ] || return 1
   fi
   mdi_cluster_check_free "$n" || return 1
   mkdir -p "$MDI_CLUSTER_STATE/tmp"
@@ -166,7 +182,7 @@ mdi_cluster_up() {
       mkdir "$cg" || { mdi_cluster_die "cannot create cgroup $cg"; return 1; }
       mdi_cluster_created cgroup "$cg"
       mdi_cluster_cg_write "$cg/cpu.cfs_period_us" "$MDI_CLUSTER_PERIOD_US" || return 1
-      mdi_cluster_cg_write "$cg/cpu.cfs_quota_us" "$quota_us" || return 1
+      mdi_cluster_cg_write "$cg/cpu.cfs_quota_us" "${quotas_us[$i]}" || return 1
     fi
     local acct=$MDI_CLUSTER_ACCTROOT/$MDI_CLUSTER_PREFIX/$ns
     mkdir "$acct" || { mdi_cluster_die "cannot create cpuacct group $acct"; return 1; }
@@ -176,7 +192,7 @@ mdi_cluster_up() {
   done
   echo fast >"$MDI_CLUSTER_STATE/link"
   local cpu="no CPU quota"
-  [ "$quota" = none ] || cpu="cpu quota $quota ($quota_us us per $MDI_CLUSTER_PERIOD_US us, group cpu.shares $MDI_CLUSTER_SHARES)"
+  [ "$quota" = none ] || cpu="cpu quota $quota (${quotas_us[*]} us per $MDI_CLUSTER_PERIOD_US us, group cpu.shares $MDI_CLUSTER_SHARES)"
   mdi_cluster_log "up: $n devices $(mdi_cluster_ns 0)..$(mdi_cluster_ns $((n - 1))) on $MDI_CLUSTER_SUBNET.0/24, $cpu, link fast"
 }
 

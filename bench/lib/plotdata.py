@@ -45,7 +45,10 @@ def main():
     os.makedirs(png_dir, exist_ok=True)
     meta = doc.get("meta", {}) if isinstance(doc, dict) else {}
     quota = meta.get("cpu_quota_per_device")
-    device = f"{quota:g} core per device" if quota else "uncapped ranks"
+    if isinstance(quota, list):
+        device = "devices of " + "/".join(f"{x:g}" for x in quota) + " core"
+    else:
+        device = f"{quota:g} core per device" if quota else "uncapped ranks"
     jobs = []
 
     def job(script, out, **kw):

@@ -26,7 +26,8 @@ import sys
 # per-rank lists "L<kind>"
 COLUMNS = [
     ("model", "s"), ("mode", "s"), ("ranks", "i"), ("link", "s"), ("link_mbit", "f"),
-    ("latency_emulated", "b"), ("netns", "b"), ("cpu_quota", "f"),
+    ("latency_emulated", "b"), ("netns", "b"), ("cpu_quota", "f"), ("device_quota", "Lf"),
+    ("split_arg", "s"),
     ("B", "i"), ("M", "i"), ("sequences", "i"), ("new_tokens", "i"), ("max_seq_len", "i"),
     ("temperature", "f"), ("repeat", "i"), ("retries", "i"),
     ("tok_per_s", "f"), ("wall_s", "f"), ("load_s", "f"), ("generated_tokens", "i"),
@@ -124,13 +125,14 @@ def cmd_add(a):
     }
     row.update(parse_info(a.info))
     if a.cpu:
-        quota = any(kv.startswith("cpu_quota=") and kv != "cpu_quota=" for kv in a.params)
+        quota = any(kv.split("=")[0] in ("cpu_quota", "device_quota") and not kv.endswith("=") for kv in a.params)
         row.update(cpu_fields(a.cpu[0], a.cpu[1], quota))
     for kv in a.params:
         k, _, v = kv.partition("=")
         if k not in KIND:
             sys.exit(f"results.py: unknown column {k}")
-        row[k] = v
+        # a per-rank column given on the command line is ';'-joined
+        row[k] = (v.split(";") if v else None) if KIND[k].startswith("L") else v
     out = {}
     for name, kind in COLUMNS:
         v = row.get(name)
@@ -188,13 +190,14 @@ def cmd_show(a):
     rows = load_rows(a.rows)
     # "others": cores used by processes other than the devices during the launch
     print(f"{'model':<16} {'mode':<9} {'link':<5} {'np':>2} {'B':>3} {'M':>2} {'seq':>4} {'rep':>3} "
-          f"{'retry':>5} {'tok/s':>10} {'wall_s':>8}  max weights/rank  max peak RSS  others")
+          f"{'retry':>5} {'tok/s':>10} {'wall_s':>8}  max weights/rank  max peak RSS  others  split")
     for r in rows:
         other = r.get("host_other_cpu_s")
         other = f"{other / r['launch_s']:5.2f}" if other is not None and r.get("launch_s") else "    -"
         print(f"{r['model']:<16} {r['mode']:<9} {r['link']:<5} {r['ranks']:>2} {r['B']:>3} {r['M']:>2} "
               f"{r['sequences']:>4} {r['repeat']:>3} {r['retries']:>5} {r['tok_per_s']:>10.2f} {r['wall_s']:>8.3f}"
-              f"  {max(r['weights_bytes']) / 1e6:>10.1f} MB {max(r['peak_rss_bytes']) / 1e6:>9.1f} MB  {other}")
+              f"  {max(r['weights_bytes']) / 1e6:>10.1f} MB {max(r['peak_rss_bytes']) / 1e6:>9.1f} MB  {other}"
+              f"  {r.get('split') or ''}{' (' + r['split_arg'] + ')' if r.get('split_arg') not in (None, 'auto') else ''}")
 
 
 def cmd_markdown(a):
@@ -242,6 +245,35 @@ def cmd_markdown(a):
             rss = max(max(r["peak_rss_bytes"]) for r in sel) / 2**20
             cells.append(f"{w:.0f} / {rss:.0f}")
         print(f"| {m} | " + " | ".join(cells) + " |")
+    if len({r.get("split_arg") or "auto" for r in rows}) > 1:
+        split_table(rows)
+
+
+def split_table(rows):
+    """With several --split choices: tokens/s and the slowest rank per choice,
+    for each model, link, device quotas and rank count."""
+    from collections import defaultdict
+    groups = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if r["mode"] != "recurrent":
+            continue
+        quota = "/".join(f"{q:g}" for q in r["device_quota"]) if r.get("device_quota") else "-"
+        groups[(r["model"], r["link"], quota, r["ranks"])][r.get("split_arg") or "auto"].append(r)
+    print("\nTokens/s by split (mean of the repeats, min-max); layers per rank; compute seconds per rank (mean):\n")
+    print("| model | link | device quotas (cores) | devices | --split | layers per rank | tok/s | vs auto | compute_s per rank |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (model, link, quota, n), by in groups.items():
+        base = by.get("auto")
+        base_m = sum(r["tok_per_s"] for r in base) / len(base) if base else None
+        for arg, sel in by.items():
+            v = [r["tok_per_s"] for r in sel]
+            m = sum(v) / len(v)
+            cell = f"{m:.1f}" if len(v) == 1 else f"{m:.1f} ({min(v):.1f}-{max(v):.1f})"
+            plans = sorted({r.get("split") or "" for r in sel})
+            comp = ["%.1f" % (sum(r["compute_s"][i] for r in sel) / len(sel)) for i in range(n)]
+            ratio = f"{m / base_m:.2f}x" if base_m else "-"
+            print(f"| {model} | {link} | {quota} | {n} | {arg} | {' or '.join(plans)} | {cell} | {ratio} | "
+                  f"{' / '.join(comp)} |")
 
 
 def main():
