@@ -6,7 +6,8 @@
 #
 #   bench/perf.sh --out DIR [options]
 #
-#   --out DIR             results: DIR/perf.csv, DIR/perf.json, DIR/runs.jsonl, DIR/runs/... (required)
+#   --out DIR             results: DIR/perf.csv, DIR/perf.json, DIR/runs.jsonl, DIR/runs/...,
+#                         DIR/kernels.csv (mdi_bench_kernels: our kernels against BLIS sgemm) (required)
 #   --quick               short smoke version: 1 repeat, 64 positions per sequence, 256 MiB bandwidth arrays
 #   --model-preset NAME   `mdi_convert random` preset of the model (default stories110M; stories15M or
 #                         stories260K make a fast run)
@@ -474,6 +475,17 @@ for ((ROUND = 1; ROUND <= REPEATS; ROUND++)); do
   fi
 done
 
+# --- kernels: mdi_matmul (float32, Q8_0) against BLIS sgemm, stories110M's FFN shape ----
+KERNELS=$BUILD_DIR/mdi_bench_kernels
+if [ -x "$KERNELS" ]; then
+  if [ "$QUICK" = 1 ]; then kargs=(--rows "1 16" --layers 2 --seconds 0.1); else kargs=(--seconds 1); fi
+  log "kernels: $KERNELS --threads \"$THREADS\" ${kargs[*]}"
+  "$KERNELS" --threads "$THREADS" "${kargs[@]}" --csv "$OUT/kernels.csv" >"$OUT/kernels.txt" 2>&1 ||
+    { FAILED_RUNS=$((FAILED_RUNS + 1)); log "mdi_bench_kernels failed: $(tail -n 3 "$OUT/kernels.txt")"; }
+else
+  log "no $KERNELS: kernel comparison skipped"
+fi
+
 # --- results -------------------------------------------------------------------------
 for f in "$OUT"/runs/*/command.txt; do
   echo "# ${f#"$OUT"/}"
@@ -486,6 +498,7 @@ if command -v gnuplot >/dev/null && [ -s "$SCRATCH/perf.dat" ] && [ "$(wc -l <"$
   gnuplot -e "data='$SCRATCH/perf.dat'; out='$OUT/perf.png'" "$BENCH_DIR/perf/perf.gp" 2>"$SCRATCH/gnuplot.txt" ||
     log "gnuplot failed: $(head -c 300 "$SCRATCH/gnuplot.txt")"
 fi
+[ ! -s "$OUT/kernels.txt" ] || { echo; cat "$OUT/kernels.txt"; }
 echo "results: $OUT/perf.csv, $OUT/perf.json$([ ! -s "$OUT/perf.png" ] || echo ", $OUT/perf.png"); runs in $OUT/runs, commands in $COMMANDS ($((SECONDS - start)) s)"
 if [ "$FAILED_RUNS" -gt 0 ]; then
   log "$FAILED_RUNS runs failed (see above)"

@@ -390,6 +390,11 @@ int main(int argc, char **argv) {
   mdi_log_set_quiet(r.opt.quiet);
   if (r.opt.verbose) mdi_log_set_host(mdi_comm_host());
   mdi_matmul_set_threads(r.opt.threads);
+  const int cpus = mdi_cpus_allowed();
+  if (cpus > 0 && r.opt.threads > cpus)
+    mdi_log_warn("--threads %d but this rank is bound to %d CPU%s: its threads will share %s (mpirun binds each "
+                 "rank to one core by default for 2 ranks or fewer; give mpirun --map-by slot:PE=%d or --bind-to none)",
+                 r.opt.threads, cpus, cpus == 1 ? "" : "s", cpus == 1 ? "it" : "them", r.opt.threads);
 
   int ok = agree(setup_model(&r));
   if (ok) ok = agree(check_same_model(&r));

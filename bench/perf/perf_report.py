@@ -469,6 +469,19 @@ def cmd_check(a):
         for m in measured:
             if m["value"] is None:
                 errors.append("perf.json: %s was not measured (%s)" % (m["measure"], m["note"]))
+    kernels = os.path.join(a.dir, "kernels.csv")
+    if os.path.isfile(kernels):
+        with open(kernels, newline="", encoding="utf-8") as f:
+            krows = list(csv.DictReader(f))
+        names = {r.get("kernel") for r in krows}
+        if not {"mdi_matmul f32", "mdi_matmul q8_0", "blis sgemm"} <= names:
+            errors.append("kernels.csv: kernels %s, expected mdi_matmul f32, mdi_matmul q8_0 and blis sgemm" % names)
+        for i, r in enumerate(krows, 2):
+            try:
+                if float(r["gflops"]) <= 0:
+                    errors.append("kernels.csv line %d: gflops %s" % (i, r["gflops"]))
+            except (KeyError, TypeError, ValueError):
+                errors.append("kernels.csv line %d: no number in gflops" % i)
     if errors:
         for e in errors:
             print("check: " + e, file=sys.stderr)

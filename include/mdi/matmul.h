@@ -62,8 +62,10 @@ void mdi_matmul(float *out, const float *x, const struct mdi_matrix *w, int M);
 void mdi_matmul_ref(float *out, const float *x, const float *w, int M, int N, int K);
 
 /* Seconds one mdi_matmul of M rows by an N x K float32 matrix takes on this
- * rank now (synthetic weights, best of a few calls after a warm-up): the
- * speed measurement behind --split calibrate.  MDI_ERR-free; <0 if out of memory. */
+ * rank now (synthetic weights; mean of back-to-back calls over at least a
+ * quarter of a second after a warm-up, so a CPU that is throttled, shared or
+ * capped by a CPU quota shows its sustained speed, not its best burst): the
+ * speed measurement behind --split calibrate.  <0 if out of memory. */
 double mdi_matmul_benchmark(int M, int N, int K);
 
 /* Threads used by the kernels of this process (OpenMP and BLIS). */

@@ -1,6 +1,8 @@
 /* Resource measurements for the stats (see stats.h). */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "mdi/stats.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <sys/resource.h>
 
@@ -19,4 +21,11 @@ double mdi_mem_available_bytes(void) {
     if (sscanf(line, "MemAvailable: %lf kB", &kib) == 1) break;
   fclose(f);
   return kib * 1024.0;
+}
+
+int mdi_cpus_allowed(void) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  return CPU_COUNT(&set);
 }
