@@ -38,11 +38,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SRC_DIR=$(cd "$BENCH_DIR/.." && pwd)
-BUILD_DIR=${MDI_BUILD_DIR:-build}
-case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$SRC_DIR/$BUILD_DIR ;; esac
-PIPELINE=$BUILD_DIR/mdi_pipeline
-CONVERT=$BUILD_DIR/mdi_convert
+# shellcheck source=lib/paths.sh
+source "$BENCH_DIR/lib/paths.sh"
 REPORT=$BENCH_DIR/perf/perf_report.py
 
 die() { echo "perf.sh: error: $*" >&2; exit 2; }
@@ -200,7 +197,7 @@ bytes_per_token() {
     $NF ~ /^\/layers\// || $NF == "/final_norm" { layers += $(NF - 1) }
     $NF ~ /^\/classifier/ { cls += $(NF - 1) }
     $NF ~ /^\/embedding/ { emb += $(NF - 1) }
-    END { printf "%d\n", layers + (shared ? emb : cls) }' "$1"
+    END { printf "%.0f\n", layers + (shared ? emb : cls) }' "$1"
 }
 info_value() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
 

@@ -20,10 +20,10 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$OUT" ] || { echo "quick.sh: usage: bench/quick.sh --out DIR" >&2; exit 2; }
 
-BUILD_DIR=${MDI_BUILD_DIR:-build}
-case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$BENCH_DIR/../$BUILD_DIR ;; esac
+# shellcheck source=lib/paths.sh
+source "$BENCH_DIR/lib/paths.sh"
 MODELS="stories260K stories15M"
-if ! "$BUILD_DIR/mdi_convert" random --help >/dev/null 2>&1; then
+if ! "$CONVERT" random --help >/dev/null 2>&1; then
   echo "quick.sh: this mdi_convert cannot write random models: stories260K only" >&2
   MODELS="stories260K"
 fi

@@ -44,11 +44,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SRC_DIR=$(cd "$BENCH_DIR/.." && pwd)
-BUILD_DIR=${MDI_BUILD_DIR:-build}
-case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$SRC_DIR/$BUILD_DIR ;; esac
-PIPELINE=$BUILD_DIR/mdi_pipeline
-CONVERT=$BUILD_DIR/mdi_convert
+# shellcheck source=lib/paths.sh
+source "$BENCH_DIR/lib/paths.sh"
 
 die() { echo "scaling.sh: error: $*" >&2; exit 2; }
 log() { echo "scaling.sh: $*" >&2; }
