@@ -33,12 +33,13 @@ void mdi_rope_apply_ref(float *vec, int n, int head_size, int pos, float theta);
 /* Causal attention of one query row at position pos over a cache of
  * positions 0..pos for grouped-query attention: each K/V head is read once
  * for the n_heads / n_kv_heads query heads sharing it.
- *   out[n_heads*hs], q[n_heads*hs], keys/values [positions][kv_dim] (row stride kv_dim),
+ *   out[n_heads*hs], q[n_heads*hs],
+ *   keys/values [n_kv_heads][max_seq][hs] (a head's positions contiguous, max_seq > pos),
  *   scratch [n_heads/n_kv_heads][pos+1] floats. */
-void mdi_attention(float *out, const float *q, const float *keys, const float *values, int pos,
+void mdi_attention(float *out, const float *q, const float *keys, const float *values, int pos, int max_seq,
                    int n_heads, int n_kv_heads, int head_size, float *scratch);
-/* One query head at a time, as llama2.c; scratch [pos+1]. */
-void mdi_attention_ref(float *out, const float *q, const float *keys, const float *values, int pos,
+/* One query head at a time, as llama2.c; the same cache layout; scratch [pos+1]. */
+void mdi_attention_ref(float *out, const float *q, const float *keys, const float *values, int pos, int max_seq,
                        int n_heads, int n_kv_heads, int head_size, float *scratch);
 
 #endif

@@ -253,8 +253,11 @@ static void attention_rows(const struct mdi_block *b, struct mdi_kv_cache *kv,
         mdi_rope_apply(ws->q + (size_t)r * dim, dim, hs, c, sn);
         mdi_rope_apply(ws->k + (size_t)r * kv_dim, kv_dim, hs, c, sn);
       }
-      memcpy(kc + (size_t)pos * kv_dim, ws->k + (size_t)r * kv_dim, kv_dim * sizeof(float));
-      memcpy(vc + (size_t)pos * kv_dim, ws->v + (size_t)r * kv_dim, kv_dim * sizeof(float));
+      for (int kh = 0; kh < hp->n_kv_heads; kh++) { /* cache: [kv_head][pos][hs] */
+        const size_t at = ((size_t)kh * kv->max_seq + pos) * hs;
+        memcpy(kc + at, ws->k + (size_t)r * kv_dim + (size_t)kh * hs, hs * sizeof(float));
+        memcpy(vc + at, ws->v + (size_t)r * kv_dim + (size_t)kh * hs, hs * sizeof(float));
+      }
     }
   }
   MDI_ASSERT(r == rows);
@@ -270,7 +273,7 @@ static void attention_rows(const struct mdi_block *b, struct mdi_kv_cache *kv,
       for (int t = 0; t < spans[s].n_tokens; t++, row++) {
         if (row % nt != tid) continue;
         mdi_attention(ws->att + (size_t)row * dim, ws->q + (size_t)row * dim, kc, vc,
-                      spans[s].pos + t, hp->n_heads, hp->n_kv_heads, hs, scratch);
+                      spans[s].pos + t, kv->max_seq, hp->n_heads, hp->n_kv_heads, hs, scratch);
       }
     }
   }

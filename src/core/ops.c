@@ -4,6 +4,9 @@
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
+#ifdef __FMA__
+#include <immintrin.h>
+#endif
 
 void mdi_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
   float ss = 0.0f;
@@ -122,55 +125,129 @@ static inline v8f load8(const float *p) {
   return v;
 }
 
-/* q . k over one head: 8 lanes, then a fixed reduction (plain C float code
- * does not vectorise a reduction without -ffast-math). */
+static inline void store8(float *p, v8f v) { memcpy(p, &v, sizeof v); }
+
+/* acc + x * y in one rounding, whatever the compiler would choose for the
+ * plain expression (GCC keeps some loop-carried chains unfused): the
+ * attention sums are then the same in every loop shape below. */
+static inline v8f fma8(v8f x, v8f y, v8f acc) {
+#ifdef __FMA__
+  __m256 a, b, c;
+  memcpy(&a, &x, sizeof a);
+  memcpy(&b, &y, sizeof b);
+  memcpy(&c, &acc, sizeof c);
+  c = _mm256_fmadd_ps(a, b, c);
+  memcpy(&acc, &c, sizeof acc);
+  return acc;
+#else
+  for (int i = 0; i < 8; i++) acc[i] = fmaf(x[i], y[i], acc[i]);
+  return acc;
+#endif
+}
+
+static inline float hsum8(v8f a) { return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])); }
+
+/* q . k over one head: 8 lanes of fused multiply-adds, then a fixed
+ * reduction, then the n % 8 tail. */
 static inline float dot_head(const float *a, const float *b, int n) {
   v8f acc = {0};
   int i = 0;
-  for (; i + 8 <= n; i += 8) acc += load8(a + i) * load8(b + i);
-  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-  for (; i < n; i++) s += a[i] * b[i];
+  for (; i + 8 <= n; i += 8) acc = fma8(load8(a + i), load8(b + i), acc);
+  float s = hsum8(acc);
+  for (; i < n; i++) s = fmaf(a[i], b[i], s);
   return s;
 }
 
-void mdi_attention(float *out, const float *q, const float *keys, const float *values, int pos,
+/* dot_head of q with k0..k3, each computed exactly as dot_head does; the
+ * four independent chains overlap. */
+static inline void dot_head4(const float *q, const float *k0, const float *k1, const float *k2, const float *k3,
+                             int n, float *s) {
+  v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v8f x = load8(q + i);
+    a0 = fma8(x, load8(k0 + i), a0);
+    a1 = fma8(x, load8(k1 + i), a1);
+    a2 = fma8(x, load8(k2 + i), a2);
+    a3 = fma8(x, load8(k3 + i), a3);
+  }
+  s[0] = hsum8(a0), s[1] = hsum8(a1), s[2] = hsum8(a2), s[3] = hsum8(a3);
+  for (; i < n; i++) {
+    s[0] = fmaf(q[i], k0[i], s[0]);
+    s[1] = fmaf(q[i], k1[i], s[1]);
+    s[2] = fmaf(q[i], k2[i], s[2]);
+    s[3] = fmaf(q[i], k3[i], s[3]);
+  }
+}
+
+/* o[0..hs) = sum over t < T of a[t] * v[t][.] (v rows hs apart), each
+ * element one fused chain in t: 64 outputs at a time in registers. */
+static void weighted_sum(float *o, const float *a, const float *v, int T, int hs) {
+  int i0 = 0;
+  for (; i0 + 64 <= hs; i0 += 64) {
+    v8f acc[8] = {{0}};
+    for (int t = 0; t < T; t++) {
+      const v8f w = (v8f){0} + a[t];
+      const float *row = v + (size_t)t * hs + i0;
+      for (int j = 0; j < 8; j++) acc[j] = fma8(w, load8(row + 8 * j), acc[j]);
+    }
+    for (int j = 0; j < 8; j++) store8(o + i0 + 8 * j, acc[j]);
+  }
+  for (; i0 + 8 <= hs; i0 += 8) {
+    v8f acc = {0};
+    for (int t = 0; t < T; t++) acc = fma8((v8f){0} + a[t], load8(v + (size_t)t * hs + i0), acc);
+    store8(o + i0, acc);
+  }
+  for (; i0 < hs; i0++) {
+    float acc = 0.0f;
+    for (int t = 0; t < T; t++) acc = fmaf(a[t], v[(size_t)t * hs + i0], acc);
+    o[i0] = acc;
+  }
+}
+
+void mdi_attention(float *out, const float *q, const float *keys, const float *values, int pos, int max_seq,
                    int n_heads, int n_kv_heads, int head_size, float *scratch) {
-  const int group = n_heads / n_kv_heads, kv_dim = n_kv_heads * head_size, T = pos + 1;
+  const int group = n_heads / n_kv_heads, T = pos + 1;
   const float scale = 1.0f / sqrtf((float)head_size);
   for (int kh = 0; kh < n_kv_heads; kh++) {
+    const float *kcache = keys + (size_t)kh * max_seq * head_size;
+    const float *vcache = values + (size_t)kh * max_seq * head_size;
     /* scores[g][t] for the `group` query heads sharing K/V head kh; each key
      * row is read once for all of them */
-    for (int t = 0; t < T; t++) {
-      const float *k = keys + (size_t)t * kv_dim + kh * head_size;
+    int t = 0;
+    for (; t + 4 <= T; t += 4) {
+      const float *k = kcache + (size_t)t * head_size;
+      for (int g = 0; g < group; g++) {
+        float d[4];
+        dot_head4(q + (kh * group + g) * head_size, k, k + head_size, k + 2 * head_size, k + 3 * head_size,
+                  head_size, d);
+        for (int j = 0; j < 4; j++) scratch[(size_t)g * T + t + j] = d[j] * scale;
+      }
+    }
+    for (; t < T; t++) {
+      const float *k = kcache + (size_t)t * head_size;
       for (int g = 0; g < group; g++) {
         scratch[(size_t)g * T + t] = dot_head(q + (kh * group + g) * head_size, k, head_size) * scale;
       }
     }
-    for (int g = 0; g < group; g++) mdi_softmax(scratch + (size_t)g * T, T);
     for (int g = 0; g < group; g++) {
-      float *o = out + (kh * group + g) * head_size;
-      for (int i = 0; i < head_size; i++) o[i] = 0.0f;
-    }
-    for (int t = 0; t < T; t++) {
-      const float *v = values + (size_t)t * kv_dim + kh * head_size;
-      for (int g = 0; g < group; g++) {
-        float a = scratch[(size_t)g * T + t];
-        float *o = out + (kh * group + g) * head_size;
-        for (int i = 0; i < head_size; i++) o[i] += a * v[i];
-      }
+      mdi_softmax(scratch + (size_t)g * T, T);
+      weighted_sum(out + (kh * group + g) * head_size, scratch + (size_t)g * T, vcache, T, head_size);
     }
   }
 }
 
-void mdi_attention_ref(float *out, const float *q, const float *keys, const float *values, int pos,
+void mdi_attention_ref(float *out, const float *q, const float *keys, const float *values, int pos, int max_seq,
                        int n_heads, int n_kv_heads, int head_size, float *scratch) {
-  const int group = n_heads / n_kv_heads, kv_dim = n_kv_heads * head_size;
+  const int group = n_heads / n_kv_heads;
   for (int h = 0; h < n_heads; h++) {
     const float *qh = q + h * head_size;
     const int kh = h / group;
+    const float *kcache = keys + (size_t)kh * max_seq * head_size;
+    const float *vcache = values + (size_t)kh * max_seq * head_size;
     for (int t = 0; t <= pos; t++) {
       double s = 0.0;
-      for (int i = 0; i < head_size; i++) s += (double)qh[i] * keys[(size_t)t * kv_dim + kh * head_size + i];
+      for (int i = 0; i < head_size; i++) s += (double)qh[i] * kcache[(size_t)t * head_size + i];
       scratch[t] = (float)(s / sqrt((double)head_size));
     }
     double max = scratch[0], sum = 0.0;
@@ -180,7 +257,7 @@ void mdi_attention_ref(float *out, const float *q, const float *keys, const floa
     for (int i = 0; i < head_size; i++) {
       double o = 0.0;
       for (int t = 0; t <= pos; t++)
-        o += exp(scratch[t] - max) / sum * values[(size_t)t * kv_dim + kh * head_size + i];
+        o += exp(scratch[t] - max) / sum * vcache[(size_t)t * head_size + i];
       out[h * head_size + i] = (float)o;
     }
   }

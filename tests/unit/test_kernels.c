@@ -156,8 +156,9 @@ static void test_attention(void) {
     float *v = random_array((size_t)(pos + 1) * kv_dim);
     float *a = random_array(n_heads * hs), *b = random_array(n_heads * hs);
     float *s1 = random_array((size_t)n_heads * (pos + 1)), *s2 = random_array(pos + 1);
-    mdi_attention(a, q, k, v, pos, n_heads, n_kv, hs, s1);
-    mdi_attention_ref(b, q, k, v, pos, n_heads, n_kv, hs, s2);
+    /* a cache of exactly pos + 1 positions per head ([n_kv][pos+1][hs]) */
+    mdi_attention(a, q, k, v, pos, pos + 1, n_heads, n_kv, hs, s1);
+    mdi_attention_ref(b, q, k, v, pos, pos + 1, n_heads, n_kv, hs, s2);
     for (int i = 0; i < n_heads * hs; i++) CHECK_NEAR(a[i], b[i], 1e-5);
     mdi_free(q), mdi_free(k), mdi_free(v), mdi_free(a), mdi_free(b), mdi_free(s1), mdi_free(s2);
   }
