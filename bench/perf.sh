@@ -38,8 +38,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/paths.sh
-source "$BENCH_DIR/lib/paths.sh"
+# shellcheck source=lib/common.sh
+source "$BENCH_DIR/lib/common.sh"
 REPORT=$BENCH_DIR/perf/perf_report.py
 
 die() { echo "perf.sh: error: $*" >&2; exit 2; }
@@ -112,10 +112,7 @@ CHILD=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then
-    kill -TERM "$CHILD" 2>/dev/null || true
-    wait "$CHILD" 2>/dev/null || true
-  fi
+  stop_child
   rm -rf "$SCRATCH"
   rm -f "$CACHE"/*.perf-tmp.$$
   exit "$rc"

@@ -20,8 +20,8 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$OUT" ] || { echo "quick.sh: usage: bench/quick.sh --out DIR" >&2; exit 2; }
 
-# shellcheck source=lib/paths.sh
-source "$BENCH_DIR/lib/paths.sh"
+# shellcheck source=lib/common.sh
+source "$BENCH_DIR/lib/common.sh"
 MODELS="stories260K stories15M"
 if ! "$CONVERT" random --help >/dev/null 2>&1; then
   echo "quick.sh: this mdi_convert cannot write random models: stories260K only" >&2

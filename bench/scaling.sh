@@ -44,8 +44,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/paths.sh
-source "$BENCH_DIR/lib/paths.sh"
+# shellcheck source=lib/common.sh
+source "$BENCH_DIR/lib/common.sh"
 
 die() { echo "scaling.sh: error: $*" >&2; exit 2; }
 log() { echo "scaling.sh: $*" >&2; }
@@ -131,10 +131,7 @@ OWN_CLUSTER=0
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then
-    kill -TERM "$CHILD" 2>/dev/null || true
-    wait "$CHILD" 2>/dev/null || true
-  fi
+  stop_child
   if [ "$OWN_CLUSTER" = 1 ] && [ -e "$MDI_CLUSTER_STATE/created" ]; then
     mdi_cluster_down || rc=1
   fi

@@ -1,8 +1,0 @@
-# Paths shared by the benchmark scripts; source it with BENCH_DIR set to bench/.
-# Sets SRC_DIR (the source tree), BUILD_DIR (MDI_BUILD_DIR, default build/,
-# relative to the source tree), PIPELINE and CONVERT (the executables).
-SRC_DIR=$(cd "$BENCH_DIR/.." && pwd)
-BUILD_DIR=${MDI_BUILD_DIR:-build}
-case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$SRC_DIR/$BUILD_DIR ;; esac
-PIPELINE=$BUILD_DIR/mdi_pipeline
-CONVERT=$BUILD_DIR/mdi_convert
