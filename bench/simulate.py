@@ -144,19 +144,22 @@ def group_key(r):
             tuple(r.get("device_quota") or ()), r.get("split_arg") or "auto")
 
 
-def cmd_validate(a):
-    runs = load_runs(a.results)
+def calibrated_groups(path):
+    """(key, rows, base, t_layer, t_head) per group of comparable runs that
+    has a 1-rank run: base is the median 1-rank run, the calibration."""
     groups = {}
-    for r in runs:
+    for r in load_runs(path):
         groups.setdefault(group_key(r), []).append(r)
-    out = []
     for key, rows in sorted(groups.items(), key=lambda kv: str(kv[0])):
-        ones = [r for r in rows if r["ranks"] == 1]
-        if not ones:
-            continue
-        # calibrate on the median 1-rank run
-        ones.sort(key=lambda r: r["tok_per_s"])
-        t_layer, t_head = calibrate(ones[len(ones) // 2])
+        ones = sorted((r for r in rows if r["ranks"] == 1), key=lambda r: r["tok_per_s"])
+        if ones:
+            base = ones[len(ones) // 2]
+            yield (key, rows, base) + calibrate(base)
+
+
+def cmd_validate(a):
+    out = []
+    for key, rows, _, t_layer, t_head in calibrated_groups(a.results):
         for n in sorted({r["ranks"] for r in rows}):
             pts = [r for r in rows if r["ranks"] == n]
             measured = statistics.median(r["tok_per_s"] for r in pts)
@@ -178,17 +181,8 @@ def cmd_validate(a):
 
 
 def cmd_predict(a):
-    runs = load_runs(a.results)
-    groups = {}
-    for r in runs:
-        groups.setdefault(group_key(r), []).append(r)
     out = []
-    for key, rows in sorted(groups.items(), key=lambda kv: str(kv[0])):
-        ones = sorted((r for r in rows if r["ranks"] == 1), key=lambda r: r["tok_per_s"])
-        if not ones:
-            continue
-        base = ones[len(ones) // 2]
-        t_layer, t_head = calibrate(base)
+    for key, rows, base, t_layer, t_head in calibrated_groups(a.results):
         link = dict(base)
         if a.layers:
             # a deeper model of the same width: the measured layer and head
