@@ -10,13 +10,6 @@
 #include "mdi/error.h"
 #include "mdi/options.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc;
-  (void)argv;
-  fuzz_quiet();
-  return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *path = fuzz_temp_file(data, size, ".ini");
   struct mdi_options o;

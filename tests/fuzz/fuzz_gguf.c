@@ -10,13 +10,6 @@
 #include "mdi/error.h"
 #include "mdi/tokenizer.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc;
-  (void)argv;
-  fuzz_quiet();
-  return 0;
-}
-
 static int count_string(void *ctx, int64_t i, const char *s, size_t len) {
   (void)i;
   (void)s;

@@ -7,13 +7,6 @@
 #include "fuzz_util.h"
 #include "mdi/error.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc;
-  (void)argv;
-  fuzz_quiet();
-  return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *path = fuzz_temp_file(data, size, ".bin");
   struct convert_input in;

@@ -10,13 +10,6 @@
 #include "mdi/error.h"
 #include "mdi/tokenizer.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc;
-  (void)argv;
-  fuzz_quiet();
-  return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2) return 0;
   const int vocab = data[0] | data[1] << 8;

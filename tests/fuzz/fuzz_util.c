@@ -73,6 +73,15 @@ const char *fuzz_temp_file(const uint8_t *data, size_t size, const char *suffix)
  * copy for the crash reports. */
 void fuzz_quiet(void) { mdi_log_set_quiet(1); }
 
+/* The set-up of a harness that needs nothing else: quiet logs.  Weak, so a
+ * harness with its own set-up (fuzz_prompt_encode.c) replaces it. */
+__attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+  fuzz_quiet();
+  return 0;
+}
+
 /* [off, off + bytes) inside the file of `size` bytes. */
 static int inside(int64_t off, int64_t bytes, int64_t size) {
   return off >= 0 && bytes >= 0 && off <= size && bytes <= size - off;

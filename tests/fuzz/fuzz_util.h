@@ -1,7 +1,7 @@
 /* Shared pieces of the fuzz harnesses (tests/fuzz/fuzz_*.c).
  *
- * Each harness defines LLVMFuzzerTestOneInput (and LLVMFuzzerInitialize when
- * it needs set-up).  It is linked either with libFuzzer (MDI_FUZZ=ON,
+ * Each harness defines LLVMFuzzerTestOneInput, and LLVMFuzzerInitialize when
+ * it needs more set-up than fuzz_util.c's default (quiet logs).  It is linked either with libFuzzer (MDI_FUZZ=ON,
  * tests/fuzz/run_fuzz.sh) or with replay_main.c, which feeds it the seed and
  * regression files in every normal build (CTest: fuzz.replay.*). */
 #ifndef MDI_FUZZ_UTIL_H

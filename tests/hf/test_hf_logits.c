@@ -16,39 +16,15 @@
 #include "mdi/model.h"
 #include "mdi/weights.h"
 #include "mdi_test.h"
+#include "mdi_test_model.h"
 
 #define MAX_TOKENS 256
 
-struct model {
-  struct mdi_hparams hp;
-  struct mdi_head head;
-  struct mdi_block block;
-  struct mdi_kv_cache kv;
-  struct mdi_workspace ws;
-};
-
-static int load(struct model *m, const char *path) {
-  struct mdi_h5 *f = NULL;
-  memset(m, 0, sizeof *m);
-  int rc = mdi_h5_open(&f, path) || mdi_h5_read_hparams(f, &m->hp) || mdi_head_load(&m->head, f, &m->hp) ||
-           mdi_block_load(&m->block, f, &m->hp, 0, m->hp.n_layers, m->hp.seq_len) ||
-           mdi_kv_init(&m->kv, m->hp.n_layers, 2, m->hp.seq_len, mdi_hparams_kv_dim(&m->hp)) ||
-           mdi_workspace_init(&m->ws, &m->hp, MAX_TOKENS, m->hp.seq_len, 1);
-  if (rc) fprintf(stderr, "%s: %s\n", path, mdi_error());
-  if (f) mdi_h5_close(f);
-  return rc ? MDI_ERR : MDI_OK;
-}
-
-static void unload(struct model *m) {
-  mdi_workspace_free(&m->ws);
-  mdi_kv_free(&m->kv);
-  mdi_block_free(&m->block);
-  mdi_head_free(&m->head);
-}
+static int load(struct mdi_test_model *m, const char *path) { return mdi_test_model_open(m, path, 2, MAX_TOKENS); }
 
 /* logits[n][vocab] of tokens[0..n) at positions 0..n-1 in KV slot `slot`,
  * as one chunk (step 0) or one token at a time (step 1). */
-static void run(struct model *m, const int *tokens, int n, int slot, int step, float *logits) {
+static void run(struct mdi_test_model *m, const int *tokens, int n, int slot, int step, float *logits) {
   const int dim = m->hp.dim, V = m->hp.vocab_size;
   float *x = mdi_aligned_alloc((size_t)n * dim * sizeof(float), "activations"); /* [n][dim] */
   int pos[MAX_TOKENS];
@@ -98,7 +74,7 @@ static int read_ref(const char *path, int vocab, int *tokens, int *n, double **l
 }
 
 static int against_reference(const char *model_path, const char *ref_path, double tol) {
-  struct model m;
+  struct mdi_test_model m;
   int tokens[MAX_TOKENS], n;
   double *ref = NULL;
   if (load(&m, model_path) != MDI_OK) return 1;
@@ -120,12 +96,12 @@ static int against_reference(const char *model_path, const char *ref_path, doubl
   free(chunk);
   free(step);
   free(ref);
-  unload(&m);
+  mdi_test_model_free(&m);
   return mdi_test_finish("test_hf_logits");
 }
 
 static int same_logits(const char *a_path, const char *b_path, const char *ref_path) {
-  struct model a, b;
+  struct mdi_test_model a, b;
   int tokens[MAX_TOKENS], n;
   double *ref = NULL;
   if (load(&a, a_path) != MDI_OK || load(&b, b_path) != MDI_OK) return 1;
@@ -143,8 +119,8 @@ static int same_logits(const char *a_path, const char *b_path, const char *ref_p
   free(la);
   free(lb);
   free(ref);
-  unload(&a);
-  unload(&b);
+  mdi_test_model_free(&a);
+  mdi_test_model_free(&b);
   return mdi_test_finish("test_hf_logits --same");
 }
 

@@ -9,30 +9,11 @@
 #include "mdi/model.h"
 #include "mdi/weights.h"
 #include "mdi_test.h"
+#include "mdi_test_model.h"
 
-struct model {
-  struct mdi_hparams hp;
-  struct mdi_head head;
-  struct mdi_block block;
-  struct mdi_kv_cache kv;
-  struct mdi_workspace ws;
-};
-
-static int load(struct model *m, const char *path) {
-  struct mdi_h5 *f;
-  if (mdi_h5_open(&f, path) || mdi_h5_read_hparams(f, &m->hp) || mdi_head_load(&m->head, f, &m->hp) ||
-      mdi_block_load(&m->block, f, &m->hp, 0, m->hp.n_layers, m->hp.seq_len) ||
-      mdi_kv_init(&m->kv, m->hp.n_layers, 4, m->hp.seq_len, mdi_hparams_kv_dim(&m->hp)) ||
-      mdi_workspace_init(&m->ws, &m->hp, 32, m->hp.seq_len, 1)) {
-    fprintf(stderr, "%s\n", mdi_error());
-    return MDI_ERR;
-  }
-  mdi_h5_close(f);
-  return MDI_OK;
-}
 
 /* Run spans of tokens through the whole model; logits of each span's last row. */
-static void forward(struct model *m, const struct mdi_span *spans, int n, const int *tokens, float *logits) {
+static void forward(struct mdi_test_model *m, const struct mdi_span *spans, int n, const int *tokens, float *logits) {
   int rows = 0;
   for (int i = 0; i < n; i++) rows += spans[i].n_tokens;
   float *x = mdi_aligned_alloc((size_t)rows * m->hp.dim * sizeof(float), "x");
@@ -47,7 +28,7 @@ static void forward(struct model *m, const struct mdi_span *spans, int n, const 
   mdi_free(x);
 }
 
-static void test_logits_pos0(struct model *m) {
+static void test_logits_pos0(struct mdi_test_model *m) {
   char path[512];
   FILE *f = fopen(mdi_test_source_path("models/stories260K.logits_pos0.txt", path, sizeof path), "r");
   CHECK(f != NULL);
@@ -74,7 +55,7 @@ static void test_logits_pos0(struct model *m) {
   free(logits);
 }
 
-static void test_prefill_equals_decode(struct model *m) {
+static void test_prefill_equals_decode(struct mdi_test_model *m) {
   const int prompt[5] = {1, 403, 407, 261, 378}, V = m->hp.vocab_size;
   float *chunk = malloc((size_t)2 * V * sizeof(float)), *step = malloc((size_t)2 * V * sizeof(float));
   /* slot 0: whole prompt as one chunk, batched with a BOS-only sequence in slot 2 */
@@ -104,14 +85,10 @@ int main(void) {
   const char *dir = getenv("MDI_BINARY_DIR");
   char path[512];
   snprintf(path, sizeof path, "%s/tests/stories260K.h5", dir ? dir : ".");
-  struct model m;
-  memset(&m, 0, sizeof m);
-  if (load(&m, path) != MDI_OK) return 1;
+  struct mdi_test_model m;
+  if (mdi_test_model_open(&m, path, 4, 32) != MDI_OK) return 1;
   test_logits_pos0(&m);
   test_prefill_equals_decode(&m);
-  mdi_workspace_free(&m.ws);
-  mdi_kv_free(&m.kv);
-  mdi_block_free(&m.block);
-  mdi_head_free(&m.head);
+  mdi_test_model_free(&m);
   return mdi_test_finish("test_model");
 }

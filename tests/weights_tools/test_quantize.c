@@ -22,6 +22,7 @@
 #include "mdi/matmul.h"
 #include "mdi/model.h"
 #include "mdi/tokenizer.h"
+#include "mdi_test_model.h"
 
 #ifndef Q8_MODEL
 #define Q8_MODEL "q8.h5"
@@ -123,35 +124,11 @@ static void test_contents(struct mdi_h5 *f, struct mdi_h5 *q) {
 
 /* ---- logits ------------------------------------------------------------- */
 
-struct model {
-  struct mdi_hparams hp;
-  struct mdi_head head;
-  struct mdi_block block;
-  struct mdi_kv_cache kv;
-  struct mdi_workspace ws;
-};
-
-static int load(struct model *m, struct mdi_h5 *f) {
-  memset(m, 0, sizeof *m);
-  if (mdi_h5_read_hparams(f, &m->hp) || mdi_head_load(&m->head, f, &m->hp) ||
-      mdi_block_load(&m->block, f, &m->hp, 0, m->hp.n_layers, m->hp.seq_len) ||
-      mdi_kv_init(&m->kv, m->hp.n_layers, 1, m->hp.seq_len, mdi_hparams_kv_dim(&m->hp)) ||
-      mdi_workspace_init(&m->ws, &m->hp, 1, m->hp.seq_len, 1)) {
-    fprintf(stderr, "%s\n", mdi_error());
-    return MDI_ERR;
-  }
-  return MDI_OK;
-}
-
-static void unload(struct model *m) {
-  mdi_workspace_free(&m->ws);
-  mdi_kv_free(&m->kv);
-  mdi_block_free(&m->block);
-  mdi_head_free(&m->head);
-}
+/* one slot, one row per call: token by token */
+static int load(struct mdi_test_model *m, struct mdi_h5 *f) { return mdi_test_model_load(m, f, 1, 1); }
 
 /* Logits [vocab] of `token` at position `pos` of slot 0. */
-static void step(struct model *m, int token, int pos, float *logits) {
+static void step(struct mdi_test_model *m, int token, int pos, float *logits) {
   float x[4096]; /* [dim] */
   MDI_ASSERT(m->hp.dim <= 4096);
   struct mdi_span s = {0, pos, 1};
@@ -175,7 +152,7 @@ static double max_diff(const float *a, const float *b, int n) {
 }
 
 static void test_logits(struct mdi_h5 *f, struct mdi_h5 *q) {
-  struct model mf, mq;
+  struct mdi_test_model mf, mq;
   if (load(&mf, f) != MDI_OK || load(&mq, q) != MDI_OK) {
     CHECK(0);
     return;
@@ -225,8 +202,8 @@ static void test_logits(struct mdi_h5 *f, struct mdi_h5 *q) {
   free(lf);
   free(lq);
   free(ref);
-  unload(&mf);
-  unload(&mq);
+  mdi_test_model_free(&mf);
+  mdi_test_model_free(&mq);
 }
 
 /* Write the quantized model q as a float32 model holding its dequantized
@@ -291,7 +268,7 @@ static void test_dequantized(struct mdi_h5 *q, const char *dir) {
   char path[600];
   snprintf(path, sizeof path, "%s/dequantized.h5", dir);
   struct mdi_h5 *d = NULL;
-  struct model mq, md;
+  struct mdi_test_model mq, md;
   if (write_dequantized(q, path, NULL) != MDI_OK || mdi_h5_open(&d, path) != MDI_OK || load(&mq, q) != MDI_OK ||
       load(&md, d) != MDI_OK) {
     fprintf(stderr, "%s\n", mdi_error());
@@ -312,8 +289,8 @@ static void test_dequantized(struct mdi_h5 *q, const char *dir) {
   CHECK(worst <= 1e-4);
   free(a);
   free(b);
-  unload(&mq);
-  unload(&md);
+  mdi_test_model_free(&mq);
+  mdi_test_model_free(&md);
   mdi_h5_close(d);
 
   /* one int8 matrix and no quantization attribute: still a quantized model
