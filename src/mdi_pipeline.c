@@ -211,6 +211,7 @@ static int setup_requests(struct run *r) {
     return mdi_fail("%s: the tokenizer has %d pieces but vocab_size is %d", r->opt.model,
                     r->tok.vocab_size, r->hp.vocab_size);
   if (mdi_prompts_build(&r->opt, &r->tok, r->max_seq, &r->reqs, &r->n_reqs) != MDI_OK) return MDI_ERR;
+  if (r->opt.output && mdi_output_lock(r->opt.output) != MDI_OK) return MDI_ERR;
   if (r->opt.resume) {
     const int total = r->n_reqs;
     int skipped, torn;

@@ -27,6 +27,13 @@ struct mdi_output {
   size_t cap;
 };
 
+/* Take an exclusive lock on the journal file (created if missing) for the
+ * rest of this process, before reading it for --resume or truncating it: a
+ * second job on the same file, or the ranks of a killed job that are still
+ * ending, would otherwise interleave their lines with ours.  MDI_ERR with a
+ * message naming the file when another process holds it. */
+int mdi_output_lock(const char *journal_path);
+
 /* append: add to an existing journal (--resume) instead of truncating it. */
 int mdi_output_init(struct mdi_output *o, const struct mdi_tokenizer *tok, const char *journal_path,
                     int append, int n_total, int progress);

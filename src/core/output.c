@@ -1,11 +1,27 @@
 /* Text, journal and progress output of rank 0 (see output.h). */
 #include "mdi/output.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "mdi/error.h"
+
+int mdi_output_lock(const char *journal_path) {
+  /* the descriptor stays open: the lock lasts until this process exits */
+  const int fd = open(journal_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return mdi_fail("%s: cannot create the output file: %s", journal_path, strerror(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return MDI_OK;
+  const int err = errno;
+  close(fd);
+  if (err == EWOULDBLOCK)
+    return mdi_fail("%s: another process is writing this output file (a job still running or still ending?); "
+                    "wait for it to exit", journal_path);
+  return mdi_fail("%s: cannot lock the output file: %s", journal_path, strerror(err));
+}
 
 int mdi_output_init(struct mdi_output *o, const struct mdi_tokenizer *tok, const char *journal_path,
                     int append, int n_total, int progress) {

@@ -68,6 +68,13 @@ RESUMED=$!
 sleep 0.5
 kill -TERM $RESUMED 2>/dev/null || true
 wait $RESUMED 2>/dev/null || true
+# mpirun can exit before its ranks do: a rank still ending holds the journal's
+# lock, and a run started now would stop with "another process is writing"
+for _ in $(seq 100); do
+  pgrep -f "$PIPE.*run2.jsonl" > /dev/null || break
+  sleep 0.1
+done
+pgrep -f "$PIPE.*run2.jsonl" > /dev/null && { echo "FAIL: ranks of the stopped run still alive after 10 s"; exit 1; }
 mpi 2 "${ARGS[@]}" -o run2.jsonl --resume > /dev/null
 python3 "$TOOLS/compare_jsonl.py" ref.jsonl run2.jsonl --fields prompt,tokens,text,finish_reason,seed
 echo "PASS"
