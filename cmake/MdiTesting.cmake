@@ -99,11 +99,14 @@ function(mdi_add_mpi_test)
   endforeach()
 endfunction()
 
-# mdi_add_unit_test(<name> <source>...): a C test program linked with mdi_core.
+# mdi_add_unit_test(<name> LIBS <library>... SOURCES <source>...): a C test
+# program linked with the given libraries (the one it tests: mdi_model,
+# mdi_ring, mdi_app, mdi_tools), with tests/support on its include path.
 function(mdi_add_unit_test name)
-  add_executable(${name} ${ARGN})
-  target_link_libraries(${name} PRIVATE mdi_core)
-  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
+  cmake_parse_arguments(T "" "" "LIBS;SOURCES" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/support)
   add_test(NAME ${name} COMMAND ${name})
   math(EXPR timeout "60 * ${MDI_TEST_TIMEOUT_SCALE}")
   set_tests_properties(${name} PROPERTIES TIMEOUT ${timeout} LABELS unit

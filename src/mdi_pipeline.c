@@ -8,20 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mdi/comm.h"
-#include "mdi/config.h"
-#include "mdi/error.h"
-#include "mdi/json.h"
-#include "mdi/model.h"
-#include "mdi/options.h"
-#include "mdi/output.h"
-#include "mdi/pipeline.h"
-#include "mdi/prompts.h"
-#include "mdi/rankfiles.h"
-#include "mdi/split.h"
-#include "mdi/stats.h"
-#include "mdi/tokenizer.h"
-#include "mdi/weights.h"
+#include "mdi/app/config.h"
+#include "mdi/app/journal.h"
+#include "mdi/app/options.h"
+#include "mdi/app/output.h"
+#include "mdi/app/prompts.h"
+#include "mdi/app/stats.h"
+#include "mdi/base/error.h"
+#include "mdi/base/sysinfo.h"
+#include "mdi/model/model.h"
+#include "mdi/model/rankfiles.h"
+#include "mdi/model/split.h"
+#include "mdi/model/tokenizer.h"
+#include "mdi/model/weights.h"
+#include "mdi/ring/calibrate.h"
+#include "mdi/ring/comm.h"
+#include "mdi/ring/pipeline.h"
 
 #define EXIT_USAGE 2
 
@@ -37,7 +39,7 @@ struct run {
   int per_rank;                /* the model is split into PREFIX.rankNNN.h5 files */
   struct mdi_rankfile_info info; /* per-rank mode: this rank's file */
   struct mdi_block block;
-  struct mdi_head head;        /* rank 0 */
+  struct mdi_vocab_layers vocab; /* rank 0 */
   struct mdi_tokenizer tok;    /* rank 0 */
   struct mdi_request *reqs;    /* rank 0 */
   int n_reqs;
@@ -45,6 +47,7 @@ struct run {
   struct mdi_output out;       /* rank 0 */
   struct mdi_kv_cache kv;
   struct mdi_workspace ws;
+  struct mdi_pipeline pipe;    /* this rank's loop, set up last */
   double t_start, load_s;
   int calibrate;               /* --split calibrate: plan from measured speeds */
   double calib_layer_s, calib_head_s, mem_available;
@@ -119,53 +122,14 @@ static int setup_model(struct run *r) {
   return mdi_split_plan(&r->hp, r->n_ranks, r->opt.split, r->opt.rank0_layers, r->counts);
 }
 
-/* Collective (--split calibrate): every rank times a matrix of the model's
- * FFN shape on a micro-batch of B rows and reports its free memory; all
- * ranks then make the same plan: the contiguous split that minimises the
- * slowest rank and fits each rank's memory. */
+/* Collective (--split calibrate): plan from every rank's measured speed and memory. */
 static int calibrate_split(struct run *r) {
-  const struct mdi_hparams *hp = &r->hp;
-  struct measure {
-    double layer_s, head_s, mem;
-  } mine = {0};
-  const double t = mdi_matmul_benchmark(r->B, hp->hidden_dim, hp->dim);
-  const double per_param = t / ((double)hp->hidden_dim * hp->dim);
-  mine.layer_s = per_param * (double)mdi_hparams_layer_params(hp);
-  mine.head_s = r->rank == 0 ? per_param * (double)mdi_hparams_classifier_params(hp) : 0.0;
-  mine.mem = mdi_mem_available_bytes();
-  struct measure *all = mdi_xcalloc((size_t)r->n_ranks, sizeof *all, "calibration");
-  mdi_comm_gather(&mine, sizeof mine, all, 0);
-  mdi_comm_bcast(all, (size_t)r->n_ranks * sizeof *all, 0);
-  double *layer_s = mdi_xcalloc((size_t)r->n_ranks, sizeof(double), "calibration");
-  int *max_layers = mdi_xcalloc((size_t)r->n_ranks, sizeof(int), "calibration");
-  /* per layer: its weights and, at worst, every slot's full KV cache for it */
-  const double per_layer = (double)mdi_layer_bytes(hp) +
-                           2.0 * r->B * r->M * (double)r->max_seq * mdi_hparams_kv_dim(hp) * sizeof(float);
-  int ok = 1;
-  for (int i = 0; i < r->n_ranks; i++) {
-    ok &= all[i].layer_s > 0;
-    layer_s[i] = all[i].layer_s;
-    const double usable = 0.9 * all[i].mem - (i == 0 ? (double)mdi_head_bytes(hp) : 0.0);
-    max_layers[i] = all[i].mem <= 0 ? -1 : usable <= 0 ? 0 : (int)(usable / per_layer);
-  }
-  int rc = ok ? mdi_split_plan_weighted(hp->n_layers, r->n_ranks, layer_s, all[0].head_s, max_layers,
-                                        r->opt.rank0_layers, r->counts)
-              : mdi_fail("--split calibrate: a rank could not allocate its calibration matrix");
+  struct mdi_calibration mine = {0};
+  const int rc = mdi_calibrate_split(&r->hp, r->n_ranks, r->B, r->M, r->max_seq, r->opt.rank0_layers, r->counts,
+                                     &mine);
   r->calib_layer_s = mine.layer_s;
   r->calib_head_s = mine.head_s;
   r->mem_available = mine.mem;
-  if (rc == MDI_OK && r->rank == 0) {
-    char split[256];
-    mdi_split_format(r->counts, r->n_ranks, split, sizeof split);
-    mdi_log_info("calibrated split %s (ms per layer and micro-batch of %d rows; rank 0 + %.2f ms classifier):",
-                 split, r->B, 1e3 * all[0].head_s);
-    for (int i = 0; i < r->n_ranks; i++)
-      mdi_log_info("  rank %d: %.3f ms/layer, %d layers, %.0f MB available", i, 1e3 * all[i].layer_s, r->counts[i],
-                   all[i].mem / 1e6);
-  }
-  free(all);
-  free(layer_s);
-  free(max_layers);
   return rc;
 }
 
@@ -211,11 +175,11 @@ static int setup_requests(struct run *r) {
     return mdi_fail("%s: the tokenizer has %d pieces but vocab_size is %d", r->opt.model,
                     r->tok.vocab_size, r->hp.vocab_size);
   if (mdi_prompts_build(&r->opt, &r->tok, r->max_seq, &r->reqs, &r->n_reqs) != MDI_OK) return MDI_ERR;
-  if (r->opt.output && mdi_output_lock(r->opt.output) != MDI_OK) return MDI_ERR;
+  if (r->opt.output && mdi_journal_lock(r->opt.output) != MDI_OK) return MDI_ERR;
   if (r->opt.resume) {
     const int total = r->n_reqs;
     int skipped, torn;
-    if (mdi_prompts_resume(r->reqs, &r->n_reqs, r->opt.output, &skipped, &torn) != MDI_OK) return MDI_ERR;
+    if (mdi_journal_resume(r->opt.output, r->reqs, &r->n_reqs, &skipped, &torn) != MDI_OK) return MDI_ERR;
     if (torn) mdi_log_warn("%s: dropped a torn last line (that sequence is generated again)", r->opt.output);
     mdi_log_info("resuming: %d of %d sequences are already in %s, %d to go", skipped, total, r->opt.output,
                  r->n_reqs);
@@ -234,7 +198,7 @@ static int setup_requests(struct run *r) {
 
 static int setup_weights(struct run *r) {
   if (mdi_block_load(&r->block, r->file, &r->hp, r->first, r->last, r->max_seq) != MDI_OK) return MDI_ERR;
-  if (r->rank == 0 && mdi_head_load(&r->head, r->file, &r->hp) != MDI_OK) return MDI_ERR;
+  if (r->rank == 0 && mdi_vocab_layers_load(&r->vocab, r->file, &r->hp) != MDI_OK) return MDI_ERR;
   if (mdi_kv_init(&r->kv, r->last - r->first, r->B * r->M, r->max_seq, mdi_hparams_kv_dim(&r->hp)) != MDI_OK)
     return MDI_ERR;
   if (mdi_workspace_init(&r->ws, &r->hp, r->max_rows, r->max_seq, r->opt.threads) != MDI_OK)
@@ -243,7 +207,23 @@ static int setup_weights(struct run *r) {
       mdi_sched_init(&r->sched, r->reqs, r->n_reqs, r->B, r->M, r->max_rows, r->max_seq, r->tok.stop_ids,
                      r->tok.n_stop) != MDI_OK)
     return MDI_ERR;
-  return MDI_OK;
+  struct mdi_pipeline *p = &r->pipe;
+  *p = (struct mdi_pipeline){
+      .rank = r->rank,
+      .n_ranks = r->n_ranks,
+      .M = r->M,
+      .timeout_s = r->opt.timeout,
+      .block = &r->block,
+      .kv = &r->kv,
+      .ws = &r->ws,
+  };
+  mdi_msg_layout_init(&p->layout, r->B, r->M, r->hp.dim, r->max_rows, r->max_seq);
+  if (r->rank == 0) {
+    p->vocab = &r->vocab;
+    p->sched = &r->sched;
+    p->sink = mdi_output_sink(&r->out);
+  }
+  return mdi_pipeline_init(p);
 }
 
 static void fill_rank_stats(const struct run *r, const struct mdi_pipeline *p, struct mdi_rank_stats *s) {
@@ -252,7 +232,7 @@ static void fill_rank_stats(const struct run *r, const struct mdi_pipeline *p, s
   snprintf(s->host, sizeof s->host, "%s", mdi_comm_host());
   s->layer_first = r->first;
   s->layer_last = r->last;
-  s->weights_bytes = (double)(r->block.weights_bytes + r->head.weights_bytes);
+  s->weights_bytes = (double)(r->block.weights_bytes + r->vocab.weights_bytes);
   s->kv_bytes = (double)r->kv.bytes;
   s->peak_rss_bytes = mdi_peak_rss_bytes();
   s->compute_s = p->compute_s;
@@ -311,11 +291,12 @@ static int report(struct run *r, const struct mdi_pipeline *p) {
 }
 
 static void free_run(struct run *r) {
+  mdi_pipeline_free(&r->pipe);
   if (r->rank == 0) {
     mdi_sched_free(&r->sched);
     mdi_prompts_free(r->reqs, r->n_reqs);
     mdi_tokenizer_free(&r->tok);
-    mdi_head_free(&r->head);
+    mdi_vocab_layers_free(&r->vocab);
   }
   mdi_workspace_free(&r->ws);
   mdi_kv_free(&r->kv);
@@ -326,24 +307,9 @@ static void free_run(struct run *r) {
 }
 
 static int run_pipeline(struct run *r) {
-  struct mdi_pipeline p = {
-      .rank = r->rank,
-      .n_ranks = r->n_ranks,
-      .M = r->M,
-      .timeout_s = r->opt.timeout,
-      .block = &r->block,
-      .kv = &r->kv,
-      .ws = &r->ws,
-  };
-  mdi_msg_layout_init(&p.layout, r->B, r->M, r->hp.dim, r->max_rows, r->max_seq);
-  if (r->rank == 0) {
-    p.head = &r->head;
-    p.sched = &r->sched;
-    p.out = &r->out;
-  }
   r->load_s = mdi_comm_time() - r->t_start;
   mdi_comm_barrier();
-  if (mdi_pipeline_run(&p) != MDI_OK) {
+  if (mdi_pipeline_run(&r->pipe) != MDI_OK) {
     /* rank 0 could not write its output: the others are waiting in the ring */
     mdi_log_error("%s", mdi_error());
     mdi_comm_abort(1);
@@ -352,7 +318,7 @@ static int run_pipeline(struct run *r) {
     mdi_log_error("%s", mdi_error());
     mdi_comm_abort(1);
   }
-  return agree(report(r, &p)) ? MDI_OK : MDI_ERR;
+  return agree(report(r, &r->pipe)) ? MDI_OK : MDI_ERR;
 }
 
 int main(int argc, char **argv) {
@@ -413,7 +379,7 @@ int main(int argc, char **argv) {
   }
   if (ok && r.opt.verbose)
     mdi_log_info("layers [%d,%d), %.2f MB weights, %.2f MB KV cache reserved", r.first, r.last,
-                 (r.block.weights_bytes + r.head.weights_bytes) / 1e6, r.kv.bytes / 1e6);
+                 (r.block.weights_bytes + r.vocab.weights_bytes) / 1e6, r.kv.bytes / 1e6);
   if (ok) ok = run_pipeline(&r) == MDI_OK;
   free_run(&r);
   mdi_comm_finalize();

@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "mdi/hparams.h"
-#include "mdi/weights.h"
+#include "mdi/model/hparams.h"
+#include "mdi/model/weights.h"
 
 struct mdi_h5;
 struct mdi_h5w;
@@ -70,7 +70,7 @@ int convert_same_bytes(struct convert_input *in, int64_t a, int64_t b, int64_t b
 
 /* ---- tokenizers ---------------------------------------------------------- */
 
-#include "mdi/tokenizer.h"
+#include "mdi/model/tokenizer.h"
 
 /* Read a llama2.c tokenizer.bin holding `vocab_size` tokens (the model's):
  * int32 max_token_length, then per token float32 score, int32 len, len bytes.
@@ -152,7 +152,7 @@ struct convert_model_src {
 /* The parsers of `mdi_convert llama2c` and `mdi_convert gguf` without the
  * writing, also driven by the fuzz harnesses (tests/fuzz/).  Both fill src
  * (src->in is the input; src->layers is allocated here and freed by the
- * caller with mdi_free, also after a failure) once every tensor is known to
+ * caller with free, also after a failure) once every tensor is known to
  * lie inside the file. */
 /* A llama2.c checkpoint open in `in`; *format names its header kind. */
 int convert_llama2c_locate(struct convert_input *in, struct convert_model_src *src,

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "convert.h"
-#include "mdi/error.h"
+#include "mdi/base/error.h"
 
 int convert_parse_args(int argc, char **argv, const struct convert_opt *opts, int n_opts,
                        int *help, const char **pos, int max_pos, int *n_pos) {

@@ -23,13 +23,14 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "convert.h"
-#include "mdi/error.h"
-#include "mdi/rankfiles.h"
-#include "mdi/tokenizer.h"
-#include "mdi/weights.h"
+#include "mdi/base/error.h"
+#include "mdi/model/rankfiles.h"
+#include "mdi/model/tokenizer.h"
+#include "mdi/model/weights.h"
 
 /* An output file being written; every write is checked. */
 struct export_out {
@@ -97,7 +98,7 @@ static int write_rope_tables(struct export_out *o, const struct mdi_hparams *hp)
       }
       rc = out_write(o, row, (size_t)half * sizeof(float), part == 0 ? "freq_cis_real" : "freq_cis_imag");
     }
-  mdi_free(row);
+  free(row);
   return rc;
 }
 

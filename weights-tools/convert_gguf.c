@@ -18,8 +18,8 @@
 
 #include "convert.h"
 #include "gguf_reader.h"
-#include "mdi/error.h"
-#include "mdi/tokenizer.h"
+#include "mdi/base/error.h"
+#include "mdi/model/tokenizer.h"
 
 /* GGUF name of each layer tensor (enum convert_layer_tensor order). */
 static const char *const gguf_layer_names[CONVERT_N_LAYER_TENSORS] = {
@@ -193,8 +193,8 @@ static int read_tokenizer(struct gguf_file *g, int vocab, struct mdi_tokenizer *
                           bos == eos ? 1 : 2, g->in.path);
 done:
   free(p.bytes);
-  mdi_free(p.offsets);
-  mdi_free(scores);
+  free(p.offsets);
+  free(scores);
   return rc;
 }
 
@@ -335,7 +335,7 @@ static int convert(const char *model, const char *out) {
   if (rc == MDI_OK) convert_report_written(out, &src.hp);
   mdi_tokenizer_free(&tok);
 done:
-  mdi_free(src.layers);
+  free(src.layers);
   gguf_close(&g);
   return rc;
 }

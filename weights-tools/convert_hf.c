@@ -21,9 +21,9 @@
 #include <string.h>
 
 #include "convert.h"
-#include "mdi/error.h"
-#include "mdi/tokenizer.h"
-#include "mdi/weights.h"
+#include "mdi/base/error.h"
+#include "mdi/model/tokenizer.h"
+#include "mdi/model/weights.h"
 #include "safetensors.h"
 
 /* ---- where each tensor of the model file comes from -------------------- */
@@ -171,8 +171,8 @@ static int same_tensor(struct hf_job *j, const struct safetensors_tensor *a, con
     if (rc == MDI_OK) rc = convert_input_read_at(&j->st.files[b->file], b->offset + pos, pb, n, b->name);
     if (rc == MDI_OK) *same = memcmp(pa, pb, n) == 0;
   }
-  mdi_free(pa);
-  mdi_free(pb);
+  free(pa);
+  free(pb);
   return rc;
 }
 
@@ -294,9 +294,9 @@ static int write_model(struct hf_job *j, const struct mdi_tokenizer *tok, const 
       mdi_h5w_abandon(w);
     convert_remove_on_signal(NULL);
   }
-  mdi_free(src);
-  mdi_free(buf);
-  mdi_free(col);
+  free(src);
+  free(buf);
+  free(col);
   return rc;
 }
 
@@ -354,7 +354,7 @@ static int convert(const char *dir, const char *out) {
   inputs[j.st.n_files + 1] = tok_path;
   inputs[j.st.n_files + 2] = index_path;
   const int clash = convert_check_output(out, inputs, j.st.n_files + 3) != MDI_OK;
-  mdi_free(inputs);
+  free(inputs);
   if (clash) goto done;
   const char *base = j.cfg.arch == CONVERT_HF_GPT2 ? "transformer." : "model.";
   char probe[64];
@@ -376,7 +376,7 @@ static int convert(const char *dir, const char *out) {
   rc = MDI_OK;
 done:
   if (have_tok) mdi_tokenizer_free(&tok);
-  mdi_free(j.used);
+  free(j.used);
   safetensors_close(&j.st);
   return rc;
 }

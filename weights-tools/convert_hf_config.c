@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "convert.h"
-#include "mdi/error.h"
-#include "mdi/json.h"
+#include "mdi/base/error.h"
+#include "mdi/base/json.h"
 
 #define MAX_CONFIG_BYTES ((size_t)16 << 20)
 

@@ -23,9 +23,9 @@
 #include <string.h>
 
 #include "convert.h"
-#include "mdi/error.h"
-#include "mdi/json.h"
-#include "mdi/tokenizer.h"
+#include "mdi/base/error.h"
+#include "mdi/base/json.h"
+#include "mdi/model/tokenizer.h"
 
 #define MAX_TOKENIZER_BYTES ((size_t)512 << 20)
 #define MAX_IDS (1 << 24)
@@ -324,10 +324,10 @@ int convert_read_hf_tokenizer(struct mdi_tokenizer *t, const char *path, int voc
 done:
   free(v.pieces);
   free(v.sorted);
-  mdi_free(scores);
-  mdi_free(offsets);
-  mdi_free(bytes);
-  mdi_free(merges);
+  free(scores);
+  free(offsets);
+  free(bytes);
+  free(merges);
   mdi_json_free(doc);
   return rc;
 }

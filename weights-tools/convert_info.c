@@ -7,12 +7,12 @@
 #include <string.h>
 
 #include "convert.h"
-#include "mdi/error.h"
-#include "mdi/matmul.h"
-#include "mdi/rankfiles.h"
-#include "mdi/split.h"
-#include "mdi/tokenizer.h"
-#include "mdi/weights.h"
+#include "mdi/base/error.h"
+#include "mdi/model/matmul.h"
+#include "mdi/model/rankfiles.h"
+#include "mdi/model/split.h"
+#include "mdi/model/tokenizer.h"
+#include "mdi/model/weights.h"
 
 /* One dataset as listed by mdi_h5_list. */
 struct entry {
@@ -205,7 +205,7 @@ static int print_rank_info(struct mdi_h5 *f, const struct mdi_hparams *hp, struc
     printf("model_fingerprint   %s\n", info->fingerprint);
     *s = (struct share){info->layer_first, info->layer_last, info->rank == 0};
   }
-  mdi_free(info);
+  free(info);
   return rc;
 }
 

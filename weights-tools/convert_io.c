@@ -4,12 +4,13 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "convert.h"
-#include "mdi/error.h"
-#include "mdi/weights.h"
+#include "mdi/base/error.h"
+#include "mdi/model/weights.h"
 
 /* Every input format here is little-endian and the tensors are copied as
  * they are: a big-endian host would need byte swapping that nothing tests. */
@@ -146,8 +147,8 @@ int convert_copy_tensor(struct convert_input *in, int64_t off, enum convert_src_
   }
   rc = MDI_OK;
 done:
-  mdi_free(scratch);
-  mdi_free(buf);
+  free(scratch);
+  free(buf);
   return rc;
 }
 
@@ -167,8 +168,8 @@ int convert_same_bytes(struct convert_input *in, int64_t a, int64_t b, int64_t b
   }
   rc = MDI_OK;
 done:
-  mdi_free(pa);
-  mdi_free(pb);
+  free(pa);
+  free(pb);
   return rc;
 }
 
@@ -191,7 +192,7 @@ int convert_read_tensor_rows(struct mdi_h5 *f, const struct convert_tensor *t, c
       if (rc == MDI_OK) rc = fn(ctx, t, buf, r, n);
     }
   }
-  mdi_free(buf);
+  free(buf);
   return rc;
 }
 
@@ -221,6 +222,6 @@ int convert_read_dataset_rows(struct mdi_h5 *f, const char *name, enum mdi_dtype
     rc = mdi_h5_read_rows(f, name, type, rows, cols, r, n, buf); /* checks dtype and shape */
     if (rc == MDI_OK) rc = fn(ctx, name, type, buf, r, n, cols);
   }
-  mdi_free(buf);
+  free(buf);
   return rc;
 }

@@ -16,11 +16,12 @@
  * n floats per layer lies at base + l * n * 4. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "convert.h"
-#include "mdi/error.h"
-#include "mdi/tokenizer.h"
+#include "mdi/base/error.h"
+#include "mdi/model/tokenizer.h"
 
 #define LEGACY_HEADER_BYTES 28
 #define V1_HEADER_BYTES 256
@@ -241,7 +242,7 @@ static int convert(const char *model, const char *tok_path, const char *out) {
   rc = MDI_OK;
 done:
   if (have_tok) mdi_tokenizer_free(&tok);
-  mdi_free(src.layers);
+  free(src.layers);
   convert_input_close(&in);
   return rc;
 }

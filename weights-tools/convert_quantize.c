@@ -24,11 +24,11 @@
 #include <string.h>
 
 #include "convert.h"
-#include "mdi/error.h"
-#include "mdi/matmul.h"
-#include "mdi/rankfiles.h"
-#include "mdi/tokenizer.h"
-#include "mdi/weights.h"
+#include "mdi/base/error.h"
+#include "mdi/model/matmul.h"
+#include "mdi/model/rankfiles.h"
+#include "mdi/model/tokenizer.h"
+#include "mdi/model/weights.h"
 
 #define TMP_SUFFIX ".tmp"
 
@@ -70,7 +70,7 @@ static int quantizes(const struct mdi_hparams *hp, const struct convert_tensor *
  * one in its place (contents not kept); NULL (message set) when out of memory. */
 static void *reserve(void *p, size_t *cap, size_t n, size_t size, const char *what) {
   if (n <= *cap) return p;
-  mdi_free(p);
+  free(p);
   *cap = 0;
   p = mdi_malloc(n * size, what);
   if (p) *cap = n;
@@ -211,10 +211,10 @@ static int quantize_model(const char *in, const char *out) {
     mdi_log_warn("%s: %lld groups of 32 weights were all smaller than %.3g in magnitude and are stored as "
                  "zeros", in, (long long)job.flushed, (double)Q8_MIN_AMAX);
 done:
-  mdi_free(job.q);
-  mdi_free(job.scales);
-  mdi_free(job.row);
-  mdi_free(tmp);
+  free(job.q);
+  free(job.scales);
+  free(job.row);
+  free(tmp);
   mdi_h5_close(job.src);
   return rc;
 }
@@ -258,7 +258,7 @@ int convert_quantize_main(int argc, char **argv) {
   const char *pos[2];
   int help, n_pos;
   int rc = convert_parse_args(n_args, args, NULL, 0, &help, pos, 2, &n_pos);
-  mdi_free(args);
+  free(args);
   if (rc == MDI_OK && help) {
     usage(stdout);
     return CONVERT_EXIT_OK;

@@ -17,9 +17,9 @@
 #include <string.h>
 
 #include "convert.h"
-#include "mdi/error.h"
-#include "mdi/tokenizer.h"
-#include "mdi/weights.h"
+#include "mdi/base/error.h"
+#include "mdi/model/tokenizer.h"
+#include "mdi/model/weights.h"
 
 /* A named model shape. */
 struct preset {
@@ -172,9 +172,9 @@ static int synth_tokenizer(struct mdi_tokenizer *t, int vocab) {
   const int stop[2] = {1, 2};
   rc = mdi_tokenizer_init(t, vocab, scores, bytes, off, 1, 2, stop, 2, "synthesized tokenizer");
 done:
-  mdi_free(scores);
-  mdi_free(off);
-  mdi_free(bytes);
+  free(scores);
+  free(off);
+  free(bytes);
   return rc;
 }
 
@@ -235,10 +235,10 @@ static int synth_byte_bpe(struct mdi_tokenizer *t, int vocab) {
   if (rc == MDI_OK && (rc = mdi_tokenizer_set_byte_bpe(t, merges, n_merges, "synthesized tokenizer")) != MDI_OK)
     mdi_tokenizer_free(t);
 done:
-  mdi_free(scores);
-  mdi_free(off);
-  mdi_free(bytes);
-  mdi_free(merges);
+  free(scores);
+  free(off);
+  free(bytes);
+  free(merges);
   return rc;
 }
 
@@ -284,7 +284,7 @@ static int write_random_model(const struct mdi_hparams *hp, uint64_t seed, const
   }
   convert_remove_on_signal(NULL);
 done:
-  mdi_free(buf);
+  free(buf);
   mdi_tokenizer_free(&tok);
   return rc;
 }

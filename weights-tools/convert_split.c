@@ -26,12 +26,12 @@
 #include <sys/stat.h>
 
 #include "convert.h"
-#include "mdi/error.h"
-#include "mdi/matmul.h"
-#include "mdi/rankfiles.h"
-#include "mdi/split.h"
-#include "mdi/tokenizer.h"
-#include "mdi/weights.h"
+#include "mdi/base/error.h"
+#include "mdi/model/matmul.h"
+#include "mdi/model/rankfiles.h"
+#include "mdi/model/split.h"
+#include "mdi/model/tokenizer.h"
+#include "mdi/model/weights.h"
 
 #define MAX_RANKS 1024 /* the size of mdi_rankfile_info.split */
 #define TMP_SUFFIX ".tmp"
@@ -116,7 +116,7 @@ static int write_rank_info(struct split_job *job) {
     info->layer_last = job->first[r] + job->counts[r];
     rc = mdi_rankfile_write_info(job->w[r], info);
   }
-  mdi_free(info);
+  free(info);
   return rc;
 }
 
@@ -197,12 +197,12 @@ static int make_paths(struct split_job *job, const char *model, const char *pref
 
 static void free_job(struct split_job *job) {
   for (int r = 0; r < job->n_ranks; r++) {
-    if (job->final_paths) mdi_free(job->final_paths[r]);
-    if (job->tmp_paths) mdi_free(job->tmp_paths[r]);
+    if (job->final_paths) free(job->final_paths[r]);
+    if (job->tmp_paths) free(job->tmp_paths[r]);
   }
-  mdi_free(job->final_paths);
-  mdi_free(job->tmp_paths);
-  mdi_free(job->w);
+  free(job->final_paths);
+  free(job->tmp_paths);
+  free(job->w);
   mdi_h5_close(job->src);
 }
 

@@ -3,9 +3,9 @@
 #include <stdio.h>
 
 #include "convert.h"
-#include "mdi/error.h"
-#include "mdi/tokenizer.h"
-#include "mdi/weights.h"
+#include "mdi/base/error.h"
+#include "mdi/model/tokenizer.h"
+#include "mdi/model/weights.h"
 
 static int write_tensors(const struct convert_model_src *src, struct mdi_h5w *w) {
   const struct mdi_hparams *hp = &src->hp;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mdi/error.h"
+#include "mdi/base/error.h"
 
 #define MAX_COUNT ((int64_t)1 << 20)        /* tensors, metadata keys */
 #define MAX_NAME_LEN ((int64_t)1 << 16)     /* keys and tensor names */
@@ -289,10 +289,10 @@ fail:
 void gguf_close(struct gguf_file *g) {
   for (int64_t i = 0; g->kv && i < g->n_kv; i++) free(g->kv[i].key);
   for (int64_t i = 0; g->tensors && i < g->n_tensors; i++) free(g->tensors[i].name);
-  mdi_free(g->kv);
-  mdi_free(g->tensors);
-  mdi_free((void *)g->kv_sorted);
-  mdi_free((void *)g->tensor_sorted);
+  free(g->kv);
+  free(g->tensors);
+  free((void *)g->kv_sorted);
+  free((void *)g->tensor_sorted);
   convert_input_close(&g->in);
   memset(g, 0, sizeof *g);
 }
@@ -399,6 +399,6 @@ int gguf_read_string_array(struct gguf_file *g, const struct gguf_kv *kv,
     if (rc == MDI_OK) rc = convert_input_read(&g->in, buf, (size_t)len, kv->key);
     if (rc == MDI_OK && fn(ctx, i, buf, (size_t)len) != 0) rc = MDI_ERR;
   }
-  mdi_free(buf);
+  free(buf);
   return rc;
 }

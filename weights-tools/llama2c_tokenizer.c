@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "convert.h"
-#include "mdi/error.h"
-#include "mdi/tokenizer.h"
+#include "mdi/base/error.h"
+#include "mdi/model/tokenizer.h"
 
 /* Longest piece a tokenizer.bin may declare; real ones stay below 64. */
 #define MAX_TOKEN_LENGTH (1 << 16)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "convert.h"
-#include "mdi/error.h"
+#include "mdi/base/error.h"
 
 static void usage(FILE *out) {
   fprintf(out,

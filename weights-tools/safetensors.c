@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "mdi/error.h"
-#include "mdi/json.h"
+#include "mdi/base/error.h"
+#include "mdi/base/json.h"
 
 #define MAX_INDEX_BYTES ((size_t)64 << 20) /* model.safetensors.index.json */
 #define MAX_ELEMS ((int64_t)1 << 50)       /* far above any tensor; keeps byte counts below 2^63 */

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "mdi/error.h"
-#include "mdi/matmul.h"
+#include "mdi/base/error.h"
+#include "mdi/model/matmul.h"
 
 struct opts {
   int threads[8], n_threads;
@@ -202,12 +202,12 @@ int main(int argc, char **argv) {
   for (int l = 0; l < o.layers; l++) {
     mdi_matrix_free(&w.f32[l]);
     mdi_matrix_free(&w.q8[l]);
-    mdi_free(w.rowmajor[l]);
+    free(w.rowmajor[l]);
   }
   free(w.f32);
   free(w.q8);
   free(w.rowmajor);
-  mdi_free(x);
-  mdi_free(out);
+  free(x);
+  free(out);
   return 0;
 }

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 
 #include "fuzz_util.h"
-#include "mdi/config.h"
-#include "mdi/error.h"
-#include "mdi/options.h"
+#include "mdi/app/config.h"
+#include "mdi/base/error.h"
+#include "mdi/app/options.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *path = fuzz_temp_file(data, size, ".ini");

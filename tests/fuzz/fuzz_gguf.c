@@ -7,8 +7,8 @@
 #include "convert.h"
 #include "fuzz_util.h"
 #include "gguf_reader.h"
-#include "mdi/error.h"
-#include "mdi/tokenizer.h"
+#include "mdi/base/error.h"
+#include "mdi/model/tokenizer.h"
 
 static int count_string(void *ctx, int64_t i, const char *s, size_t len) {
   (void)i;
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_check_roundtrip(&tok, text, sizeof text - 1, 0);
     mdi_tokenizer_free(&tok);
   }
-  mdi_free(src.layers);
+  free(src.layers);
   gguf_close(&g);
   return 0;
 }

@@ -5,7 +5,7 @@
  * inside it. */
 #include "convert.h"
 #include "fuzz_util.h"
-#include "mdi/error.h"
+#include "mdi/base/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *path = fuzz_temp_file(data, size, ".bin");
@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(format != NULL && src.in == &in);
     fuzz_check_located(&src);
   }
-  mdi_free(src.layers);
+  free(src.layers);
   convert_input_close(&in);
   return 0;
 }

@@ -9,8 +9,8 @@
 
 #include "convert.h"
 #include "fuzz_util.h"
-#include "mdi/error.h"
-#include "mdi/tokenizer.h"
+#include "mdi/base/error.h"
+#include "mdi/model/tokenizer.h"
 
 #ifndef MDI_FUZZ_TOKENIZER_PATH
 #error "MDI_FUZZ_TOKENIZER_PATH: the path of models/tok512.bin (tests/fuzz/CMakeLists.txt)"

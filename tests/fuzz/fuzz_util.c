@@ -8,8 +8,9 @@
 #include <unistd.h>
 
 #include "convert.h"
-#include "mdi/error.h"
-#include "mdi/tokenizer.h"
+#include "mdi/base/error.h"
+#include "mdi/base/utf8.h"
+#include "mdi/model/tokenizer.h"
 
 /* Prints through the sanitizer runtime, whose output libFuzzer keeps open;
  * absent in a build without sanitizers. */

@@ -6,7 +6,7 @@
 #   kill_stage.sh MPIEXEC MDI_PIPELINE MODEL WORKDIR
 set -euo pipefail
 MPIEXEC=$1 PIPE=$2 MODEL=$3 WORK=$4
-TOOLS=$(cd "$(dirname "$0")/../tools" && pwd)
+TOOLS=$(cd "$(dirname "$0")/../support" && pwd)
 mkdir -p "$WORK"
 cd "$WORK"
 rm -f ref.jsonl run.jsonl run2.jsonl mpirun.log

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mdi/comm.h"
-#include "mdi/error.h"
+#include "mdi/ring/comm.h"
+#include "mdi/base/error.h"
 
 /* 4242 bytes: an easy size to find in the report */
 #define PROBE_BYTES 4242

@@ -291,7 +291,7 @@ wait_job scaling "$id_scaling"
 # --- outputs
 cmp_tokens() { # what JOURNAL
   [ -s "$2" ] || fail "$1: no journal $2"
-  python3 "$SRC/tests/tools/compare_jsonl.py" "$T/local.jsonl" "$2" --fields tokens,finish_reason >"$T/cmp.txt" ||
+  python3 "$SRC/tests/support/compare_jsonl.py" "$T/local.jsonl" "$2" --fields tokens,finish_reason >"$T/cmp.txt" ||
     { cat "$T/cmp.txt"; fail "$1: tokens differ from the local run"; }
   log "$1: $(tail -n 1 "$T/cmp.txt")"
 }

@@ -1,0 +1,17 @@
+/* The run's sequences: prompts from -p and -f, each sampled --n-samples
+ * times, encoded and checked against max_seq before anything runs. */
+#ifndef MDI_PROMPTS_H
+#define MDI_PROMPTS_H
+
+#include "mdi/app/options.h"
+#include "mdi/model/sequence.h"
+#include "mdi/model/tokenizer.h"
+
+/* Sequence ids: prompts in order (-p ones first, then file lines), and for
+ * prompt j sample k the id j*K + k.  Seeds: S + id, or a JSONL line's own
+ * seed + k.  A prompt file that ends in .jsonl holds JSON objects. */
+int mdi_prompts_build(const struct mdi_options *o, const struct mdi_tokenizer *tok, int max_seq,
+                      struct mdi_request **reqs, int *n_reqs);
+void mdi_prompts_free(struct mdi_request *reqs, int n_reqs);
+
+#endif

@@ -1,0 +1,109 @@
+/* A transformer (llama or gpt2 architecture, hparams.h) split into pieces a
+ * rank can own:
+ *  - the vocabulary layers: token embedding (and gpt2's learned positions)
+ *    at the input, final norm and classifier at the output (rank 0);
+ *  - a block: the contiguous layers [first, last) (any rank, rank 0 included).
+ *
+ * A block runs on a micro-batch: rows of token vectors x[rows][dim] grouped
+ * into spans, one span per sequence (a prefill chunk of several tokens or one
+ * decode token), each with its KV-cache slot and start position. */
+#ifndef MDI_MODEL_H
+#define MDI_MODEL_H
+
+#include <stddef.h>
+
+#include "mdi/model/hparams.h"
+#include "mdi/model/kv_cache.h"
+#include "mdi/model/matmul.h"
+
+struct mdi_h5;
+
+struct mdi_layer {
+  float *attn_norm;           /* [dim] */
+  struct mdi_matrix wq;       /* [dim][dim] */
+  struct mdi_matrix wk;       /* [kv_dim][dim] */
+  struct mdi_matrix wv;       /* [kv_dim][dim] */
+  struct mdi_matrix wo;       /* [dim][dim] */
+  float *ffn_norm;            /* [dim] */
+  struct mdi_matrix w1;       /* [hidden][dim] llama: gate; gpt2: up (c_fc) */
+  struct mdi_matrix w2;       /* [dim][hidden] down */
+  struct mdi_matrix w3;       /* [hidden][dim] llama only: up */
+  /* gpt2 only (NULL for llama): LayerNorm biases and projection biases */
+  float *attn_norm_bias, *ffn_norm_bias; /* [dim] */
+  float *bq, *bk, *bv, *bo;   /* [dim] */
+  float *b1;                  /* [hidden] */
+  float *b2;                  /* [dim] */
+};
+
+struct mdi_block {
+  struct mdi_hparams hp;
+  int first, last;            /* global layer indices [first, last) */
+  struct mdi_layer *layers;   /* [last - first] */
+  float *rope_cos, *rope_sin; /* [max_seq][head_size/2] */
+  int max_seq;
+  size_t weights_bytes;       /* bytes of the layers' tensors */
+};
+
+/* The layers between tokens and vectors. */
+struct mdi_vocab_layers {
+  struct mdi_hparams hp;
+  float *embedding;           /* [vocab][dim] row-major; NULL when shared with the classifier */
+  float *position_embedding;  /* gpt2: [seq_len][dim] learned positions; NULL for llama */
+  float *final_norm;          /* [dim] */
+  float *final_norm_bias;     /* gpt2: [dim] */
+  struct mdi_matrix classifier; /* [vocab][dim] packed; also the embedding when shared */
+  size_t weights_bytes;       /* embedding + final norm + separate classifier */
+};
+
+/* One sequence's rows in a micro-batch. */
+struct mdi_span {
+  int slot;     /* KV-cache slot */
+  int pos;      /* position of its first row */
+  int n_tokens; /* rows: prompt chunk length in prefill, 1 in decode */
+};
+
+/* Scratch for a block or head pass over up to max_rows rows. */
+struct mdi_workspace {
+  int max_rows, max_seq;
+  float *xb;      /* [max_rows][dim] normalized input / projection output */
+  float *q;       /* [max_rows][dim] */
+  float *k, *v;   /* [max_rows][kv_dim] */
+  float *att;     /* [max_rows][dim] attention output */
+  float *hb, *hb2;/* [max_rows][hidden] */
+  float *scores;  /* [threads][n_heads][max_seq] */
+  int n_threads;
+};
+
+/* Load layers [first, last) (an empty block when first == last). */
+int mdi_block_load(struct mdi_block *b, struct mdi_h5 *f, const struct mdi_hparams *hp, int first,
+                   int last, int max_seq);
+void mdi_block_free(struct mdi_block *b);
+
+int mdi_vocab_layers_load(struct mdi_vocab_layers *v, struct mdi_h5 *f, const struct mdi_hparams *hp);
+void mdi_vocab_layers_free(struct mdi_vocab_layers *v);
+
+int mdi_workspace_init(struct mdi_workspace *ws, const struct mdi_hparams *hp, int max_rows,
+                       int max_seq, int n_threads);
+void mdi_workspace_free(struct mdi_workspace *ws);
+
+/* Called between layers so communication can progress during compute. */
+typedef void (*mdi_progress_fn)(void *ctx);
+
+/* x[rows][dim] <- block(x) for the spans (sum of n_tokens == rows).  Writes
+ * the K/V of every row into its slot at its position, then attends causally. */
+void mdi_block_forward(const struct mdi_block *b, struct mdi_kv_cache *kv, struct mdi_workspace *ws,
+                       const struct mdi_span *spans, int n_spans, float *x, int rows,
+                       mdi_progress_fn progress, void *progress_ctx);
+
+/* x[n][dim] = embedding rows of tokens[n] (gpt2: plus the position
+ * embedding of positions[n]; llama ignores positions). */
+void mdi_embed(const struct mdi_vocab_layers *v, const int *tokens, const int *positions, int n, float *x);
+/* logits[n][vocab] = classifier(final_norm(x[n][dim])); x is normalized in place. */
+void mdi_classify(const struct mdi_vocab_layers *v, float *x, int n, float *logits);
+
+/* Bytes of one layer's tensors and of the vocabulary layers' tensors, from hp alone
+ * (what weights_bytes will be; used by the split planner). */
+size_t mdi_layer_bytes(const struct mdi_hparams *hp);
+size_t mdi_vocab_layers_bytes(const struct mdi_hparams *hp);
+
+#endif

@@ -1,0 +1,48 @@
+/* The recurrent pipeline: rank 0's loop (embed, sample, refill slots) and
+ * the stage loop of the other ranks (docs/PIPELINE.md).  With one rank,
+ * rank 0 runs every layer itself and the micro-batches take turns without
+ * messages: a ring of one. */
+#ifndef MDI_PIPELINE_H
+#define MDI_PIPELINE_H
+
+#include "mdi/model/model.h"
+#include "mdi/model/sequence.h"
+#include "mdi/ring/protocol.h"
+#include "mdi/ring/scheduler.h"
+
+struct mdi_pipeline {
+  int rank, n_ranks;
+  int M;                          /* micro-batches in flight */
+  struct mdi_msg_layout layout;
+  double timeout_s;
+  const struct mdi_block *block;  /* this rank's layers (may be empty on rank 0) */
+  struct mdi_kv_cache *kv;
+  struct mdi_workspace *ws;
+  /* rank 0 only */
+  const struct mdi_vocab_layers *vocab; /* embedding and classifier */
+  struct mdi_sched *sched;
+  struct mdi_sequence_sink sink;  /* finished sequences go there */
+  /* made by mdi_pipeline_init */
+  struct mdi_ring *ring;          /* NULL with one rank */
+  struct mdi_span *spans;         /* [B] spans of the micro-batch at hand */
+  void *alone_buf;                /* one rank: the micro-batch being computed */
+  int *tokens, *positions;        /* rank 0: [max_rows] input tokens and their positions */
+  float *logits;                  /* rank 0: [B][vocab] */
+  struct mdi_prob_index *probs;   /* rank 0: [vocab] sampler scratch */
+  /* results */
+  double compute_s, recv_wait_s, send_wait_s, wall_s;
+  double t_first, t_last;         /* rank 0: first launch, last token sampled */
+};
+
+/* Allocate the ring endpoint (posting its first receive) and the scratch of
+ * this rank's loop; MDI_ERR (message set) when memory runs out.  The fields
+ * above "made by" must be set.  mdi_pipeline_free releases, also after a
+ * failed init. */
+int mdi_pipeline_init(struct mdi_pipeline *p);
+void mdi_pipeline_free(struct mdi_pipeline *p);
+
+/* Run this rank's part until the STOP message has gone round.  Returns
+ * MDI_ERR only when rank 0's sink fails (the caller aborts). */
+int mdi_pipeline_run(struct mdi_pipeline *p);
+
+#endif

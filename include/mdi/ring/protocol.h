@@ -1,0 +1,69 @@
+/* The ring message (docs/PIPELINE.md).  One micro-batch = one message:
+ *
+ *   header   magic, kind (DATA or STOP), micro-batch id, spans, rows, compact
+ *   spans    [B] x {slot, pos, n_tokens, flags}   (only n_spans are used)
+ *   padding  to 64 bytes
+ *   rows     [rows][dim] float32 activations
+ *
+ * The header area has a fixed size for a run (B spans), so the size of a
+ * message is exactly rows_offset + rows * dim * 4, which the receiver checks
+ * against MPI_Get_count.  After the last layer, the last rank keeps only the
+ * last row of every span ("compact"): rank 0 needs nothing else to sample. */
+#ifndef MDI_PROTOCOL_H
+#define MDI_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mdi/model/model.h"
+
+#define MDI_MSG_MAGIC 0x3149444Du /* "MDI1" */
+
+enum mdi_msg_kind { MDI_MSG_DATA = 1, MDI_MSG_STOP = 2 };
+enum mdi_span_flags { MDI_SPAN_NEW = 1 }; /* the slot starts a new sequence */
+
+struct mdi_msg_header {
+  uint32_t magic;
+  uint32_t kind;
+  int32_t mb;       /* micro-batch id */
+  int32_t n_spans;
+  int32_t rows;
+  int32_t compact;  /* 1: one row per span (the last one) */
+};
+
+struct mdi_wire_span {
+  int32_t slot, pos, n_tokens, flags;
+};
+
+/* Sizes fixed for a run. */
+struct mdi_msg_layout {
+  int B;              /* spans per message at most */
+  int dim;
+  int max_rows;
+  int n_slots;        /* B x M */
+  int max_seq;
+  size_t rows_offset; /* byte offset of the activations */
+  size_t max_bytes;
+};
+
+void mdi_msg_layout_init(struct mdi_msg_layout *l, int B, int M, int dim, int max_rows, int max_seq);
+size_t mdi_msg_bytes(const struct mdi_msg_layout *l, int rows);
+
+static inline struct mdi_msg_header *mdi_msg_header(void *buf) { return (struct mdi_msg_header *)buf; }
+static inline struct mdi_wire_span *mdi_msg_spans(void *buf) {
+  return (struct mdi_wire_span *)((char *)buf + sizeof(struct mdi_msg_header));
+}
+static inline float *mdi_msg_rows(const struct mdi_msg_layout *l, void *buf) {
+  return (float *)((char *)buf + l->rows_offset);
+}
+
+/* Write a header and spans; returns the message size for `rows` rows. */
+size_t mdi_msg_pack(const struct mdi_msg_layout *l, void *buf, int kind, int mb,
+                    const struct mdi_span *spans, int n_spans, int rows, int compact);
+/* Check a received message of `bytes` bytes; on success fills spans (may be
+ * NULL) and returns MDI_OK, else records what is wrong. */
+int mdi_msg_check(const struct mdi_msg_layout *l, void *buf, size_t bytes, struct mdi_span *spans);
+/* Keep only the last row of every span; returns the new message size. */
+size_t mdi_msg_compact(const struct mdi_msg_layout *l, void *buf);
+
+#endif

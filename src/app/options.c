@@ -1,0 +1,219 @@
+/* Command-line options of mdi_pipeline (see options.h). */
+#include "mdi/app/options.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdi/base/error.h"
+
+#define OFF(field) offsetof(struct mdi_options, field)
+#define NOLIM 0, 0, 0 /* no range, not a path */
+#define PATH 0, 0, 1  /* a file name */
+
+static const struct mdi_option_desc table[] = {
+    {"model", 'm', "model", "path", MDI_OPT_STRING, OFF(model), "FILE",
+     "model file (.h5), or the prefix of per-rank files PREFIX.rankNNN.h5", PATH},
+    {"max-seq-len", 0, "model", "max_seq_len", MDI_OPT_INT, OFF(max_seq_len), "N",
+     "positions per sequence: KV-cache size (default: the model's seq_len)", 0, 1 << 20, 0},
+    {"prompt", 'p', "run", "prompt", MDI_OPT_STRINGS, OFF(prompts), "TEXT",
+     "a prompt (repeatable; \"\" starts from BOS alone)", NOLIM},
+    {"prompt-file", 'f', "run", "prompt_file", MDI_OPT_STRING, OFF(prompt_file), "FILE",
+     "prompts, one per line (ids are line numbers from 0); a .jsonl file holds objects with "
+     "\"prompt\" and optional \"max_tokens\", \"seed\"", PATH},
+    {"n-samples", 0, "run", "n_samples", MDI_OPT_INT, OFF(n_samples), "K",
+     "samples of each prompt, seeds S+id (default 1)", 1, 1 << 20, 0},
+    {"max-new-tokens", 'n', "run", "max_new_tokens", MDI_OPT_INT, OFF(max_new_tokens), "N",
+     "new tokens per sequence; 0 = until a stop token or max-seq-len (default 256)", 0, 1 << 20, 0},
+    {"timeout", 0, "run", "timeout", MDI_OPT_DOUBLE, OFF(timeout), "SECONDS",
+     "end the job when a rank waits longer than this on a neighbour; 0 = never (default 60)", 0, 1e9, 0},
+    {"temperature", 't', "sampling", "temperature", MDI_OPT_DOUBLE, OFF(temperature), "T",
+     "sampling temperature; 0 = greedy (default 1.0)", 0, 100, 0},
+    {"top-p", 0, "sampling", "top_p", MDI_OPT_DOUBLE, OFF(top_p), "P",
+     "nucleus sampling threshold; 1 = off (default 0.9)", 0, 1, 0},
+    {"top-k", 0, "sampling", "top_k", MDI_OPT_INT, OFF(top_k), "K",
+     "sample among the K most likely tokens; 0 = off (default 0)", 0, 1 << 22, 0},
+    {"seed", 's', "sampling", "seed", MDI_OPT_INT64, OFF(seed), "S",
+     "random seed of sequence 0; sequence i uses S+i (default 42)", 1, 9.2e18, 0},
+    {"split", 0, "pipeline", "split", MDI_OPT_STRING, OFF(split), "SPEC",
+     "layers per rank: auto (balanced by weights), calibrate (balanced by each rank's measured speed "
+     "and memory), or counts a,b,c (one per rank, rank 0 first)", NOLIM},
+    {"rank0-layers", 0, "pipeline", "rank0_layers", MDI_OPT_INT, OFF(rank0_layers), "K",
+     "layers owned by rank 0 with --split auto; 0 = rank 0 only embeds and samples "
+     "(default: chosen by the planner)", 0, 1024, 0},
+    {"batch", 'b', "pipeline", "batch", MDI_OPT_INT, OFF(batch), "B",
+     "sequences per micro-batch (default 8)", 1, 4096, 0},
+    {"micro-batches", 0, "pipeline", "micro_batches", MDI_OPT_INT, OFF(micro_batches), "M",
+     "micro-batches in flight (default: the number of ranks)", 1, 4096, 0},
+    {"threads", 0, "pipeline", "threads", MDI_OPT_INT, OFF(threads), "N",
+     "compute threads per rank (default 1)", 1, 1024, 0},
+    {"output", 'o', "output", "output", MDI_OPT_STRING, OFF(output), "FILE",
+     "JSONL journal: one line per sequence, written when it finishes", PATH},
+    {"resume", 0, "output", "resume", MDI_OPT_FLAG, OFF(resume), NULL,
+     "continue an interrupted run: keep the sequences already in -o FILE, generate the rest", NOLIM},
+    {"stats", 0, "output", "stats", MDI_OPT_STRING, OFF(stats), "FILE",
+     "write run statistics (per rank and totals) as JSON", PATH},
+    {"quiet", 'q', "output", "quiet", MDI_OPT_FLAG, OFF(quiet), NULL,
+     "no progress line or summary on stderr", NOLIM},
+    {"verbose", 'v', "output", "verbose", MDI_OPT_FLAG, OFF(verbose), NULL,
+     "prefix messages with rank and host; print the split and memory per rank", NOLIM},
+    {"config", 'c', NULL, NULL, MDI_OPT_STRING, OFF(config), "FILE",
+     "read options from an INI file (command-line options override it)", NOLIM},
+    {"print-config", 0, NULL, NULL, MDI_OPT_FLAG, OFF(print_config), NULL,
+     "print the effective configuration as INI and exit", NOLIM},
+    {"help", 'h', NULL, NULL, MDI_OPT_FLAG, OFF(help), NULL, "show this help and exit", NOLIM},
+    {"version", 0, NULL, NULL, MDI_OPT_FLAG, OFF(version), NULL, "print the version and exit", NOLIM},
+    {NULL, 0, NULL, NULL, 0, 0, NULL, NULL, NOLIM},
+};
+
+const struct mdi_option_desc *mdi_options_table(void) { return table; }
+
+void mdi_options_defaults(struct mdi_options *o) {
+  memset(o, 0, sizeof *o);
+  o->n_samples = 1;
+  o->max_new_tokens = 256;
+  o->timeout = 60.0;
+  o->temperature = 1.0;
+  o->top_p = 0.9;
+  o->top_k = 0;
+  o->seed = 42;
+  o->split = mdi_xstrdup("auto");
+  o->rank0_layers = -1;
+  o->batch = 8;
+  o->micro_batches = 0;
+  o->threads = 1;
+}
+
+void mdi_options_free(struct mdi_options *o) {
+  for (const struct mdi_option_desc *d = table; d->long_name; d++) {
+    void *field = (char *)o + d->offset;
+    if (d->type == MDI_OPT_STRING) free(*(char **)field);
+  }
+  for (int i = 0; i < o->n_prompts; i++) free(o->prompts[i]);
+  free(o->prompts);
+  memset(o, 0, sizeof *o);
+}
+
+static int parse_number(const char *value, double *out, int integer) {
+  char *end;
+  errno = 0;
+  if (integer) {
+    long long v = strtoll(value, &end, 10);
+    *out = (double)v;
+  } else {
+    *out = strtod(value, &end);
+  }
+  return !(errno || end == value || *end != '\0' || !isfinite(*out));
+}
+
+int mdi_option_set(struct mdi_options *o, const struct mdi_option_desc *d, const char *value,
+                   const char *where) {
+  void *field = (char *)o + d->offset;
+  double v = 0;
+  switch (d->type) {
+    case MDI_OPT_STRING:
+      free(*(char **)field);
+      *(char **)field = mdi_xstrdup(value);
+      return MDI_OK;
+    case MDI_OPT_STRINGS: {
+      if (o->n_prompts >= MDI_MAX_PROMPTS)
+        return mdi_fail("%s: more than %d prompts; use a prompt file", where, MDI_MAX_PROMPTS);
+      if (!o->prompts) o->prompts = mdi_xcalloc(MDI_MAX_PROMPTS, sizeof(char *), "prompts");
+      o->prompts[o->n_prompts++] = mdi_xstrdup(value);
+      return MDI_OK;
+    }
+    case MDI_OPT_FLAG: {
+      if (value == NULL || !strcmp(value, "1") || !strcmp(value, "true") || !strcmp(value, "yes")) {
+        *(int *)field = 1;
+      } else if (!strcmp(value, "0") || !strcmp(value, "false") || !strcmp(value, "no")) {
+        *(int *)field = 0;
+      } else {
+        return mdi_fail("%s: \"%s\" is not a boolean (use true or false)", where, value);
+      }
+      return MDI_OK;
+    }
+    case MDI_OPT_INT:
+    case MDI_OPT_INT64:
+    case MDI_OPT_DOUBLE: break;
+  }
+  const int integer = d->type != MDI_OPT_DOUBLE;
+  if (!parse_number(value, &v, integer))
+    return mdi_fail("%s: \"%s\" is not %s", where, value, integer ? "an integer" : "a number");
+  if (d->min < d->max && (v < d->min || v > d->max))
+    return mdi_fail("%s: %s is out of range [%.15g, %.15g]", where, value, d->min, d->max);
+  if (d->type == MDI_OPT_INT) *(int *)field = (int)v;
+  if (d->type == MDI_OPT_INT64) *(int64_t *)field = strtoll(value, NULL, 10);
+  if (d->type == MDI_OPT_DOUBLE) *(double *)field = v;
+  return MDI_OK;
+}
+
+static const struct mdi_option_desc *find_long(const char *name, size_t len) {
+  for (const struct mdi_option_desc *d = table; d->long_name; d++)
+    if (strlen(d->long_name) == len && !strncmp(d->long_name, name, len)) return d;
+  return NULL;
+}
+
+static const struct mdi_option_desc *find_short(char c) {
+  for (const struct mdi_option_desc *d = table; d->long_name; d++)
+    if (d->short_name == c) return d;
+  return NULL;
+}
+
+int mdi_options_parse(struct mdi_options *o, int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *value = NULL;
+    const struct mdi_option_desc *d = NULL;
+    char where[96];
+    if (a[0] == '-' && a[1] == '-' && a[2]) {
+      const char *eq = strchr(a + 2, '=');
+      size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+      d = find_long(a + 2, len);
+      if (!d) return mdi_fail("unknown option %s (see --help)", a);
+      if (eq) value = eq + 1;
+    } else if (a[0] == '-' && a[1] && !a[2]) {
+      d = find_short(a[1]);
+      if (!d) return mdi_fail("unknown option %s (see --help)", a);
+    } else {
+      return mdi_fail("unexpected argument \"%s\" (options start with - or --; see --help)", a);
+    }
+    snprintf(where, sizeof where, "--%s", d->long_name);
+    if (d->type == MDI_OPT_FLAG) {
+      if (value) return mdi_fail("%s takes no value", where);
+    } else if (!value) {
+      if (i + 1 >= argc) return mdi_fail("%s needs a value (%s)", where, d->arg);
+      value = argv[++i];
+    }
+    if (mdi_option_set(o, d, value, where) != MDI_OK) return MDI_ERR;
+  }
+  return MDI_OK;
+}
+
+int mdi_options_validate(const struct mdi_options *o) {
+  if (!o->model || !o->model[0]) return mdi_fail("no model given: use -m MODEL.h5 (see --help)");
+  if (o->top_p <= 0.0) return mdi_fail("--top-p must be > 0 (1 turns nucleus sampling off)");
+  if (o->resume && !o->output) return mdi_fail("--resume needs the output file of the interrupted run (-o FILE)");
+  return MDI_OK;
+}
+
+void mdi_options_print_help(const char *program) {
+  printf("Usage: %s -m MODEL.h5 [options]\n"
+         "       mpirun -np N %s -m MODEL.h5 -f PROMPTS.txt [options]\n\n"
+         "Model-distributed LLM inference: the layers are split over the MPI ranks,\n"
+         "which form a ring; many sequences travel it at once in micro-batches.\n"
+         "Rank 0 embeds, samples and writes the output. Text goes to stdout.\n\nOptions:\n",
+         program, program);
+  for (const struct mdi_option_desc *d = table; d->long_name; d++) {
+    char left[64];
+    if (d->short_name)
+      snprintf(left, sizeof left, "-%c, --%s%s%s", d->short_name, d->long_name, d->arg ? " " : "",
+               d->arg ? d->arg : "");
+    else
+      snprintf(left, sizeof left, "    --%s%s%s", d->long_name, d->arg ? " " : "", d->arg ? d->arg : "");
+    printf("  %-30s %s\n", left, d->help);
+  }
+  printf("\nEvery option except -c, --print-config, --help and --version can also be set in the\n"
+         "config file as `key = value` in its [section]; see docs/CONFIG.md.\n"
+         "Exit status: 0 success, 1 error (bad input, a failed rank), 2 usage error.\n");
+}

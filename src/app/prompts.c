@@ -1,0 +1,248 @@
+/* Building the run's requests (see prompts.h). */
+#include "mdi/app/prompts.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdi/base/error.h"
+#include "mdi/base/json.h"
+
+/* A prompt before sampling: text, where it came from, per-prompt overrides. */
+struct prompt {
+  char *text;
+  size_t len;
+  char where[96];
+  int max_tokens; /* -1: the -n option */
+  int64_t seed;   /* -1: S + id */
+  struct mdi_sampler_params sampling;
+};
+
+struct prompt_list {
+  struct prompt *items;
+  int n, cap;
+};
+
+/* Appends a prompt with the command line's settings. */
+static struct prompt *push(struct prompt_list *l, const struct mdi_options *o) {
+  if (l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 16;
+    struct prompt *p = realloc(l->items, (size_t)l->cap * sizeof *p);
+    if (!p) MDI_PANIC("out of memory reading prompts");
+    l->items = p;
+  }
+  struct prompt *p = &l->items[l->n++];
+  memset(p, 0, sizeof *p);
+  p->max_tokens = -1;
+  p->seed = -1;
+  p->sampling = (struct mdi_sampler_params){(float)o->temperature, (float)o->top_p, o->top_k};
+  return p;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* One JSONL prompt line: its keys, -1 where not given. */
+struct prompt_line {
+  char *prompt;        /* malloc'd */
+  int max_tokens;
+  int64_t seed;
+  double temperature;
+  double top_p;
+  int top_k;
+};
+
+/* Numeric keys of a JSONL prompt line and their accepted ranges. */
+struct prompt_key {
+  const char *name;
+  double lo, hi;
+  int integer;
+};
+static const struct prompt_key prompt_keys[] = {
+    {"max_tokens", 0, 1 << 20, 1}, {"seed", 1, 9.0e15, 1},   {"temperature", 0, 100, 0},
+    {"top_p", 1e-9, 1, 0},         {"top_k", 0, 1 << 22, 1},
+};
+
+static int parse_prompt_line(const char *line, size_t len, const char *where, struct prompt_line *out) {
+  *out = (struct prompt_line){NULL, -1, -1, -1, -1, -1};
+  struct mdi_json_doc *doc;
+  if (mdi_json_parse(&doc, line, len, where) != MDI_OK) return mdi_fail("%s: not a JSON object", where);
+  const struct mdi_json *o = mdi_json_root(doc);
+  int rc = MDI_ERR;
+  if (mdi_json_type(o) != MDI_JSON_OBJECT) {
+    mdi_fail("%s: not a JSON object", where);
+    goto done;
+  }
+  for (const struct mdi_json *it = mdi_json_first(o); it; it = mdi_json_next(it)) {
+    const char *key = mdi_json_key(it);
+    if (!strcmp(key, "prompt")) {
+      if (!mdi_json_string(it)) {
+        mdi_fail("%s: \"prompt\" must be a string", where);
+        goto done;
+      }
+      continue;
+    }
+    const struct prompt_key *k = NULL;
+    for (size_t i = 0; i < sizeof prompt_keys / sizeof prompt_keys[0]; i++)
+      if (!strcmp(key, prompt_keys[i].name)) k = &prompt_keys[i];
+    if (!k) {
+      mdi_fail("%s: unknown key \"%s\" (expected prompt, max_tokens, seed, temperature, top_p, top_k)", where,
+               key);
+      goto done;
+    }
+    const double v = mdi_json_type(it) == MDI_JSON_NUMBER ? mdi_json_number(it) : NAN;
+    if ((k->integer && v != floor(v)) || !(v >= k->lo && v <= k->hi)) {
+      mdi_fail("%s: \"%s\" must be %s in [%g, %g]", where, k->name, k->integer ? "an integer" : "a number", k->lo,
+               k->hi);
+      goto done;
+    }
+    if (!strcmp(k->name, "max_tokens")) out->max_tokens = (int)v;
+    if (!strcmp(k->name, "seed")) out->seed = (int64_t)v;
+    if (!strcmp(k->name, "temperature")) out->temperature = v;
+    if (!strcmp(k->name, "top_p")) out->top_p = v;
+    if (!strcmp(k->name, "top_k")) out->top_k = (int)v;
+  }
+  const char *prompt = mdi_json_string(mdi_json_get(o, "prompt"));
+  if (!prompt) {
+    mdi_fail("%s: the object has no \"prompt\"", where);
+    goto done;
+  }
+  out->prompt = mdi_xstrdup(prompt);
+  rc = MDI_OK;
+done:
+  mdi_json_free(doc);
+  return rc;
+}
+
+static int read_file(const char *path, const struct mdi_options *o, struct prompt_list *l) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return mdi_fail("%s: cannot read the prompt file: %s", path, strerror(errno));
+  const int jsonl = ends_with(path, ".jsonl");
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  int lineno = 0, first = l->n, rc = MDI_OK;
+  while ((n = getline(&line, &cap, f)) >= 0) {
+    lineno++;
+    if (n > 0 && line[n - 1] == '\n') line[--n] = '\0';
+    if (n > 0 && line[n - 1] == '\r') line[--n] = '\0';
+    if (memchr(line, '\0', (size_t)n)) {
+      rc = mdi_fail("%s:%d: the line contains a NUL byte", path, lineno);
+      break;
+    }
+    if (jsonl && n == 0) continue; /* blank lines separate nothing in JSONL */
+    struct prompt *p = push(l, o);
+    snprintf(p->where, sizeof p->where, "%s:%d", path, lineno);
+    if (jsonl) {
+      struct prompt_line pl;
+      if (parse_prompt_line(line, (size_t)n, p->where, &pl) != MDI_OK) {
+        l->n--;
+        rc = MDI_ERR;
+        break;
+      }
+      p->text = pl.prompt;
+      p->max_tokens = pl.max_tokens;
+      p->seed = pl.seed;
+      if (pl.temperature >= 0) p->sampling.temperature = (float)pl.temperature;
+      if (pl.top_p >= 0) p->sampling.top_p = (float)pl.top_p;
+      if (pl.top_k >= 0) p->sampling.top_k = pl.top_k;
+    } else {
+      p->text = mdi_xstrdup(line);
+    }
+    p->len = strlen(p->text);
+  }
+  if (rc == MDI_OK && ferror(f)) rc = mdi_fail("%s: reading the prompt file failed: %s", path, strerror(errno));
+  if (rc == MDI_OK && l->n == first) rc = mdi_fail("%s: the prompt file holds no prompts", path);
+  free(line);
+  fclose(f);
+  return rc;
+}
+
+static void free_list(struct prompt_list *l) {
+  for (int i = 0; i < l->n; i++) free(l->items[i].text);
+  free(l->items);
+}
+
+static int encode(struct mdi_request *r, const struct prompt *p, const struct mdi_tokenizer *tok,
+                  int max_seq) {
+  r->prompt = mdi_xstrdup(p->text);
+  r->prompt_tokens = mdi_malloc((p->len + 3) * sizeof(int), "prompt tokens");
+  if (!r->prompt_tokens) return MDI_ERR;
+  /* the tokenizer says whether prompts start with BOS (llama2.c-style ones
+   * do, GPT-2's do not); an empty prompt starts from BOS all the same, the
+   * token GPT-2 generates unconditioned text from (<|endoftext|>) */
+  const int add_bos = tok->add_bos || p->len == 0;
+  if (mdi_tokenizer_encode(tok, p->text, p->len, add_bos, 0, r->prompt_tokens, &r->n_prompt) != MDI_OK)
+    return mdi_fail_context("prompt %s", p->where);
+  if (r->n_prompt > max_seq)
+    return mdi_fail("prompt %s is %d tokens long but max-seq-len is %d", p->where, r->n_prompt, max_seq);
+  return MDI_OK;
+}
+
+int mdi_prompts_build(const struct mdi_options *o, const struct mdi_tokenizer *tok, int max_seq,
+                      struct mdi_request **reqs_out, int *n_out) {
+  struct prompt_list l = {0};
+  *reqs_out = NULL;
+  *n_out = 0;
+  for (int i = 0; i < o->n_prompts; i++) {
+    struct prompt *p = push(&l, o);
+    p->text = mdi_xstrdup(o->prompts[i]);
+    p->len = strlen(p->text);
+    snprintf(p->where, sizeof p->where, "-p #%d", i + 1);
+  }
+  if (o->prompt_file && read_file(o->prompt_file, o, &l) != MDI_OK) {
+    free_list(&l);
+    return MDI_ERR;
+  }
+  if (l.n == 0) { /* no prompt at all: one sequence from BOS */
+    struct prompt *p = push(&l, o);
+    p->text = mdi_xstrdup("");
+    snprintf(p->where, sizeof p->where, "(none)");
+  }
+  const int K = o->n_samples, n = l.n * K;
+  struct mdi_request *reqs = mdi_calloc((size_t)n, sizeof *reqs, "requests");
+  if (!reqs) {
+    free_list(&l);
+    return MDI_ERR;
+  }
+  int rc = MDI_OK;
+  for (int j = 0; j < l.n && rc == MDI_OK; j++) {
+    const struct prompt *p = &l.items[j];
+    for (int k = 0; k < K && rc == MDI_OK; k++) {
+      struct mdi_request *r = &reqs[j * K + k];
+      r->id = j * K + k;
+      r->max_new = p->max_tokens >= 0 ? p->max_tokens : o->max_new_tokens;
+      r->seed = p->seed >= 0 ? (uint64_t)p->seed + (uint64_t)k : (uint64_t)o->seed + (uint64_t)r->id;
+      r->sampling = p->sampling;
+      if (k == 0) {
+        rc = encode(r, p, tok, max_seq);
+      } else { /* samples share the first one's encoding */
+        r->prompt = mdi_xstrdup(reqs[j * K].prompt);
+        r->n_prompt = reqs[j * K].n_prompt;
+        r->prompt_tokens = mdi_xmalloc((size_t)r->n_prompt * sizeof(int), "prompt tokens");
+        memcpy(r->prompt_tokens, reqs[j * K].prompt_tokens, (size_t)r->n_prompt * sizeof(int));
+      }
+    }
+  }
+  free_list(&l);
+  if (rc != MDI_OK) {
+    mdi_prompts_free(reqs, n);
+    return MDI_ERR;
+  }
+  *reqs_out = reqs;
+  *n_out = n;
+  return MDI_OK;
+}
+
+void mdi_prompts_free(struct mdi_request *reqs, int n) {
+  if (!reqs) return;
+  for (int i = 0; i < n; i++) {
+    free(reqs[i].prompt);
+    free(reqs[i].prompt_tokens);
+  }
+  free(reqs);
+}

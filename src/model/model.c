@@ -1,0 +1,359 @@
+/* Loading and running the pieces of a model (see model.h). */
+#include "mdi/model/model.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdi/base/error.h"
+#include "mdi/model/ops.h"
+#include "mdi/model/weights.h"
+
+/* ---- loading ----------------------------------------------------------- */
+
+/* Allocate and read a float32 dataset of the given shape. */
+static float *read_tensor(struct mdi_h5 *f, const char *name, int64_t d0, int64_t d1, size_t *bytes) {
+  const int64_t dims[2] = {d0, d1};
+  const int ndims = d1 > 0 ? 2 : 1;
+  size_t count = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
+  float *p = mdi_aligned_alloc(count * sizeof(float), name);
+  if (!p) return NULL;
+  if (mdi_h5_read(f, name, MDI_F32, ndims, dims, p) != MDI_OK) {
+    free(p);
+    return NULL;
+  }
+  *bytes += count * sizeof(float);
+  return p;
+}
+
+/* Q8_0 weights: int8 dataset `name` [rows][cols] and float32 `name`_scale
+ * [rows][ceil(cols/32)] (docs/FORMAT.md), read 64 rows at a time. */
+static int read_matrix_q8(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, int rows, int cols) {
+  const int groups = (cols + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP;
+  char scale_name[MDI_NAME_MAX + 8];
+  snprintf(scale_name, sizeof scale_name, "%s_scale", name);
+  if (mdi_matrix_alloc_q8(m, rows, cols, name) != MDI_OK) return MDI_ERR;
+  int8_t *q = mdi_malloc((size_t)MDI_PANEL * cols, "weight read buffer");
+  float *s = mdi_malloc((size_t)MDI_PANEL * groups * sizeof(float), "weight read buffer");
+  int rc = q && s ? MDI_OK : MDI_ERR;
+  for (int r = 0; r < rows && rc == MDI_OK; r += MDI_PANEL) {
+    const int n = rows - r < MDI_PANEL ? rows - r : MDI_PANEL;
+    rc = mdi_h5_read_rows(f, name, MDI_I8, rows, cols, r, n, q);
+    if (rc == MDI_OK) rc = mdi_h5_read_rows(f, scale_name, MDI_F32, rows, groups, r, n, s);
+    if (rc == MDI_OK) mdi_matrix_set_rows_q8(m, r, n, q, s);
+  }
+  free(q);
+  free(s);
+  return rc;
+}
+
+/* Read a [rows][cols] dataset into the panel layout, 64 rows at a time:
+ * the only temporary is one panel's rows.  float32 or Q8_0, as stored. */
+static int read_matrix(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, int rows, int cols,
+                       size_t *bytes) {
+  enum mdi_dtype type;
+  if (mdi_h5_dtype(f, name, &type) != MDI_OK) return MDI_ERR;
+  int rc;
+  if (type == MDI_I8) {
+    rc = read_matrix_q8(m, f, name, rows, cols);
+  } else {
+    rc = mdi_matrix_alloc(m, rows, cols, name);
+    float *chunk = rc == MDI_OK ? mdi_malloc((size_t)MDI_PANEL * cols * sizeof(float), "weight read buffer") : NULL;
+    if (!chunk) rc = MDI_ERR;
+    for (int r = 0; r < rows && rc == MDI_OK; r += MDI_PANEL) {
+      const int n = rows - r < MDI_PANEL ? rows - r : MDI_PANEL;
+      rc = mdi_h5_read_rows(f, name, MDI_F32, rows, cols, r, n, chunk); /* checks dtype and shape */
+      if (rc == MDI_OK) mdi_matrix_set_rows(m, r, n, chunk);
+    }
+    free(chunk);
+  }
+  if (rc != MDI_OK) {
+    mdi_matrix_free(m);
+    return MDI_ERR;
+  }
+  *bytes += mdi_matrix_bytes(m);
+  return MDI_OK;
+}
+
+static int load_layer(struct mdi_layer *L, struct mdi_h5 *f, const struct mdi_hparams *hp, int layer,
+                      size_t *bytes) {
+  const int dim = hp->dim, kv_dim = mdi_hparams_kv_dim(hp), hid = hp->hidden_dim;
+  const int gpt2 = mdi_hparams_is_gpt2(hp);
+  char name[MDI_NAME_MAX];
+#define NAME(t) (mdi_weights_layer_name(name, layer, t), name)
+#define VECTOR(field, t, n) \
+  if (!(L->field = read_tensor(f, NAME(t), n, 0, bytes))) return MDI_ERR
+  VECTOR(attn_norm, "attn_norm", dim);
+  if (read_matrix(&L->wq, f, NAME("wq"), dim, dim, bytes) ||
+      read_matrix(&L->wk, f, NAME("wk"), kv_dim, dim, bytes) ||
+      read_matrix(&L->wv, f, NAME("wv"), kv_dim, dim, bytes) ||
+      read_matrix(&L->wo, f, NAME("wo"), dim, dim, bytes))
+    return MDI_ERR;
+  VECTOR(ffn_norm, "ffn_norm", dim);
+  if (read_matrix(&L->w1, f, NAME("w1"), hid, dim, bytes) ||
+      read_matrix(&L->w2, f, NAME("w2"), dim, hid, bytes))
+    return MDI_ERR;
+  if (!gpt2) return read_matrix(&L->w3, f, NAME("w3"), hid, dim, bytes);
+  VECTOR(attn_norm_bias, "attn_norm_bias", dim);
+  VECTOR(ffn_norm_bias, "ffn_norm_bias", dim);
+  VECTOR(bq, "bq", dim);
+  VECTOR(bk, "bk", kv_dim);
+  VECTOR(bv, "bv", kv_dim);
+  VECTOR(bo, "bo", dim);
+  VECTOR(b1, "b1", hid);
+  VECTOR(b2, "b2", dim);
+#undef VECTOR
+#undef NAME
+  return MDI_OK;
+}
+
+static void free_layer(struct mdi_layer *L) {
+  free(L->attn_norm);
+  mdi_matrix_free(&L->wq);
+  mdi_matrix_free(&L->wk);
+  mdi_matrix_free(&L->wv);
+  mdi_matrix_free(&L->wo);
+  free(L->ffn_norm);
+  mdi_matrix_free(&L->w1);
+  mdi_matrix_free(&L->w2);
+  mdi_matrix_free(&L->w3);
+  float *biases[] = {L->attn_norm_bias, L->ffn_norm_bias, L->bq, L->bk, L->bv, L->bo, L->b1, L->b2};
+  for (size_t i = 0; i < sizeof biases / sizeof biases[0]; i++) free(biases[i]);
+}
+
+int mdi_block_load(struct mdi_block *b, struct mdi_h5 *f, const struct mdi_hparams *hp, int first,
+                   int last, int max_seq) {
+  memset(b, 0, sizeof *b);
+  b->hp = *hp;
+  b->first = first;
+  b->last = last;
+  b->max_seq = max_seq;
+  MDI_ASSERT(0 <= first && first <= last && last <= hp->n_layers);
+  if (first == last) return MDI_OK;
+  b->layers = mdi_calloc((size_t)(last - first), sizeof *b->layers, "layer table");
+  if (!b->layers) goto fail;
+  if (!mdi_hparams_is_gpt2(hp)) {
+    const int half = mdi_hparams_head_size(hp) / 2;
+    b->rope_cos = mdi_malloc((size_t)max_seq * half * sizeof(float), "RoPE table");
+    b->rope_sin = mdi_malloc((size_t)max_seq * half * sizeof(float), "RoPE table");
+    if (!b->rope_cos || !b->rope_sin) goto fail;
+    mdi_rope_tables(b->rope_cos, b->rope_sin, max_seq, mdi_hparams_head_size(hp), hp->rope_theta);
+  }
+  for (int l = first; l < last; l++)
+    if (load_layer(&b->layers[l - first], f, hp, l, &b->weights_bytes) != MDI_OK) goto fail;
+  return MDI_OK;
+fail:
+  mdi_block_free(b);
+  return MDI_ERR;
+}
+
+void mdi_block_free(struct mdi_block *b) {
+  if (b->layers)
+    for (int l = 0; l < b->last - b->first; l++) free_layer(&b->layers[l]);
+  free(b->layers);
+  free(b->rope_cos);
+  free(b->rope_sin);
+  memset(b, 0, sizeof *b);
+}
+
+int mdi_vocab_layers_load(struct mdi_vocab_layers *v, struct mdi_h5 *f, const struct mdi_hparams *hp) {
+  memset(v, 0, sizeof *v);
+  v->hp = *hp;
+  size_t bytes = 0;
+  if (!(v->final_norm = read_tensor(f, "final_norm", hp->dim, 0, &bytes))) goto fail;
+  if (mdi_hparams_is_gpt2(hp) &&
+      (!(v->final_norm_bias = read_tensor(f, "final_norm_bias", hp->dim, 0, &bytes)) ||
+       !(v->position_embedding = read_tensor(f, "position_embedding", hp->seq_len, hp->dim, &bytes))))
+    goto fail;
+  if (hp->shared_classifier) {
+    /* one copy: the classifier's panels; embedding rows are gathered from them */
+    if (read_matrix(&v->classifier, f, "embedding", hp->vocab_size, hp->dim, &bytes) != MDI_OK) goto fail;
+  } else if (!(v->embedding = read_tensor(f, "embedding", hp->vocab_size, hp->dim, &bytes)) ||
+             read_matrix(&v->classifier, f, "classifier", hp->vocab_size, hp->dim, &bytes) != MDI_OK) {
+    goto fail;
+  }
+  v->weights_bytes = bytes;
+  return MDI_OK;
+fail:
+  mdi_vocab_layers_free(v);
+  return MDI_ERR;
+}
+
+void mdi_vocab_layers_free(struct mdi_vocab_layers *v) {
+  mdi_matrix_free(&v->classifier);
+  free(v->embedding);
+  free(v->final_norm);
+  free(v->final_norm_bias);
+  free(v->position_embedding);
+  memset(v, 0, sizeof *v);
+}
+
+size_t mdi_layer_bytes(const struct mdi_hparams *hp) { return mdi_hparams_layer_params(hp) * sizeof(float); }
+
+size_t mdi_vocab_layers_bytes(const struct mdi_hparams *hp) {
+  size_t floats = (size_t)hp->vocab_size * hp->dim + (size_t)hp->dim;
+  if (mdi_hparams_is_gpt2(hp)) floats += (size_t)hp->dim + (size_t)hp->seq_len * hp->dim;
+  if (!hp->shared_classifier) floats += mdi_hparams_classifier_params(hp);
+  return floats * sizeof(float);
+}
+
+/* ---- workspace --------------------------------------------------------- */
+
+int mdi_workspace_init(struct mdi_workspace *ws, const struct mdi_hparams *hp, int max_rows,
+                       int max_seq, int n_threads) {
+  memset(ws, 0, sizeof *ws);
+  ws->max_rows = max_rows;
+  ws->max_seq = max_seq;
+  ws->n_threads = n_threads > 0 ? n_threads : 1;
+  const size_t R = (size_t)max_rows, dim = (size_t)hp->dim, kv = (size_t)mdi_hparams_kv_dim(hp),
+               hid = (size_t)hp->hidden_dim;
+  float **bufs[] = {&ws->xb, &ws->q, &ws->att, &ws->k, &ws->v, &ws->hb, &ws->hb2, &ws->scores};
+  const size_t counts[] = {R * dim, R * dim, R * dim, R * kv, R * kv, R * hid, R * hid,
+                           (size_t)ws->n_threads * hp->n_heads * max_seq};
+  for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+    *bufs[i] = mdi_aligned_alloc(counts[i] * sizeof(float), "activation workspace");
+    if (!*bufs[i]) {
+      mdi_workspace_free(ws);
+      return MDI_ERR;
+    }
+  }
+  return MDI_OK;
+}
+
+void mdi_workspace_free(struct mdi_workspace *ws) {
+  free(ws->xb);
+  free(ws->q);
+  free(ws->att);
+  free(ws->k);
+  free(ws->v);
+  free(ws->hb);
+  free(ws->hb2);
+  free(ws->scores);
+  memset(ws, 0, sizeof *ws);
+}
+
+/* ---- forward ----------------------------------------------------------- */
+
+/* Apply RoPE to the new rows' q and k, store k and v in the cache, then
+ * attend.  Rows of a span are consecutive positions of one slot. */
+static void attention_rows(const struct mdi_block *b, struct mdi_kv_cache *kv,
+                           struct mdi_workspace *ws, int layer, const struct mdi_span *spans,
+                           int n_spans, int rows) {
+  const struct mdi_hparams *hp = &b->hp;
+  const int dim = hp->dim, kv_dim = mdi_hparams_kv_dim(hp), hs = mdi_hparams_head_size(hp);
+  const int half = hs / 2;
+  int r = 0;
+  for (int s = 0; s < n_spans; s++) {
+    float *kc = mdi_kv_keys(kv, layer, spans[s].slot), *vc = mdi_kv_values(kv, layer, spans[s].slot);
+    for (int t = 0; t < spans[s].n_tokens; t++, r++) {
+      const int pos = spans[s].pos + t;
+      if (b->rope_cos) { /* llama; gpt2 has learned positions instead */
+        const float *c = b->rope_cos + (size_t)pos * half, *sn = b->rope_sin + (size_t)pos * half;
+        mdi_rope_apply(ws->q + (size_t)r * dim, dim, hs, c, sn);
+        mdi_rope_apply(ws->k + (size_t)r * kv_dim, kv_dim, hs, c, sn);
+      }
+      for (int kh = 0; kh < hp->n_kv_heads; kh++) { /* cache: [kv_head][pos][hs] */
+        const size_t at = ((size_t)kh * kv->max_seq + pos) * hs;
+        memcpy(kc + at, ws->k + (size_t)r * kv_dim + (size_t)kh * hs, hs * sizeof(float));
+        memcpy(vc + at, ws->v + (size_t)r * kv_dim + (size_t)kh * hs, hs * sizeof(float));
+      }
+    }
+  }
+  MDI_ASSERT(r == rows);
+  /* the row -> (slot, pos) map is rebuilt per thread from the spans */
+#pragma omp parallel num_threads(ws->n_threads) if (ws->n_threads > 1 && rows > 1)
+  {
+    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+    float *scratch = ws->scores + (size_t)tid * hp->n_heads * ws->max_seq;
+    int row = 0;
+    for (int s = 0; s < n_spans; s++) {
+      const float *kc = mdi_kv_keys(kv, layer, spans[s].slot);
+      const float *vc = mdi_kv_values(kv, layer, spans[s].slot);
+      for (int t = 0; t < spans[s].n_tokens; t++, row++) {
+        if (row % nt != tid) continue;
+        mdi_attention(ws->att + (size_t)row * dim, ws->q + (size_t)row * dim, kc, vc,
+                      spans[s].pos + t, kv->max_seq, hp->n_heads, hp->n_kv_heads, hs, scratch);
+      }
+    }
+  }
+}
+
+static void add_rows(float *x, const float *y, size_t n) {
+  for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+static void add_bias(float *x, const float *b, int rows, int n) {
+  for (int r = 0; r < rows; r++)
+    for (int i = 0; i < n; i++) x[(size_t)r * n + i] += b[i];
+}
+
+/* out = norm(x) row by row: RMSNorm (llama) or LayerNorm with bias (gpt2). */
+static void norm_rows(const struct mdi_hparams *hp, float *out, const float *x, const float *w, const float *b,
+                      int rows) {
+  const int dim = hp->dim;
+  for (int r = 0; r < rows; r++) {
+    if (b)
+      mdi_layernorm(out + (size_t)r * dim, x + (size_t)r * dim, w, b, dim, hp->norm_eps);
+    else
+      mdi_rmsnorm(out + (size_t)r * dim, x + (size_t)r * dim, w, dim, hp->norm_eps);
+  }
+}
+
+/* y = x . W^T (+ bias) */
+static void linear(float *y, const float *x, const struct mdi_matrix *w, const float *bias, int rows) {
+  mdi_matmul(y, x, w, rows);
+  if (bias) add_bias(y, bias, rows, w->rows);
+}
+
+void mdi_block_forward(const struct mdi_block *b, struct mdi_kv_cache *kv, struct mdi_workspace *ws,
+                       const struct mdi_span *spans, int n_spans, float *x, int rows,
+                       mdi_progress_fn progress, void *progress_ctx) {
+  const struct mdi_hparams *hp = &b->hp;
+  const int dim = hp->dim, hid = hp->hidden_dim, gpt2 = mdi_hparams_is_gpt2(hp);
+  MDI_ASSERT(rows <= ws->max_rows);
+  for (int l = 0; l < b->last - b->first; l++) {
+    const struct mdi_layer *L = &b->layers[l];
+    norm_rows(hp, ws->xb, x, L->attn_norm, L->attn_norm_bias, rows);
+    linear(ws->q, ws->xb, &L->wq, L->bq, rows);
+    linear(ws->k, ws->xb, &L->wk, L->bk, rows);
+    linear(ws->v, ws->xb, &L->wv, L->bv, rows);
+    attention_rows(b, kv, ws, l, spans, n_spans, rows);
+    linear(ws->xb, ws->att, &L->wo, L->bo, rows);
+    add_rows(x, ws->xb, (size_t)rows * dim);
+
+    norm_rows(hp, ws->xb, x, L->ffn_norm, L->ffn_norm_bias, rows);
+    linear(ws->hb, ws->xb, &L->w1, L->b1, rows);
+    if (gpt2) {
+      mdi_gelu(ws->hb, rows * hid);
+    } else {
+      mdi_matmul(ws->hb2, ws->xb, &L->w3, rows);
+      mdi_swiglu(ws->hb, ws->hb2, rows * hid);
+    }
+    linear(ws->xb, ws->hb, &L->w2, L->b2, rows);
+    add_rows(x, ws->xb, (size_t)rows * dim);
+    if (progress) progress(progress_ctx);
+  }
+}
+
+void mdi_embed(const struct mdi_vocab_layers *v, const int *tokens, const int *positions, int n, float *x) {
+  const int dim = v->hp.dim;
+  for (int i = 0; i < n; i++) {
+    float *row = x + (size_t)i * dim;
+    MDI_ASSERT(tokens[i] >= 0 && tokens[i] < v->hp.vocab_size);
+    if (v->embedding)
+      memcpy(row, v->embedding + (size_t)tokens[i] * dim, dim * sizeof(float));
+    else
+      mdi_matrix_get_row(&v->classifier, tokens[i], row);
+    if (v->position_embedding) {
+      MDI_ASSERT(positions[i] >= 0 && positions[i] < v->hp.seq_len);
+      const float *p = v->position_embedding + (size_t)positions[i] * dim;
+      for (int j = 0; j < dim; j++) row[j] += p[j];
+    }
+  }
+}
+
+void mdi_classify(const struct mdi_vocab_layers *v, float *x, int n, float *logits) {
+  norm_rows(&v->hp, x, x, v->final_norm, v->final_norm_bias, n);
+  mdi_matmul(logits, x, &v->classifier, n);
+}

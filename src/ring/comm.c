@@ -1,0 +1,289 @@
+/* MPI: the only file that includes mpi.h (see comm.h). */
+#include "mdi/ring/comm.h"
+
+#include <mpi.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mdi/base/error.h"
+
+static int initialized = 0, world_rank = 0, world_size = 1;
+static char host[MPI_MAX_PROCESSOR_NAME];
+
+static void abort_hook(int code) {
+  if (initialized) MPI_Abort(MPI_COMM_WORLD, code);
+  abort();
+}
+
+/* Every MPI call is checked: a failure is a broken job, not bad input. */
+#define MPI_CHECK(call)                                                          \
+  do {                                                                           \
+    int rc_ = (call);                                                            \
+    if (rc_ != MPI_SUCCESS) {                                                    \
+      char msg_[MPI_MAX_ERROR_STRING];                                           \
+      int len_ = 0;                                                              \
+      MPI_Error_string(rc_, msg_, &len_);                                        \
+      mdi_panic(__FILE__, __LINE__, "%s failed: %s", #call, msg_);               \
+    }                                                                            \
+  } while (0)
+
+int mdi_comm_init(int *argc, char ***argv) {
+  int provided;
+  if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+    return mdi_fail("MPI_Init failed");
+  initialized = 1;
+  /* errors come back to us, so MPI_CHECK can name the call */
+  MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+  MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank));
+  MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &world_size));
+  int len = 0;
+  MPI_CHECK(MPI_Get_processor_name(host, &len));
+  mdi_set_abort_hook(abort_hook);
+  mdi_log_set_rank(world_rank, world_size);
+  return MDI_OK;
+}
+
+void mdi_comm_finalize(void) {
+  if (initialized) MPI_Finalize();
+  initialized = 0;
+}
+
+int mdi_comm_rank(void) { return world_rank; }
+int mdi_comm_size(void) { return world_size; }
+const char *mdi_comm_host(void) { return host; }
+double mdi_comm_time(void) { return MPI_Wtime(); }
+
+void mdi_comm_abort(int code) {
+  fflush(NULL);
+  if (initialized) MPI_Abort(MPI_COMM_WORLD, code);
+  exit(code);
+}
+
+
+int mdi_comm_first_failed(int ok) {
+  int mine = ok ? world_size : world_rank, first;
+  MPI_CHECK(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+  return first == world_size ? -1 : first;
+}
+
+void mdi_comm_bcast(void *buf, size_t bytes, int root) {
+  MDI_ASSERT(bytes <= (size_t)INT32_MAX);
+  MPI_CHECK(MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD));
+}
+
+void mdi_comm_gather(const void *send, size_t bytes, void *recv, int root) {
+  MDI_ASSERT(bytes <= (size_t)INT32_MAX);
+  MPI_CHECK(MPI_Gather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD));
+}
+
+double mdi_comm_max_double(double v) {
+  double out;
+  MPI_CHECK(MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
+  return out;
+}
+
+void mdi_comm_barrier(void) { MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD)); }
+
+/* ---- the ring ---------------------------------------------------------- */
+
+enum buf_state { BUF_FREE, BUF_RECV, BUF_OWNED, BUF_SEND };
+
+#define RING_TAG 17
+
+struct mdi_ring {
+  int prev, next;
+  size_t max_bytes;
+  int n;
+  void **bufs;               /* [n] message buffers */
+  enum buf_state *state;     /* [n] */
+  MPI_Request *req;          /* [n] */
+  long *send_seq;            /* [n] order of sends, to wait on the oldest */
+  long sends_started;
+  int recv_idx;              /* buffer with the posted receive, -1 if none */
+  int recv_done;             /* the posted receive has completed ... */
+  int recv_count;            /* ... with this many bytes */
+  double timeout_s;
+  struct mdi_ring_stats stats;
+};
+
+static void post_recv(struct mdi_ring *r) {
+  if (r->recv_idx >= 0) return;
+  for (int i = 0; i < r->n; i++)
+    if (r->state[i] == BUF_FREE) {
+      MPI_CHECK(MPI_Irecv(r->bufs[i], (int)r->max_bytes, MPI_BYTE, r->prev, RING_TAG, MPI_COMM_WORLD,
+                          &r->req[i]));
+      r->state[i] = BUF_RECV;
+      r->recv_idx = i;
+      return;
+    }
+}
+
+/* Complete finished sends; repost the receive if it was waiting for a buffer. */
+static void test_sends(struct mdi_ring *r) {
+  for (int i = 0; i < r->n; i++) {
+    if (r->state[i] != BUF_SEND) continue;
+    int done = 0;
+    MPI_CHECK(MPI_Test(&r->req[i], &done, MPI_STATUS_IGNORE));
+    if (done) r->state[i] = BUF_FREE;
+  }
+  post_recv(r);
+}
+
+struct mdi_ring *mdi_ring_create(size_t max_bytes, int n_buffers, double timeout_s) {
+  MDI_ASSERT(n_buffers >= 3 && max_bytes <= (size_t)INT32_MAX);
+  struct mdi_ring *r = mdi_xcalloc(1, sizeof *r, "ring");
+  r->prev = (world_rank + world_size - 1) % world_size;
+  r->next = (world_rank + 1) % world_size;
+  r->max_bytes = max_bytes;
+  r->n = n_buffers;
+  r->timeout_s = timeout_s;
+  r->bufs = mdi_xcalloc((size_t)n_buffers, sizeof *r->bufs, "ring buffers");
+  r->state = mdi_xcalloc((size_t)n_buffers, sizeof *r->state, "ring buffers");
+  r->req = mdi_xcalloc((size_t)n_buffers, sizeof *r->req, "ring buffers");
+  r->send_seq = mdi_xcalloc((size_t)n_buffers, sizeof *r->send_seq, "ring buffers");
+  r->recv_idx = -1;
+  for (int i = 0; i < n_buffers; i++) r->req[i] = MPI_REQUEST_NULL;
+  for (int i = 0; i < n_buffers; i++) {
+    if (!(r->bufs[i] = mdi_aligned_alloc(max_bytes, "ring message buffers (reduce -b or --micro-batches)"))) {
+      mdi_ring_destroy(r);
+      return NULL;
+    }
+  }
+  post_recv(r);
+  return r;
+}
+
+void mdi_ring_destroy(struct mdi_ring *r) {
+  if (!r) return;
+  mdi_ring_flush(r);
+  if (r->recv_idx >= 0 && !r->recv_done) {
+    MPI_CHECK(MPI_Cancel(&r->req[r->recv_idx]));
+    MPI_CHECK(MPI_Wait(&r->req[r->recv_idx], MPI_STATUS_IGNORE));
+  }
+  for (int i = 0; i < r->n; i++) free(r->bufs[i]);
+  free(r->bufs);
+  free(r->state);
+  free(r->req);
+  free(r->send_seq);
+  free(r);
+}
+
+static int buffer_index(const struct mdi_ring *r, const void *buf) {
+  for (int i = 0; i < r->n; i++)
+    if (r->bufs[i] == buf) return i;
+  MDI_PANIC("pointer %p is not a ring buffer", buf);
+}
+
+/* Sleep briefly once a wait has spun for a while: ranks may share cores
+ * (oversubscribed tests, CPU-capped emulated devices), and a spinning rank
+ * steals the time its neighbour needs to produce the message. */
+static void backoff(long spins) {
+  if (spins < 200) return;
+  struct timespec ts = {0, spins < 2000 ? 20000 : 100000};
+  nanosleep(&ts, NULL);
+}
+
+static void check_timeout(const struct mdi_ring *r, double start, const char *what, int peer) {
+  if (r->timeout_s > 0 && MPI_Wtime() - start > r->timeout_s) {
+    mdi_log_error("no progress for %.0f s %s rank %d: it is gone or stuck (--timeout)", r->timeout_s,
+                  what, peer);
+    mdi_comm_abort(3);
+  }
+}
+
+/* Wait for send buffer i to complete. */
+static void wait_send(struct mdi_ring *r, int i) {
+  double t0 = MPI_Wtime();
+  for (long spins = 0;; spins++) {
+    int done = 0;
+    MPI_CHECK(MPI_Test(&r->req[i], &done, MPI_STATUS_IGNORE));
+    if (done) break;
+    test_sends(r);
+    check_timeout(r, t0, "sending to", r->next);
+    backoff(spins);
+  }
+  r->state[i] = BUF_FREE;
+  r->stats.send_wait_s += MPI_Wtime() - t0;
+  post_recv(r);
+}
+
+void *mdi_ring_buffer(struct mdi_ring *r) {
+  test_sends(r);
+  for (int i = 0; i < r->n; i++)
+    if (r->state[i] == BUF_FREE) {
+      r->state[i] = BUF_OWNED;
+      return r->bufs[i];
+    }
+  /* none free: wait for the oldest send */
+  int oldest = -1;
+  for (int i = 0; i < r->n; i++)
+    if (r->state[i] == BUF_SEND && (oldest < 0 || r->send_seq[i] < r->send_seq[oldest])) oldest = i;
+  MDI_ASSERT(oldest >= 0); /* more buffers owned than the protocol allows */
+  wait_send(r, oldest);
+  if (r->state[oldest] != BUF_FREE) return mdi_ring_buffer(r); /* taken by the receive */
+  r->state[oldest] = BUF_OWNED;
+  return r->bufs[oldest];
+}
+
+void mdi_ring_send(struct mdi_ring *r, void *buf, size_t bytes) {
+  int i = buffer_index(r, buf);
+  MDI_ASSERT(r->state[i] == BUF_OWNED && bytes <= r->max_bytes);
+  MPI_CHECK(MPI_Isend(buf, (int)bytes, MPI_BYTE, r->next, RING_TAG, MPI_COMM_WORLD, &r->req[i]));
+  r->state[i] = BUF_SEND;
+  r->send_seq[i] = r->sends_started++;
+  r->stats.messages_sent++;
+  r->stats.bytes_sent += (double)bytes;
+}
+
+/* Test the posted receive; remember its size when it has completed. */
+static int test_recv(struct mdi_ring *r) {
+  if (r->recv_idx < 0) return 0;
+  if (!r->recv_done) {
+    MPI_Status st;
+    MPI_CHECK(MPI_Test(&r->req[r->recv_idx], &r->recv_done, &st));
+    if (r->recv_done) MPI_CHECK(MPI_Get_count(&st, MPI_BYTE, &r->recv_count));
+  }
+  return r->recv_done;
+}
+
+void *mdi_ring_recv(struct mdi_ring *r, size_t *bytes) {
+  double t0 = MPI_Wtime();
+  for (long spins = 0;; spins++) {
+    post_recv(r);
+    if (test_recv(r)) {
+      int i = r->recv_idx;
+      r->state[i] = BUF_OWNED;
+      r->recv_idx = -1;
+      r->recv_done = 0;
+      *bytes = (size_t)r->recv_count;
+      post_recv(r);
+      r->stats.recv_wait_s += MPI_Wtime() - t0;
+      return r->bufs[i];
+    }
+    test_sends(r);
+    check_timeout(r, t0, "waiting for a message from", r->prev);
+    backoff(spins);
+  }
+}
+
+void mdi_ring_release(struct mdi_ring *r, void *buf) {
+  int i = buffer_index(r, buf);
+  MDI_ASSERT(r->state[i] == BUF_OWNED);
+  r->state[i] = BUF_FREE;
+  post_recv(r);
+}
+
+void mdi_ring_progress(struct mdi_ring *r) {
+  test_recv(r);
+  test_sends(r);
+}
+
+void mdi_ring_flush(struct mdi_ring *r) {
+  for (int i = 0; i < r->n; i++)
+    if (r->state[i] == BUF_SEND) wait_send(r, i);
+}
+
+const struct mdi_ring_stats *mdi_ring_stats(const struct mdi_ring *r) { return &r->stats; }

@@ -1,0 +1,196 @@
+/* Continuous batching, split planning and the message format: pure logic,
+ * tested without MPI. */
+#include "mdi/base/error.h"
+#include "mdi/model/hparams.h"
+#include "mdi/ring/protocol.h"
+#include "mdi/ring/scheduler.h"
+#include "mdi/model/split.h"
+#include "mdi_test.h"
+
+static int prompt[4] = {1, 10, 11, 12};
+
+static void make_requests(struct mdi_request *reqs, const int *lengths, int n) {
+  for (int i = 0; i < n; i++) {
+    reqs[i] = (struct mdi_request){.id = i, .prompt = "x", .prompt_tokens = prompt,
+                                   .n_prompt = 1 + i % 4, .max_new = lengths[i], .seed = 1};
+  }
+}
+
+/* Drive the scheduler like the ring does (micro-batches in turn), feeding a
+ * non-stop token; returns the number of trips. */
+static long run_schedule(struct mdi_sched *s, int *finished_order, int *n_finished) {
+  struct mdi_span spans[64];
+  int tokens[256], rows;
+  int busy = 1;
+  *n_finished = 0;
+  while (busy) {
+    busy = 0;
+    for (int mb = 0; mb < s->M; mb++) {
+      int n = mdi_sched_build(s, mb, spans, tokens, &rows);
+      if (!n) continue;
+      busy = 1;
+      int r = 0;
+      for (int j = 0; j < n; j++) {
+        const struct mdi_sequence *seq = &s->slots[spans[j].slot];
+        CHECK_EQ_INT(spans[j].pos, seq->n_fed);
+        CHECK_EQ_INT(spans[j].n_tokens, seq->n_tokens - seq->n_fed);
+        CHECK_EQ_INT(tokens[r], seq->tokens[seq->n_fed]); /* the rows carry the right tokens */
+        r += spans[j].n_tokens;
+        CHECK(spans[j].slot / s->B == mb);           /* slots stay in their micro-batch */
+      }
+      CHECK_EQ_INT(r, rows);
+      for (int j = 0; j < n; j++) {
+        struct mdi_sequence *done = mdi_sched_apply(s, spans[j].slot, 7);
+        if (done) {
+          CHECK_EQ_INT(done->n_tokens - done->req->n_prompt, done->req->max_new);
+          finished_order[(*n_finished)++] = done->req->id;
+          mdi_sched_retire(s, spans[j].slot);
+        }
+      }
+    }
+  }
+  return s->trips;
+}
+
+static void test_continuous_batching(void) {
+  const int lengths[] = {1, 50, 2, 3, 40, 1, 1, 30, 2, 2, 5, 60, 3, 1, 1, 20};
+  const int n = 16, B = 2, M = 2;
+  struct mdi_request reqs[16];
+  make_requests(reqs, lengths, n);
+  struct mdi_sched s;
+  CHECK(mdi_sched_init(&s, reqs, n, B, M, 64, 512, NULL, 0) == MDI_OK);
+  int order[16], finished;
+  long trips = run_schedule(&s, order, &finished);
+  CHECK_EQ_INT(finished, n);
+  CHECK(mdi_sched_done(&s));
+  long generated = 0;
+  for (int i = 0; i < n; i++) generated += lengths[i];
+  CHECK_EQ_INT(s.generated_tokens, generated);
+  /* drain-and-refill: each micro-batch takes B requests and runs until the
+   * longest of them ends (a sequence of length L needs L trips) */
+  long drain = 0;
+  for (int g = 0; g < n; g += B) {
+    int longest = 0;
+    for (int i = g; i < g + B && i < n; i++)
+      if (lengths[i] > longest) longest = lengths[i];
+    drain += longest;
+  }
+  printf("continuous batching: %ld trips, drain-and-refill: %ld trips\n", trips, drain);
+  CHECK(trips < drain);
+  /* lower bound: the busiest slot must run its sequences back to back */
+  CHECK(trips >= (generated + B * M - 1) / (B * M));
+  mdi_sched_free(&s);
+}
+
+static void test_stop_and_limits(void) {
+  const int lengths[] = {0, 5};
+  struct mdi_request reqs[2];
+  make_requests(reqs, lengths, 2);
+  const int stops[2] = {1, 2};
+  struct mdi_sched s;
+  CHECK(mdi_sched_init(&s, reqs, 2, 1, 1, 8, 6, stops, 2) == MDI_OK);
+  struct mdi_span spans[1];
+  int tokens[8], rows;
+  /* request 0 (1 prompt token, no limit) runs to max_seq = 6 */
+  for (int step = 0;; step++) {
+    CHECK_EQ_INT(mdi_sched_build(&s, 0, spans, tokens, &rows), 1);
+    struct mdi_sequence *done = mdi_sched_apply(&s, 0, 5);
+    if (done) {
+      CHECK_EQ_INT(done->finish, MDI_FINISH_LENGTH);
+      CHECK_EQ_INT(done->n_tokens, 7); /* positions 0..5 fed, the 7th token sampled last */
+      mdi_sched_retire(&s, 0);
+      break;
+    }
+    CHECK(step < 10);
+  }
+  /* request 1: a stop id ends it without being kept */
+  CHECK_EQ_INT(mdi_sched_build(&s, 0, spans, tokens, &rows), 1);
+  CHECK_EQ_INT(rows, 2); /* its prompt is two tokens, sent as one chunk */
+  struct mdi_sequence *done = mdi_sched_apply(&s, 0, 2);
+  CHECK(done && done->finish == MDI_FINISH_STOP && done->n_tokens == 2);
+  mdi_sched_retire(&s, 0);
+  CHECK(mdi_sched_done(&s));
+  CHECK_EQ_INT(mdi_sched_build(&s, 0, spans, tokens, &rows), 0);
+  mdi_sched_free(&s);
+}
+
+static struct mdi_hparams stories260k(void) {
+  return (struct mdi_hparams){"llama", 64, 172, 5, 8, 4, 512, 512, 1e-5f, 10000.0f, 1};
+}
+
+static void test_split(void) {
+  struct mdi_hparams hp = stories260k();
+  int c[8];
+  CHECK(mdi_split_plan(&hp, 1, "auto", -1, c) == MDI_OK && c[0] == 5);
+  CHECK(mdi_split_plan(&hp, 3, "auto", 0, c) == MDI_OK && c[0] == 0 && c[1] + c[2] == 5);
+  CHECK(mdi_split_plan(&hp, 3, "auto", -1, c) == MDI_OK);
+  CHECK_EQ_INT(c[0] + c[1] + c[2], 5);
+  CHECK(c[1] >= 1 && c[2] >= 1);
+  CHECK(mdi_split_plan(&hp, 3, "0,3,2", -1, c) == MDI_OK && c[0] == 0 && c[1] == 3 && c[2] == 2);
+  CHECK(mdi_split_plan(&hp, 3, "1,3,2", -1, c) == MDI_ERR);
+  CHECK(strstr(mdi_error(), "add up to 6") != NULL);
+  CHECK(mdi_split_plan(&hp, 3, "1,4", -1, c) == MDI_ERR);
+  CHECK(mdi_split_plan(&hp, 3, "5,0,0", -1, c) == MDI_ERR);
+  CHECK(strstr(mdi_error(), "rank 1 has no layers") != NULL);
+  CHECK(mdi_split_plan(&hp, 3, "a,b,c", -1, c) == MDI_ERR);
+  CHECK(mdi_split_plan(&hp, 7, "auto", -1, c) == MDI_ERR);
+  CHECK(strstr(mdi_error(), "at most 6 ranks") != NULL);
+  CHECK(mdi_split_plan(&hp, 6, "auto", -1, c) == MDI_OK && c[0] == 0);
+  CHECK(mdi_split_plan(&hp, 3, "auto", 4, c) == MDI_ERR);
+  char buf[32];
+  mdi_split_format((int[]){1, 2, 2}, 3, buf, sizeof buf);
+  CHECK_STR(buf, "1,2,2");
+  /* the balance: rank 0's classifier (32768 floats) weighs ~0.72 layers */
+  CHECK(mdi_split_plan(&hp, 2, "auto", -1, c) == MDI_OK && c[0] == 2 && c[1] == 3);
+}
+
+/* --split calibrate's planner: heterogeneous speeds and memory caps. */
+static void test_split_weighted(void) {
+  int c[3];
+  /* device speeds 1 : 1/2 : 1/4 (e.g. CPU quotas 1.0, 0.5, 0.25): 4,2,1 balances at 4 */
+  CHECK(mdi_split_plan_weighted(7, 3, (double[]){1, 2, 4}, 0.0, NULL, -1, c) == MDI_OK);
+  CHECK(c[0] == 4 && c[1] == 2 && c[2] == 1);
+  /* rank 0's classifier counts: with a head worth 2 layers it takes fewer */
+  CHECK(mdi_split_plan_weighted(6, 2, (double[]){1, 1}, 2.0, NULL, -1, c) == MDI_OK);
+  CHECK(c[0] == 2 && c[1] == 4);
+  /* memory caps win over speed */
+  CHECK(mdi_split_plan_weighted(5, 3, (double[]){1, 1, 1}, 0.0, (int[]){1, -1, 2}, -1, c) == MDI_OK);
+  CHECK(c[0] <= 1 && c[2] <= 2 && c[0] + c[1] + c[2] == 5 && c[1] >= 1 && c[2] >= 1);
+  CHECK(mdi_split_plan_weighted(5, 3, (double[]){1, 1, 1}, 0.0, (int[]){0, 1, 1}, -1, c) == MDI_ERR);
+  CHECK(strstr(mdi_error(), "do not fit") != NULL);
+  /* a fixed rank-0 share */
+  CHECK(mdi_split_plan_weighted(5, 2, (double[]){1, 1}, 0.0, NULL, 0, c) == MDI_OK && c[0] == 0 && c[1] == 5);
+}
+
+static void test_protocol(void) {
+  struct mdi_msg_layout l;
+  mdi_msg_layout_init(&l, 4, 2, 8, 20, 100);
+  CHECK(l.rows_offset % 64 == 0);
+  float *buf = mdi_aligned_alloc(l.max_bytes, "msg");
+  struct mdi_span spans[3] = {{0, 0, 3}, {5, 9, 1}, {7, 0, 2}}, got[4];
+  size_t bytes = mdi_msg_pack(&l, buf, MDI_MSG_DATA, 1, spans, 3, 6, 0);
+  CHECK_EQ_INT(bytes, l.rows_offset + 6 * 8 * 4);
+  float *rows = mdi_msg_rows(&l, buf);
+  for (int i = 0; i < 6 * 8; i++) rows[i] = (float)i;
+  CHECK(mdi_msg_check(&l, buf, bytes, got) == MDI_OK);
+  CHECK(got[1].slot == 5 && got[1].pos == 9 && got[1].n_tokens == 1);
+  CHECK(mdi_msg_check(&l, buf, bytes - 4, got) == MDI_ERR); /* size must match exactly */
+  size_t small = mdi_msg_compact(&l, buf);
+  CHECK_EQ_INT(small, l.rows_offset + 3 * 8 * 4);
+  CHECK(rows[0] == 2 * 8 && rows[8] == 3 * 8 && rows[16] == 5 * 8); /* last row of each span */
+  CHECK(mdi_msg_check(&l, buf, small, got) == MDI_OK);
+  mdi_msg_spans(buf)[0].slot = 8; /* beyond B x M slots */
+  CHECK(mdi_msg_check(&l, buf, small, got) == MDI_ERR);
+  mdi_msg_header(buf)->magic = 0;
+  CHECK(mdi_msg_check(&l, buf, small, got) == MDI_ERR);
+  free(buf);
+}
+
+int main(void) {
+  test_continuous_batching();
+  test_stop_and_limits();
+  test_split();
+  test_split_weighted();
+  test_protocol();
+  return mdi_test_finish("test_scheduler");
+}
