@@ -221,7 +221,8 @@ static void before_value(struct mdi_json_writer *w, const char *key, int contain
   MDI_ASSERT(in_object == (key != NULL));
   if (w->items[d]) put(w, ",", 1);
   if (w->pretty && (in_object || container)) newline(w, w->depth);
-  w->items[d] = 1;
+  if (container) w->items[d] = 2;
+  else if (!w->items[d]) w->items[d] = 1;
   if (key) {
     escaped(w, key, strlen(key));
     put(w, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
@@ -257,7 +258,8 @@ static void close_container(struct mdi_json_writer *w, int object) {
   MDI_ASSERT(w->depth > 0 && w->object[w->depth - 1] == object);
   w->depth--;
   const int items = w->items[w->depth];
-  if (w->pretty && object && items) newline(w, w->depth);
+  /* a pretty container closes on its own line when its values had lines */
+  if (w->pretty && (object ? items != 0 : items == 2)) newline(w, w->depth);
   put(w, object ? "}" : "]", 1);
 }
 

@@ -69,7 +69,7 @@ struct mdi_json_writer {
   size_t len, cap;
   int depth;
   int pretty;
-  unsigned char items[32]; /* per open container: has it a value yet? */
+  unsigned char items[32]; /* per open container: 0 no value yet, 1 scalars, 2 a container among them */
   unsigned char object[32]; /* per open container: an object (1) or an array (0) */
 };
 
