@@ -18,9 +18,9 @@
 #   --steps S             positions per sequence (default 256, --quick 64): run.c -n S, mdi_pipeline
 #                         -n S-P for a prompt of P tokens, so both cover positions 0..S-1
 #   --prefill-tokens N    length of the prefill prompt (default 500; capped by the model's seq_len)
-#   --llama2c FILE        llama2.c's run.c to build and compare with (default: /work/shared/peers/llama2c/run.c
-#                         when it exists); without it the run.c columns are skipped with a note
-#   --no-llama2c          do not run run.c
+#   --llama2c FILE        llama2.c's run.c to build and compare with (default: $MDI_LLAMA2C); one
+#                         of --llama2c, MDI_LLAMA2C or --no-llama2c is required
+#   --no-llama2c          do not run run.c (its columns are skipped with a note)
 #   --bind "core none"    mpirun --bind-to policies of the 2-rank point, each measured (default both)
 #   --stream-mib N        size of each bandwidth array in MiB (default 1024, --quick 256)
 #   --seed S              seed of the random model (default 1)
@@ -46,9 +46,8 @@ die() { echo "perf.sh: error: $*" >&2; exit 2; }
 log() { echo "perf.sh: $*" >&2; }
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
-OUT="" QUICK=0 PRESET=stories110M BIG=0 REPEATS="" THREADS="1 2" STEPS="" PREFILL=500 LLAMA2C="" USE_LLAMA2C=1
+OUT="" QUICK=0 PRESET=stories110M BIG=0 REPEATS="" THREADS="1 2" STEPS="" PREFILL=500 LLAMA2C=${MDI_LLAMA2C:-} USE_LLAMA2C=1
 BINDS="core none" STREAM_MIB="" SEED=1 CACHE="" RUN_TIMEOUT=900
-DEFAULT_LLAMA2C=/work/shared/peers/llama2c/run.c
 CMDLINE=$(printf "%q " "$0" "$@")
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -124,9 +123,8 @@ start=$SECONDS
 # --- tools: run.c and the bandwidth probe, built into DIR ------------------------
 RUNC="" LLAMA2C_NOTE=""
 if [ "$USE_LLAMA2C" = 1 ]; then
-  if [ -z "$LLAMA2C" ] && [ -r "$DEFAULT_LLAMA2C" ]; then LLAMA2C=$DEFAULT_LLAMA2C; fi
   if [ -z "$LLAMA2C" ]; then
-    LLAMA2C_NOTE="no llama2.c run.c (give --llama2c PATH/TO/run.c): run.c columns skipped"
+    die "no llama2.c run.c to compare with: give --llama2c PATH/TO/run.c (from a clone of karpathy/llama2.c), set MDI_LLAMA2C, or pass --no-llama2c"
   elif [ ! -r "$LLAMA2C" ]; then
     die "--llama2c $LLAMA2C: not readable"
   else

@@ -44,7 +44,7 @@ DEFAULT_LATENCY_S = 0.0002
 
 def auto_split(n_layers, n_ranks, layer_cost, head_cost):
     """Layers per rank as mdi_pipeline's --split auto plans them
-    (src/core/split.c): rank 0 takes k0 layers plus the head, the stages share
+    (src/model/split.c): rank 0 takes k0 layers plus the head, the stages share
     the rest evenly, the first ones taking the remainder; the smallest k0
     among equally good plans."""
     if n_ranks == 1:

@@ -50,6 +50,7 @@ struct quant_job {
   int64_t n_quantized;  /* weights stored as Q8_0 */
   int64_t n_float;      /* weights kept float32 (norms, a separate embedding) */
   int64_t bytes_out;    /* bytes of the weight datasets written */
+  int64_t bytes_q8;     /* of them, the Q8_0 values and their scales */
   int64_t flushed;      /* groups stored as zeros (Q8_MIN_AMAX) */
 };
 
@@ -137,6 +138,7 @@ static int write_rows(void *ctx, const struct convert_tensor *t, const float *ro
       mdi_h5w_write_rows(job->w, scale, MDI_F32, row0, nrows, groups, job->scales) != MDI_OK)
     return MDI_ERR;
   job->n_quantized += nrows * cols;
+  job->bytes_q8 += nrows * cols + nrows * groups * (int64_t)sizeof(float);
   job->bytes_out += nrows * cols + nrows * groups * (int64_t)sizeof(float);
   return MDI_OK;
 }
@@ -203,10 +205,11 @@ static int quantize_model(const char *in, const char *out) {
   convert_remove_on_signal(NULL);
   if (rc != MDI_OK) goto done;
   const int64_t total = job.n_quantized + job.n_float;
-  mdi_log_info("wrote %s: Q8_0, %lld of %lld weights quantized; weights %.2f MiB (float32 %.2f MiB, "
-               "%.3f bytes per weight)", out, (long long)job.n_quantized, (long long)total,
-               (double)job.bytes_out / (1024.0 * 1024.0), (double)total * 4.0 / (1024.0 * 1024.0),
-               (double)job.bytes_out / (double)total);
+  /* bytes per quantized weight as `mdi_convert info` reports them */
+  mdi_log_info("wrote %s: Q8_0, %lld of %lld weights quantized (%.3f bytes per weight with the scales); "
+               "weights %.2f MiB (float32 %.2f MiB)", out, (long long)job.n_quantized, (long long)total,
+               job.n_quantized ? (double)job.bytes_q8 / (double)job.n_quantized : 0.0,
+               (double)job.bytes_out / (1024.0 * 1024.0), (double)total * 4.0 / (1024.0 * 1024.0));
   if (job.flushed)
     mdi_log_warn("%s: %lld groups of 32 weights were all smaller than %.3g in magnitude and are stored as "
                  "zeros", in, (long long)job.flushed, (double)Q8_MIN_AMAX);

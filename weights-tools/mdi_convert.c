@@ -29,8 +29,9 @@ static void usage(FILE *out) {
           "  export-llama2c IN.h5 OUT.bin [--tokenizer-out TOK.bin]\n"
           "                     back to llama2.c's legacy checkpoint (and tokenizer.bin)\n"
           "\n"
-          "'mdi_convert SUBCOMMAND --help' describes each one.  Exit status: 0 on success,\n"
-          "1 on bad input or I/O errors, 2 on command-line errors.\n");
+          "'mdi_convert SUBCOMMAND --help' describes each one; 'mdi_convert --version' prints\n"
+          "the version.  Exit status: 0 on success, 1 on bad input or I/O errors, 2 on\n"
+          "command-line errors.\n");
 }
 
 int main(int argc, char **argv) {
@@ -42,6 +43,10 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
     usage(stdout);
+    return CONVERT_EXIT_OK;
+  }
+  if (strcmp(cmd, "--version") == 0) {
+    printf("mdi_convert %s\n", MDI_VERSION);
     return CONVERT_EXIT_OK;
   }
   if (strcmp(cmd, "llama2c") == 0) return convert_llama2c_main(argc - 1, argv + 1);

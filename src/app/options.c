@@ -22,7 +22,7 @@ static const struct mdi_option_desc table[] = {
      "a prompt (repeatable; \"\" starts from BOS alone)", NOLIM},
     {"prompt-file", 'f', "run", "prompt_file", MDI_OPT_STRING, OFF(prompt_file), "FILE",
      "prompts, one per line (ids are line numbers from 0); a .jsonl file holds objects with "
-     "\"prompt\" and optional \"max_tokens\", \"seed\"", PATH},
+     "\"prompt\" and optional \"max_tokens\", \"seed\", \"temperature\", \"top_p\", \"top_k\"", PATH},
     {"n-samples", 0, "run", "n_samples", MDI_OPT_INT, OFF(n_samples), "K",
      "samples of each prompt, seeds S+id (default 1)", 1, 1 << 20, 0},
     {"max-new-tokens", 'n', "run", "max_new_tokens", MDI_OPT_INT, OFF(max_new_tokens), "N",
