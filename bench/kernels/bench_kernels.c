@@ -8,7 +8,12 @@
  * A "layer" is one N x K matrix; --layers of them are used in turn so that
  * the weights (layers x N x K x 4 bytes) do not stay in the caches, as in a
  * real forward pass.  Prints GFLOP/s (2 M N K per matrix) and the weight
- * bytes streamed per second; the CSV has one row per kernel, threads and M. */
+ * bytes streamed per second; the CSV has one row per kernel, threads and M.
+ * Before anything is timed, every kernel's output is compared with
+ * mdi_matmul_ref (the largest difference is printed; a wrong kernel stops
+ * the benchmark).  The only file that includes blis.h. */
+#include <blis.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +109,13 @@ static void parse(int argc, char **argv, struct opts *o) {
   }
 }
 
+/* BLIS sgemm on row-major W[N][K]: out[M][N] = x[M][K] . W^T */
+static void sgemm_blis(float *out, const float *x, const float *w, int M, int N, int K) {
+  float alpha = 1.0f, beta = 0.0f;
+  bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_TRANSPOSE, M, N, K, &alpha, (float *)x, K, 1, (float *)w, K, 1, &beta, out, N,
+            1);
+}
+
 enum kernel { K_F32, K_Q8, K_BLIS };
 static const char *kernel_name[] = {"mdi_matmul f32", "mdi_matmul q8_0", "blis sgemm"};
 
@@ -116,7 +128,7 @@ static void call(enum kernel kind, const struct weights *w, int layer, float *ou
                  int K) {
   if (kind == K_F32) mdi_matmul(out, x, &w->f32[layer], M);
   else if (kind == K_Q8) mdi_matmul(out, x, &w->q8[layer], M);
-  else mdi_sgemm_blis(out, x, w->rowmajor[layer], M, N, K);
+  else sgemm_blis(out, x, w->rowmajor[layer], M, N, K);
 }
 
 /* Seconds per matrix: calls over all layers in turn for at least `seconds`. */
@@ -175,12 +187,34 @@ int main(int argc, char **argv) {
     fprintf(stderr, "mdi_bench_kernels: cannot write %s\n", o.csv);
     return 1;
   }
+  /* validation: each kernel on the largest M against the plain triple loop
+   * (Q8_0 against the same loop on its dequantized weights) */
+  {
+    const int M = max_rows;
+    float *ref = mdi_xmalloc((size_t)M * N * sizeof(float), "reference");
+    float *deq = mdi_xmalloc((size_t)N * K * sizeof(float), "dequantized weights");
+    for (int r = 0; r < N; r++) mdi_matrix_get_row(&w.q8[0], r, deq + (size_t)r * K);
+    for (int kind = K_F32; kind <= K_BLIS; kind++) {
+      call(kind, &w, 0, out, x, M, N, K);
+      mdi_matmul_ref(ref, x, kind == K_Q8 ? deq : w.rowmajor[0], M, N, K);
+      double worst = 0;
+      for (size_t i = 0; i < (size_t)M * N; i++) worst = fmax(worst, fabs((double)out[i] - ref[i]));
+      printf("check %-16s M=%d: max |out - ref| = %.3g\n", kernel_name[kind], M, worst);
+      if (!(worst <= 1e-4 * K)) {
+        fprintf(stderr, "mdi_bench_kernels: %s gives wrong results\n", kernel_name[kind]);
+        return 1;
+      }
+    }
+    free(ref);
+    free(deq);
+  }
   if (csv) fprintf(csv, "kernel,threads,M,N,K,layers,us_per_matrix,gflops,weight_gbs\n");
   printf("%d x %d matrices, %d of them (%.0f MB float32), %.1f s per point\n", N, K, o.layers,
          (double)o.layers * N * K * 4 / 1e6, o.seconds);
   printf("%-16s %7s %4s %12s %9s %14s\n", "kernel", "threads", "M", "us/matrix", "GFLOP/s", "weights GB/s");
   for (int ti = 0; ti < o.n_threads; ti++) {
     mdi_matmul_set_threads(o.threads[ti]);
+    bli_thread_set_num_threads(o.threads[ti]);
     for (int ri = 0; ri < o.n_rows; ri++) {
       const int M = o.rows[ri];
       for (int kind = K_F32; kind <= K_BLIS; kind++) {

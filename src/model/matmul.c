@@ -1,5 +1,4 @@
-/* Linear layers on panel-packed weights (see matmul.h).  The only file that
- * includes blis.h.
+/* Linear layers on panel-packed weights (see matmul.h).
  *
  * The kernel is a register tile of MR x rows by one 64-row panel: per k it
  * loads the panel's 64 weights (8 vectors) once and broadcasts x[m][k] into
@@ -11,7 +10,6 @@
  * through `out` in between, which continues the same chain exactly. */
 #include "mdi/model/matmul.h"
 
-#include <blis.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -26,7 +24,6 @@ static int n_threads = 1;
 void mdi_matmul_set_threads(int n) {
   n_threads = n > 0 ? n : 1;
   omp_set_num_threads(n_threads);
-  bli_thread_set_num_threads(n_threads);
 }
 
 static inline int n_panels(int rows) { return (rows + MDI_PANEL - 1) / MDI_PANEL; }
@@ -265,13 +262,6 @@ void mdi_matmul_ref(float *out, const float *x, const float *w, int M, int N, in
       for (int k = 0; k < K; k++) s += (double)w[(size_t)n * K + k] * x[(size_t)m * K + k];
       out[(size_t)m * N + n] = (float)s;
     }
-}
-
-void mdi_sgemm_blis(float *out, const float *x, const float *w, int M, int N, int K) {
-  float alpha = 1.0f, beta = 0.0f;
-  /* row-major: C[M][N] (rs=N, cs=1), A[M][K] (rs=K, cs=1), W^T via strides of W[N][K] */
-  bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_TRANSPOSE, M, N, K, &alpha, (float *)x, K, 1, (float *)w, K, 1, &beta,
-            out, N, 1);
 }
 
 static double now_s(void) {

@@ -100,16 +100,6 @@ static void test_q8(int M, int N, int K) {
   free(x), free(w), free(deq), free(out), free(ref), free(one);
 }
 
-static void test_blis_vs_ref(void) {
-  const int M = 5, N = 33, K = 70;
-  float *x = random_array((size_t)M * K), *w = random_array((size_t)N * K);
-  float *out = random_array((size_t)M * N), *ref = random_array((size_t)M * N);
-  mdi_sgemm_blis(out, x, w, M, N, K);
-  mdi_matmul_ref(ref, x, w, M, N, K);
-  for (int i = 0; i < M * N; i++) CHECK_NEAR(out[i], ref[i], 1e-4);
-  free(x), free(w), free(out), free(ref);
-}
-
 static void test_rmsnorm(void) {
   const int n = 172;
   float *x = random_array(n), *w = random_array(n), *a = random_array(n), *b = random_array(n);
@@ -199,7 +189,6 @@ int main(void) {
   test_q8(7, 172, 64);
   test_q8(5, 100, 172); /* a partial last group of 12 */
   test_q8(4, 64, 300);  /* several k blocks of 64 */
-  test_blis_vs_ref();
   test_rmsnorm();
   test_swiglu();
   test_rope();

@@ -10,8 +10,9 @@
  * Every output element is one sequential fused multiply-add chain over
  * k = 0..K-1 whatever M, its place in a register tile or the thread count:
  * a sequence gets bit-identical results alone or micro-batched, so the
- * ring's results do not depend on the number of ranks, B or M.
- * matmul.c is the only file that includes blis.h. */
+ * ring's results do not depend on the number of ranks, B or M.  (A GEMM
+ * library's blocking changes the summation order with the matrix shape:
+ * docs/PERFORMANCE.md, "Why not BLIS".) */
 #ifndef MDI_MATMUL_H
 #define MDI_MATMUL_H
 
@@ -70,9 +71,5 @@ double mdi_matmul_benchmark(int M, int N, int K);
 
 /* Threads used by the kernels of this process (OpenMP). */
 void mdi_matmul_set_threads(int n);
-
-/* BLIS sgemm on row-major W[N][K]: C[M][N] = A[M][K] . W^T.  Not
- * bit-identical across M; for benchmarks comparing kernels. */
-void mdi_sgemm_blis(float *out, const float *x, const float *w, int M, int N, int K);
 
 #endif
