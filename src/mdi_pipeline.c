@@ -43,6 +43,7 @@ struct run {
   struct mdi_tokenizer tok;    /* rank 0 */
   struct mdi_request *reqs;    /* rank 0 */
   int n_reqs;
+  struct mdi_request_list list; /* rank 0: the requests as the ring's source */
   struct mdi_sched sched;      /* rank 0 */
   struct mdi_output out;       /* rank 0 */
   struct mdi_kv_cache kv;
@@ -204,8 +205,7 @@ static int setup_weights(struct run *r) {
   if (mdi_workspace_init(&r->ws, &r->hp, r->max_rows, r->max_seq, r->opt.threads) != MDI_OK)
     return MDI_ERR;
   if (r->rank == 0 &&
-      mdi_sched_init(&r->sched, r->reqs, r->n_reqs, r->B, r->M, r->max_rows, r->max_seq, r->tok.stop_ids,
-                     r->tok.n_stop) != MDI_OK)
+      mdi_sched_init(&r->sched, r->B, r->M, r->max_rows, r->max_seq, r->tok.stop_ids, r->tok.n_stop) != MDI_OK)
     return MDI_ERR;
   struct mdi_pipeline *p = &r->pipe;
   *p = (struct mdi_pipeline){
@@ -213,14 +213,18 @@ static int setup_weights(struct run *r) {
       .n_ranks = r->n_ranks,
       .M = r->M,
       .timeout_s = r->opt.timeout,
+      /* an idle ring is pinged well within every rank's timeout */
+      .ping_s = r->opt.timeout > 0 && r->opt.timeout < 4 ? r->opt.timeout / 4 : 1.0,
       .block = &r->block,
       .kv = &r->kv,
       .ws = &r->ws,
   };
-  mdi_msg_layout_init(&p->layout, r->B, r->M, r->hp.dim, r->max_rows, r->max_seq);
+  mdi_msg_layout_init(&p->layout, r->B, r->M, r->hp.dim, r->max_rows, r->max_seq, r->n_ranks);
   if (r->rank == 0) {
     p->vocab = &r->vocab;
     p->sched = &r->sched;
+    r->list = (struct mdi_request_list){r->reqs, r->n_reqs, 0};
+    p->source = mdi_request_list_source(&r->list);
     p->sink = mdi_output_sink(&r->out);
   }
   return mdi_pipeline_init(p);

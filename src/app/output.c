@@ -112,7 +112,10 @@ int mdi_output_close(struct mdi_output *o) {
   return rc;
 }
 
-static void sink_token(void *o, const struct mdi_sequence *seq, double now) { mdi_output_token(o, seq, now); }
+static int sink_token(void *o, const struct mdi_sequence *seq, double now) {
+  mdi_output_token(o, seq, now);
+  return MDI_SINK_GO_ON;
+}
 static int sink_finish(void *o, const struct mdi_sequence *seq, double now) { return mdi_output_finish(o, seq, now); }
 
 struct mdi_sequence_sink mdi_output_sink(struct mdi_output *o) {

@@ -15,14 +15,19 @@ int mdi_pipeline_init(struct mdi_pipeline *p) {
   }
   if (!(p->spans = mdi_malloc((size_t)B * sizeof *p->spans, "spans"))) return MDI_ERR;
   if (p->rank != 0) return MDI_OK;
+  if (p->ping_s <= 0) p->ping_s = 1.0;
   const int vocab = p->vocab->hp.vocab_size;
   if (p->n_ranks == 1 && !(p->alone_buf = mdi_aligned_alloc(p->layout.max_bytes, "micro-batch buffer")))
     return MDI_ERR;
   if (!(p->tokens = mdi_malloc((size_t)p->layout.max_rows * sizeof *p->tokens, "tokens")) ||
       !(p->positions = mdi_malloc((size_t)p->layout.max_rows * sizeof *p->positions, "positions")) ||
       !(p->logits = mdi_aligned_alloc((size_t)B * vocab * sizeof(float), "logits")) ||
-      !(p->probs = mdi_malloc((size_t)vocab * sizeof *p->probs, "sampler scratch")))
+      !(p->probs = mdi_malloc((size_t)vocab * sizeof *p->probs, "sampler scratch")) ||
+      !(p->loads = mdi_calloc((size_t)p->n_ranks, sizeof *p->loads, "rank loads")) ||
+      !(p->idle = mdi_malloc((size_t)p->M, "micro-batch states")) ||
+      !(p->candidates = mdi_malloc((size_t)p->M, "micro-batch states")))
     return MDI_ERR;
+  memset(p->idle, 1, (size_t)p->M);
   return MDI_OK;
 }
 
@@ -34,12 +39,17 @@ void mdi_pipeline_free(struct mdi_pipeline *p) {
   free(p->positions);
   free(p->logits);
   free(p->probs);
+  free(p->loads);
+  free(p->idle);
+  free(p->candidates);
   p->ring = NULL;
   p->alone_buf = NULL;
   p->spans = NULL;
   p->tokens = p->positions = NULL;
   p->logits = NULL;
   p->probs = NULL;
+  p->loads = NULL;
+  p->idle = p->candidates = NULL;
 }
 
 /* Communication progresses between layers while a rank computes. */
@@ -47,9 +57,44 @@ static void ring_progress(void *ring) { mdi_ring_progress(ring); }
 
 /* ---- rank 0 -------------------------------------------------------------- */
 
+/* Rank 0's own load is current; the sink hears every rank's. */
+static void report_loads(struct mdi_pipeline *p) {
+  if (!p->sink.load) return;
+  p->loads[0] = (struct mdi_rank_load){p->compute_s, mdi_comm_time() - p->t_begin};
+  p->sink.load(p->sink.ctx, p->loads, p->n_ranks);
+}
+
+/* Waiting requests into free slots: of micro-batch mb, or (mb < 0) of every
+ * idle one. */
+static void admit(struct mdi_pipeline *p, int mb) {
+  if (mb < 0) {
+    memcpy(p->candidates, p->idle, (size_t)p->M);
+  } else {
+    memset(p->candidates, 0, (size_t)p->M);
+    p->candidates[mb] = 1;
+  }
+  mdi_sched_admit(p->sched, p->candidates, &p->source);
+}
+
+static void finish(struct mdi_pipeline *p, const struct mdi_sequence *seq, int slot, double now) {
+  if (p->sink.finish(p->sink.ctx, seq, now) != MDI_OK) p->sink_failed = 1;
+  mdi_sched_retire(p->sched, slot);
+}
+
+/* Sequences of micro-batch mb whose owner cancelled them end before the trip. */
+static void reap_cancelled(struct mdi_pipeline *p, int mb) {
+  struct mdi_sched *s = p->sched;
+  for (int slot = mb * s->B; slot < (mb + 1) * s->B; slot++) {
+    const struct mdi_sequence *seq = &s->slots[slot];
+    if (seq->req && mdi_request_cancelled(seq->req))
+      finish(p, mdi_sched_end(s, slot, MDI_FINISH_CANCEL), slot, mdi_comm_time());
+  }
+}
+
 /* Build micro-batch mb's next message in buf: embed its input tokens and run
  * rank 0's own layers.  Returns the message size, 0 when it has no work. */
 static size_t rank0_launch(struct mdi_pipeline *p, int mb, void *buf) {
+  reap_cancelled(p, mb);
   int rows;
   const int n = mdi_sched_build(p->sched, mb, p->spans, p->tokens, &rows);
   if (n == 0) return 0;
@@ -67,15 +112,12 @@ static size_t rank0_launch(struct mdi_pipeline *p, int mb, void *buf) {
 }
 
 /* A micro-batch came back: sample every sequence's next token. */
-static int rank0_absorb(struct mdi_pipeline *p, void *buf, size_t bytes) {
-  if (mdi_msg_check(&p->layout, buf, bytes, p->spans) != MDI_OK)
-    MDI_PANIC("rank 0 received a bad message: %s", mdi_error());
+static void rank0_absorb(struct mdi_pipeline *p, void *buf) {
   const struct mdi_msg_header *hd = mdi_msg_header(buf);
   MDI_ASSERT(hd->kind == MDI_MSG_DATA && hd->compact);
   const int n = hd->n_spans, vocab = p->vocab->hp.vocab_size;
   double t0 = mdi_comm_time();
   mdi_classify(p->vocab, mdi_msg_rows(&p->layout, buf), n, p->logits);
-  int rc = MDI_OK;
   for (int j = 0; j < n; j++) {
     const int slot = p->spans[j].slot;
     struct mdi_sequence *seq = &p->sched->slots[slot];
@@ -84,29 +126,37 @@ static int rank0_absorb(struct mdi_pipeline *p, void *buf, size_t bytes) {
     struct mdi_sequence *done = mdi_sched_apply(p->sched, slot, token);
     const double now = mdi_comm_time();
     p->t_last = now;
-    if (seq->n_tokens > before) p->sink.token(p->sink.ctx, seq, now);
-    if (done) {
-      if (p->sink.finish(p->sink.ctx, done, now) != MDI_OK) rc = MDI_ERR;
-      mdi_sched_retire(p->sched, slot);
-    }
+    if (seq->n_tokens > before && p->sink.token(p->sink.ctx, seq, now) == MDI_SINK_STOP && !done)
+      done = mdi_sched_end(p->sched, slot, MDI_FINISH_STOP);
+    if (done) finish(p, done, slot, now);
   }
   p->compute_s += mdi_comm_time() - t0;
-  return rc;
 }
 
-/* One rank: micro-batches take turns, each computed to the end and sampled. */
+/* One rank: micro-batches take turns, each computed to the end and sampled;
+ * a micro-batch takes waiting requests before its turn and after it. */
 static int rank0_alone(struct mdi_pipeline *p) {
-  int rc = MDI_OK, busy = 1;
-  while (busy && rc == MDI_OK) {
-    busy = 0;
-    for (int mb = 0; mb < p->M && rc == MDI_OK; mb++) {
-      size_t bytes = rank0_launch(p, mb, p->alone_buf);
+  admit(p, -1);
+  for (;;) {
+    int busy = 0;
+    for (int mb = 0; mb < p->M && !p->sink_failed; mb++) {
+      admit(p, mb);
+      const size_t bytes = rank0_launch(p, mb, p->alone_buf);
       if (bytes == 0) continue;
       busy = 1;
-      rc = rank0_absorb(p, p->alone_buf, bytes);
+      if (mdi_msg_check(&p->layout, p->alone_buf, bytes, p->spans) != MDI_OK)
+        MDI_PANIC("rank 0 built a bad message: %s", mdi_error());
+      rank0_absorb(p, p->alone_buf);
+      admit(p, mb);
     }
+    if (p->sink_failed) return MDI_ERR;
+    report_loads(p);
+    if (busy) continue;
+    admit(p, -1);
+    if (!mdi_sched_empty(p->sched)) continue;
+    if (p->source.closed(p->source.ctx)) return MDI_OK;
+    p->source.wait(p->source.ctx, p->ping_s);
   }
-  return rc;
 }
 
 /* Send micro-batch mb's next trip, if it has one; returns 1 when sent. */
@@ -118,26 +168,76 @@ static int rank0_send_next(struct mdi_pipeline *p, int mb) {
   return bytes != 0;
 }
 
+/* While waiting for the ring: may a new request start on an idle micro-batch? */
+static int can_admit(void *ctx) {
+  struct mdi_pipeline *p = ctx;
+  return !p->ping_out && mdi_sched_has_room(p->sched, p->idle) && p->source.pending(p->source.ctx);
+}
+
+static void send_control(struct mdi_pipeline *p, int kind) {
+  void *buf = mdi_ring_buffer(p->ring);
+  mdi_ring_send(p->ring, buf, mdi_msg_pack(&p->layout, buf, kind, -1, NULL, 0, 0, 0));
+}
+
+/* The stages' loads as the message reports them (rank 0's own is current). */
+static void take_loads(struct mdi_pipeline *p, void *buf) {
+  const struct mdi_wire_load *w = mdi_msg_loads(&p->layout, buf);
+  for (int i = 1; i < p->n_ranks; i++) p->loads[i] = (struct mdi_rank_load){w[i].compute_s, w[i].wall_s};
+  report_loads(p);
+}
+
+/* Micro-batches leave as soon as they have work; rank 0 waits for the ring
+ * and for new requests at once.  When the ring has been idle for ping_s, a
+ * PING goes round (no data leaves meanwhile, so at most M messages exist,
+ * see docs/PIPELINE.md), and in between rank 0 sleeps on its source. */
 static int rank0_ring(struct mdi_pipeline *p) {
-  int in_flight = 0, rc = MDI_OK;
-  for (int mb = 0; mb < p->M; mb++) in_flight += rank0_send_next(p, mb);
-  while (in_flight > 0) {
+  int in_flight = 0;
+  double last_heard = mdi_comm_time();
+  for (;;) {
+    if (p->sink_failed) return MDI_ERR; /* the caller ends the job */
+    if (!p->ping_out) {
+      admit(p, -1);
+      for (int mb = 0; mb < p->M; mb++)
+        if (p->idle[mb] && rank0_send_next(p, mb)) p->idle[mb] = 0, in_flight++;
+    }
+    if (in_flight == 0 && !p->ping_out) {
+      if (p->source.closed(p->source.ctx)) break;
+      const double now = mdi_comm_time();
+      if (now - last_heard >= p->ping_s) {
+        send_control(p, MDI_MSG_PING);
+        p->ping_out = 1;
+      } else {
+        report_loads(p);
+        p->source.wait(p->source.ctx, last_heard + p->ping_s - now);
+      }
+      continue;
+    }
     size_t bytes;
-    void *buf = mdi_ring_recv(p->ring, &bytes);
-    const int mb = mdi_msg_header(buf)->mb;
-    if (rank0_absorb(p, buf, bytes) != MDI_OK) rc = MDI_ERR;
+    void *buf = mdi_ring_recv_or(p->ring, &bytes, can_admit, p);
+    if (!buf) continue;
+    if (mdi_msg_check(&p->layout, buf, bytes, p->spans) != MDI_OK)
+      MDI_PANIC("rank 0 received a bad message: %s", mdi_error());
+    last_heard = mdi_comm_time();
+    const struct mdi_msg_header *hd = mdi_msg_header(buf);
+    if (hd->kind == MDI_MSG_PING) {
+      MDI_ASSERT(p->ping_out);
+      p->ping_out = 0;
+    } else {
+      MDI_ASSERT(hd->kind == MDI_MSG_DATA && hd->mb >= 0 && hd->mb < p->M && !p->idle[hd->mb]);
+      rank0_absorb(p, buf);
+      p->idle[hd->mb] = 1;
+      in_flight--;
+    }
+    take_loads(p, buf);
     mdi_ring_release(p->ring, buf);
-    in_flight--;
-    if (rc != MDI_OK) return rc; /* the caller ends the job */
-    in_flight += rank0_send_next(p, mb);
   }
   /* shut down: STOP goes round once */
-  void *stop = mdi_ring_buffer(p->ring);
-  mdi_ring_send(p->ring, stop, mdi_msg_pack(&p->layout, stop, MDI_MSG_STOP, -1, NULL, 0, 0, 0));
+  send_control(p, MDI_MSG_STOP);
   size_t bytes;
   void *back = mdi_ring_recv(p->ring, &bytes);
   if (mdi_msg_check(&p->layout, back, bytes, NULL) != MDI_OK || mdi_msg_header(back)->kind != MDI_MSG_STOP)
     MDI_PANIC("rank 0 expected the STOP message back: %s", mdi_error());
+  take_loads(p, back);
   mdi_ring_release(p->ring, back);
   mdi_ring_flush(p->ring);
   return MDI_OK;
@@ -160,26 +260,28 @@ static int run_stage(struct mdi_pipeline *p) {
     if (mdi_msg_check(&p->layout, buf, bytes, p->spans) != MDI_OK)
       MDI_PANIC("rank %d received a bad message: %s", p->rank, mdi_error());
     const struct mdi_msg_header *hd = mdi_msg_header(buf);
-    if (hd->kind == MDI_MSG_STOP) {
-      mdi_ring_send(p->ring, buf, bytes); /* pass it on, then leave */
-      break;
+    if (hd->kind == MDI_MSG_DATA) {
+      MDI_ASSERT(!hd->compact);
+      const double t0 = mdi_comm_time();
+      mdi_block_forward(p->block, p->kv, p->ws, p->spans, hd->n_spans, mdi_msg_rows(&p->layout, buf), hd->rows,
+                        ring_progress, p->ring);
+      if (last) bytes = mdi_msg_compact(&p->layout, buf);
+      p->compute_s += mdi_comm_time() - t0;
     }
-    MDI_ASSERT(!hd->compact);
-    const double t0 = mdi_comm_time();
-    mdi_block_forward(p->block, p->kv, p->ws, p->spans, hd->n_spans, mdi_msg_rows(&p->layout, buf), hd->rows,
-                      ring_progress, p->ring);
-    if (last) bytes = mdi_msg_compact(&p->layout, buf);
-    p->compute_s += mdi_comm_time() - t0;
-    mdi_ring_send(p->ring, buf, bytes);
+    mdi_msg_loads(&p->layout, buf)[p->rank] =
+        (struct mdi_wire_load){p->compute_s, mdi_comm_time() - p->t_begin};
+    const int stop = hd->kind == MDI_MSG_STOP;
+    mdi_ring_send(p->ring, buf, bytes); /* data goes on, PING and STOP pass through */
+    if (stop) break;
   }
   mdi_ring_flush(p->ring);
   return MDI_OK;
 }
 
 int mdi_pipeline_run(struct mdi_pipeline *p) {
-  const double t0 = mdi_comm_time();
+  p->t_begin = mdi_comm_time();
   int rc = p->rank == 0 ? run_rank0(p) : run_stage(p);
-  p->wall_s = mdi_comm_time() - t0;
+  p->wall_s = mdi_comm_time() - p->t_begin;
   if (p->ring) {
     p->recv_wait_s = mdi_ring_stats(p->ring)->recv_wait_s;
     p->send_wait_s = mdi_ring_stats(p->ring)->send_wait_s;

@@ -5,13 +5,17 @@
 
 #include "mdi/base/error.h"
 
-void mdi_msg_layout_init(struct mdi_msg_layout *l, int B, int M, int dim, int max_rows, int max_seq) {
+void mdi_msg_layout_init(struct mdi_msg_layout *l, int B, int M, int dim, int max_rows, int max_seq,
+                         int n_ranks) {
   l->B = B;
   l->dim = dim;
   l->max_rows = max_rows;
   l->n_slots = B * M;
   l->max_seq = max_seq;
+  l->n_ranks = n_ranks;
   size_t head = sizeof(struct mdi_msg_header) + (size_t)B * sizeof(struct mdi_wire_span);
+  l->loads_offset = (head + 7) / 8 * 8;
+  head = l->loads_offset + (size_t)n_ranks * sizeof(struct mdi_wire_load);
   l->rows_offset = (head + 63) / 64 * 64;
   l->max_bytes = mdi_msg_bytes(l, max_rows);
 }
@@ -29,6 +33,7 @@ size_t mdi_msg_pack(const struct mdi_msg_layout *l, void *buf, int kind, int mb,
   for (int i = 0; i < n_spans; i++)
     w[i] = (struct mdi_wire_span){spans[i].slot, spans[i].pos, spans[i].n_tokens,
                                   spans[i].pos == 0 ? MDI_SPAN_NEW : 0};
+  memset(mdi_msg_loads(l, buf), 0, (size_t)l->n_ranks * sizeof(struct mdi_wire_load));
   return mdi_msg_bytes(l, rows);
 }
 
@@ -37,6 +42,10 @@ int mdi_msg_check(const struct mdi_msg_layout *l, void *buf, size_t bytes, struc
   const struct mdi_msg_header *h = mdi_msg_header(buf);
   if (h->magic != MDI_MSG_MAGIC) return mdi_fail("message has a bad magic number 0x%08x", h->magic);
   if (h->kind == MDI_MSG_STOP) return MDI_OK;
+  if (h->kind == MDI_MSG_PING) {
+    if (bytes != mdi_msg_bytes(l, 0)) return mdi_fail("ping message of %zu bytes, expected %zu", bytes, mdi_msg_bytes(l, 0));
+    return MDI_OK;
+  }
   if (h->kind != MDI_MSG_DATA) return mdi_fail("message of unknown kind %u", h->kind);
   if (h->n_spans < 1 || h->n_spans > l->B || h->rows < 1 || h->rows > l->max_rows)
     return mdi_fail("message with %d spans and %d rows (at most %d and %d)", h->n_spans, h->rows, l->B,

@@ -6,8 +6,9 @@
 
 #include "mdi/base/error.h"
 
-static void start_request(struct mdi_sched *s, struct mdi_sequence *seq) {
-  const struct mdi_request *r = &s->reqs[s->next_req++];
+static void start_request(struct mdi_sched *s, int slot, const struct mdi_request *r) {
+  struct mdi_sequence *seq = &s->slots[slot];
+  MDI_ASSERT(!seq->req && r->n_prompt >= 1 && r->n_prompt <= s->max_rows && r->n_prompt <= s->max_seq);
   seq->req = r;
   memcpy(seq->tokens, r->prompt_tokens, (size_t)r->n_prompt * sizeof(int));
   seq->n_tokens = r->n_prompt;
@@ -15,32 +16,31 @@ static void start_request(struct mdi_sched *s, struct mdi_sequence *seq) {
   seq->in_flight = 0;
   seq->finish = MDI_FINISH_NONE;
   mdi_sampler_init(&seq->sampler, &r->sampling, r->seed);
+  s->occupied[slot / s->B]++;
+  s->started++;
 }
 
-int mdi_sched_init(struct mdi_sched *s, const struct mdi_request *reqs, int n_reqs, int B, int M,
-                   int max_rows, int max_seq, const int *stop_ids, int n_stop) {
+int mdi_sched_init(struct mdi_sched *s, int B, int M, int max_rows, int max_seq, const int *stop_ids,
+                   int n_stop) {
   memset(s, 0, sizeof *s);
   s->B = B;
   s->M = M;
   s->max_rows = max_rows;
   s->max_seq = max_seq;
-  s->reqs = reqs;
-  s->n_reqs = n_reqs;
   s->stop_ids = stop_ids;
   s->n_stop = n_stop;
   s->slots = mdi_calloc((size_t)B * M, sizeof *s->slots, "sequence slots");
-  if (!s->slots) return MDI_ERR;
+  s->occupied = mdi_calloc((size_t)M, sizeof *s->occupied, "sequence slots");
+  if (!s->slots || !s->occupied) {
+    mdi_sched_free(s);
+    return MDI_ERR;
+  }
   for (int i = 0; i < B * M; i++) {
     s->slots[i].tokens = mdi_malloc(((size_t)max_seq + 1) * sizeof(int), "sequence tokens");
     if (!s->slots[i].tokens) {
       mdi_sched_free(s);
       return MDI_ERR;
     }
-  }
-  /* deal the first requests round-robin: request i -> micro-batch i % M */
-  for (int i = 0; i < n_reqs && i < B * M; i++) {
-    int mb = i % M, j = i / M;
-    start_request(s, &s->slots[mb * B + j]);
   }
   return MDI_OK;
 }
@@ -49,7 +49,33 @@ void mdi_sched_free(struct mdi_sched *s) {
   if (s->slots)
     for (int i = 0; i < s->B * s->M; i++) free(s->slots[i].tokens);
   free(s->slots);
+  free(s->occupied);
   memset(s, 0, sizeof *s);
+}
+
+/* The least occupied candidate with a free slot (ties: lowest index), or -1. */
+static int roomiest(const struct mdi_sched *s, const unsigned char *candidates) {
+  int best = -1;
+  for (int mb = 0; mb < s->M; mb++)
+    if (candidates[mb] && s->occupied[mb] < s->B && (best < 0 || s->occupied[mb] < s->occupied[best])) best = mb;
+  return best;
+}
+
+int mdi_sched_has_room(const struct mdi_sched *s, const unsigned char *candidates) {
+  return roomiest(s, candidates) >= 0;
+}
+
+int mdi_sched_admit(struct mdi_sched *s, const unsigned char *candidates, const struct mdi_request_source *src) {
+  int taken = 0, mb;
+  while ((mb = roomiest(s, candidates)) >= 0) {
+    const struct mdi_request *r = src->next(src->ctx);
+    if (!r) break;
+    int slot = mb * s->B;
+    while (s->slots[slot].req) slot++;
+    start_request(s, slot, r);
+    taken++;
+  }
+  return taken;
 }
 
 int mdi_sched_build(struct mdi_sched *s, int mb, struct mdi_span *spans, int *tokens, int *rows) {
@@ -58,7 +84,7 @@ int mdi_sched_build(struct mdi_sched *s, int mb, struct mdi_span *spans, int *to
     const int slot = mb * s->B + j;
     struct mdi_sequence *seq = &s->slots[slot];
     if (!seq->req) continue;
-    MDI_ASSERT(!seq->in_flight);
+    MDI_ASSERT(!seq->in_flight && seq->finish == MDI_FINISH_NONE);
     /* prefill: every prompt token at once; decode: the last sampled token */
     const int count = seq->n_tokens - seq->n_fed;
     MDI_ASSERT(count >= 1);
@@ -70,8 +96,8 @@ int mdi_sched_build(struct mdi_sched *s, int mb, struct mdi_span *spans, int *to
     r += count;
     n++;
   }
-  /* a waiting prefill that did not fit must not leave the micro-batch empty */
-  MDI_ASSERT(n > 0 || r == 0);
+  /* every prompt fits max_rows alone: a micro-batch with sequences has work */
+  MDI_ASSERT(n > 0 || s->occupied[mb] == 0);
   *rows = r;
   if (n > 0) s->trips++;
   return n;
@@ -97,10 +123,34 @@ struct mdi_sequence *mdi_sched_apply(struct mdi_sched *s, int slot, int token) {
   return seq->finish == MDI_FINISH_NONE ? NULL : seq;
 }
 
+struct mdi_sequence *mdi_sched_end(struct mdi_sched *s, int slot, enum mdi_finish why) {
+  struct mdi_sequence *seq = &s->slots[slot];
+  MDI_ASSERT(seq->req && !seq->in_flight && why != MDI_FINISH_NONE);
+  if (seq->finish == MDI_FINISH_NONE) seq->finish = why;
+  return seq;
+}
+
 void mdi_sched_retire(struct mdi_sched *s, int slot) {
   struct mdi_sequence *seq = &s->slots[slot];
-  MDI_ASSERT(seq->req && seq->finish != MDI_FINISH_NONE);
-  s->n_done++;
+  MDI_ASSERT(seq->req && seq->finish != MDI_FINISH_NONE && !seq->in_flight);
   seq->req = NULL;
-  if (s->next_req < s->n_reqs) start_request(s, seq);
+  s->occupied[slot / s->B]--;
+  s->finished++;
+}
+
+/* ---- a fixed list of requests -------------------------------------------- */
+
+static const struct mdi_request *list_next(void *ctx) {
+  struct mdi_request_list *l = ctx;
+  return l->next < l->n ? &l->reqs[l->next++] : NULL;
+}
+static int list_pending(void *ctx) {
+  const struct mdi_request_list *l = ctx;
+  return l->next < l->n;
+}
+static void list_wait(void *ctx, double timeout_s) { (void)ctx, (void)timeout_s; }
+static int list_closed(void *ctx) { return !list_pending(ctx); }
+
+struct mdi_request_source mdi_request_list_source(struct mdi_request_list *l) {
+  return (struct mdi_request_source){l, list_next, list_pending, list_wait, list_closed};
 }

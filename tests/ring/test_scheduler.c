@@ -16,13 +16,18 @@ static void make_requests(struct mdi_request *reqs, const int *lengths, int n) {
   }
 }
 
-/* Drive the scheduler like the ring does (micro-batches in turn), feeding a
- * non-stop token; returns the number of trips. */
-static long run_schedule(struct mdi_sched *s, int *finished_order, int *n_finished) {
+/* Drive the scheduler like the ring does (micro-batches in turn, a freed
+ * slot refilled when its micro-batch is back), feeding a non-stop token;
+ * returns the number of trips. */
+static long run_schedule(struct mdi_sched *s, struct mdi_request_source *src, int *finished_order,
+                         int *n_finished) {
   struct mdi_span spans[64];
   int tokens[256], rows;
+  unsigned char all[64], one[64];
   int busy = 1;
   *n_finished = 0;
+  memset(all, 1, sizeof all);
+  mdi_sched_admit(s, all, src);
   while (busy) {
     busy = 0;
     for (int mb = 0; mb < s->M; mb++) {
@@ -47,6 +52,9 @@ static long run_schedule(struct mdi_sched *s, int *finished_order, int *n_finish
           mdi_sched_retire(s, spans[j].slot);
         }
       }
+      memset(one, 0, sizeof one);
+      one[mb] = 1;
+      mdi_sched_admit(s, one, src);
     }
   }
   return s->trips;
@@ -58,11 +66,20 @@ static void test_continuous_batching(void) {
   struct mdi_request reqs[16];
   make_requests(reqs, lengths, n);
   struct mdi_sched s;
-  CHECK(mdi_sched_init(&s, reqs, n, B, M, 64, 512, NULL, 0) == MDI_OK);
+  CHECK(mdi_sched_init(&s, B, M, 64, 512, NULL, 0) == MDI_OK);
+  struct mdi_request_list list = {reqs, n, 0};
+  struct mdi_request_source src = mdi_request_list_source(&list);
+  /* the first requests are dealt round-robin: request i in micro-batch i % M */
+  unsigned char all[2] = {1, 1};
+  CHECK_EQ_INT(mdi_sched_admit(&s, all, &src), B * M);
+  for (int i = 0; i < B * M; i++) CHECK(s.slots[(i % M) * B + i / M].req == &reqs[i]);
+  mdi_sched_free(&s);
+  CHECK(mdi_sched_init(&s, B, M, 64, 512, NULL, 0) == MDI_OK);
+  list.next = 0;
   int order[16], finished;
-  long trips = run_schedule(&s, order, &finished);
+  long trips = run_schedule(&s, &src, order, &finished);
   CHECK_EQ_INT(finished, n);
-  CHECK(mdi_sched_done(&s));
+  CHECK(mdi_sched_empty(&s) && src.closed(src.ctx));
   long generated = 0;
   for (int i = 0; i < n; i++) generated += lengths[i];
   CHECK_EQ_INT(s.generated_tokens, generated);
@@ -88,7 +105,12 @@ static void test_stop_and_limits(void) {
   make_requests(reqs, lengths, 2);
   const int stops[2] = {1, 2};
   struct mdi_sched s;
-  CHECK(mdi_sched_init(&s, reqs, 2, 1, 1, 8, 6, stops, 2) == MDI_OK);
+  CHECK(mdi_sched_init(&s, 1, 1, 8, 6, stops, 2) == MDI_OK);
+  struct mdi_request_list list = {reqs, 2, 0};
+  struct mdi_request_source src = mdi_request_list_source(&list);
+  const unsigned char one[1] = {1};
+  CHECK_EQ_INT(mdi_sched_admit(&s, one, &src), 1);
+  CHECK_EQ_INT(mdi_sched_admit(&s, one, &src), 0); /* no free slot: request 1 waits */
   struct mdi_span spans[1];
   int tokens[8], rows;
   /* request 0 (1 prompt token, no limit) runs to max_seq = 6 */
@@ -103,14 +125,53 @@ static void test_stop_and_limits(void) {
     }
     CHECK(step < 10);
   }
+  CHECK_EQ_INT(mdi_sched_admit(&s, one, &src), 1);
   /* request 1: a stop id ends it without being kept */
   CHECK_EQ_INT(mdi_sched_build(&s, 0, spans, tokens, &rows), 1);
   CHECK_EQ_INT(rows, 2); /* its prompt is two tokens, sent as one chunk */
   struct mdi_sequence *done = mdi_sched_apply(&s, 0, 2);
   CHECK(done && done->finish == MDI_FINISH_STOP && done->n_tokens == 2);
   mdi_sched_retire(&s, 0);
-  CHECK(mdi_sched_done(&s));
+  CHECK(mdi_sched_empty(&s) && src.closed(src.ctx));
   CHECK_EQ_INT(mdi_sched_build(&s, 0, spans, tokens, &rows), 0);
+  mdi_sched_free(&s);
+}
+
+/* A request that arrives while the ring runs takes a free slot; a cancelled
+ * or stop-string sequence ends where it is, its slot free for the next. */
+static void test_arrivals_and_end(void) {
+  const int lengths[] = {0, 0, 3};
+  struct mdi_request reqs[3];
+  make_requests(reqs, lengths, 3);
+  struct mdi_sched s;
+  CHECK(mdi_sched_init(&s, 2, 2, 8, 16, NULL, 0) == MDI_OK);
+  struct mdi_request_list list = {reqs, 1, 0}; /* one request known at first */
+  struct mdi_request_source src = mdi_request_list_source(&list);
+  unsigned char idle[2] = {1, 1};
+  CHECK(mdi_sched_has_room(&s, idle));
+  CHECK_EQ_INT(mdi_sched_admit(&s, idle, &src), 1);
+  struct mdi_span spans[2];
+  int tokens[16], rows;
+  CHECK_EQ_INT(mdi_sched_build(&s, 0, spans, tokens, &rows), 1);
+  idle[0] = 0; /* micro-batch 0 is in flight: new requests go to micro-batch 1 */
+  list.n = 3;
+  CHECK_EQ_INT(mdi_sched_admit(&s, idle, &src), 2);
+  CHECK(s.slots[2].req == &reqs[1] && s.slots[3].req == &reqs[2]);
+  CHECK_EQ_INT(mdi_sched_build(&s, 1, spans, tokens, &rows), 2);
+  CHECK_EQ_INT(rows, reqs[1].n_prompt + reqs[2].n_prompt);
+  CHECK(mdi_sched_apply(&s, 0, 9) == NULL);
+  struct mdi_sequence *seq = mdi_sched_end(&s, 0, MDI_FINISH_CANCEL);
+  CHECK(seq->finish == MDI_FINISH_CANCEL && seq->n_tokens == reqs[0].n_prompt + 1);
+  mdi_sched_retire(&s, 0);
+  CHECK_EQ_INT(s.occupied[0], 0);
+  CHECK_EQ_INT(mdi_sched_build(&s, 0, spans, tokens, &rows), 0);
+  for (int slot = 2; slot < 4; slot++) {
+    CHECK(mdi_sched_apply(&s, slot, 9) == NULL);
+    CHECK(mdi_sched_end(&s, slot, MDI_FINISH_STOP)->finish == MDI_FINISH_STOP);
+    mdi_sched_retire(&s, slot);
+  }
+  CHECK(mdi_sched_empty(&s));
+  CHECK_EQ_INT(s.started, 3);
   mdi_sched_free(&s);
 }
 
@@ -164,8 +225,9 @@ static void test_split_weighted(void) {
 
 static void test_protocol(void) {
   struct mdi_msg_layout l;
-  mdi_msg_layout_init(&l, 4, 2, 8, 20, 100);
+  mdi_msg_layout_init(&l, 4, 2, 8, 20, 100, 3);
   CHECK(l.rows_offset % 64 == 0);
+  CHECK(l.loads_offset % 8 == 0 && l.loads_offset + 3 * sizeof(struct mdi_wire_load) <= l.rows_offset);
   float *buf = mdi_aligned_alloc(l.max_bytes, "msg");
   struct mdi_span spans[3] = {{0, 0, 3}, {5, 9, 1}, {7, 0, 2}}, got[4];
   size_t bytes = mdi_msg_pack(&l, buf, MDI_MSG_DATA, 1, spans, 3, 6, 0);
@@ -181,6 +243,13 @@ static void test_protocol(void) {
   CHECK(mdi_msg_check(&l, buf, small, got) == MDI_OK);
   mdi_msg_spans(buf)[0].slot = 8; /* beyond B x M slots */
   CHECK(mdi_msg_check(&l, buf, small, got) == MDI_ERR);
+  /* a PING has no spans and no rows; the loads travel in every message */
+  size_t ping = mdi_msg_pack(&l, buf, MDI_MSG_PING, -1, NULL, 0, 0, 0);
+  CHECK_EQ_INT(ping, l.rows_offset);
+  CHECK(mdi_msg_check(&l, buf, ping, NULL) == MDI_OK);
+  CHECK(mdi_msg_check(&l, buf, ping + 4, NULL) == MDI_ERR);
+  mdi_msg_loads(&l, buf)[2] = (struct mdi_wire_load){1.5, 4.0};
+  CHECK(mdi_msg_loads(&l, buf)[2].compute_s == 1.5 && mdi_msg_header(buf)->kind == MDI_MSG_PING);
   mdi_msg_header(buf)->magic = 0;
   CHECK(mdi_msg_check(&l, buf, small, got) == MDI_ERR);
   free(buf);
@@ -189,6 +258,7 @@ static void test_protocol(void) {
 int main(void) {
   test_continuous_batching();
   test_stop_and_limits();
+  test_arrivals_and_end();
   test_split();
   test_split_weighted();
   test_protocol();

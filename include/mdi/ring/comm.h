@@ -53,6 +53,10 @@ void mdi_ring_send(struct mdi_ring *r, void *buf, size_t bytes);
 /* The next message from the previous rank; the caller owns the buffer until
  * it sends or releases it.  *bytes is the received size (MPI_Get_count). */
 void *mdi_ring_recv(struct mdi_ring *r, size_t *bytes);
+/* The same, but returns NULL as soon as other(ctx) is nonzero (checked
+ * between tests of the receive): rank 0 waits for the ring and for new
+ * requests at once.  The timeout counts from this call. */
+void *mdi_ring_recv_or(struct mdi_ring *r, size_t *bytes, int (*other)(void *ctx), void *ctx);
 void mdi_ring_release(struct mdi_ring *r, void *buf);
 /* Let outstanding sends and the posted receive progress (call during compute). */
 void mdi_ring_progress(struct mdi_ring *r);

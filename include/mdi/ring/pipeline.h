@@ -21,7 +21,9 @@ struct mdi_pipeline {
   /* rank 0 only */
   const struct mdi_vocab_layers *vocab; /* embedding and classifier */
   struct mdi_sched *sched;
+  struct mdi_request_source source; /* requests come from there */
   struct mdi_sequence_sink sink;  /* finished sequences go there */
+  double ping_s;                  /* idle ring: a PING goes round this often (> 0) */
   /* made by mdi_pipeline_init */
   struct mdi_ring *ring;          /* NULL with one rank */
   struct mdi_span *spans;         /* [B] spans of the micro-batch at hand */
@@ -29,8 +31,14 @@ struct mdi_pipeline {
   int *tokens, *positions;        /* rank 0: [max_rows] input tokens and their positions */
   float *logits;                  /* rank 0: [B][vocab] */
   struct mdi_prob_index *probs;   /* rank 0: [vocab] sampler scratch */
+  struct mdi_rank_load *loads;    /* rank 0: [n_ranks] as last reported */
+  unsigned char *idle;            /* rank 0: [M] micro-batch not in flight */
+  unsigned char *candidates;      /* rank 0: [M] scratch for admitting requests */
+  int ping_out;                   /* rank 0: a PING is going round */
+  int sink_failed;                /* rank 0: the sink could not keep a result */
   /* results */
   double compute_s, recv_wait_s, send_wait_s, wall_s;
+  double t_begin;                 /* the loop started */
   double t_first, t_last;         /* rank 0: first launch, last token sampled */
 };
 
@@ -41,7 +49,8 @@ struct mdi_pipeline {
 int mdi_pipeline_init(struct mdi_pipeline *p);
 void mdi_pipeline_free(struct mdi_pipeline *p);
 
-/* Run this rank's part until the STOP message has gone round.  Returns
+/* Run this rank's part until the STOP message has gone round: rank 0 sends
+ * it when its source is closed and every sequence has finished.  Returns
  * MDI_ERR only when rank 0's sink fails (the caller aborts). */
 int mdi_pipeline_run(struct mdi_pipeline *p);
 

@@ -1,13 +1,17 @@
 /* The ring message (docs/PIPELINE.md).  One micro-batch = one message:
  *
- *   header   magic, kind (DATA or STOP), micro-batch id, spans, rows, compact
+ *   header   magic, kind (DATA, STOP or PING), micro-batch id, spans, rows, compact
  *   spans    [B] x {slot, pos, n_tokens, flags}   (only n_spans are used)
+ *   loads    [n_ranks] x {compute_s, wall_s}: each stage writes its own
+ *            before sending, so rank 0 learns every rank's load as it runs
  *   padding  to 64 bytes
  *   rows     [rows][dim] float32 activations
  *
- * The header area has a fixed size for a run (B spans), so the size of a
- * message is exactly rows_offset + rows * dim * 4, which the receiver checks
- * against MPI_Get_count.  After the last layer, the last rank keeps only the
+ * The header area has a fixed size for a run (B spans, n_ranks loads), so
+ * the size of a message is exactly rows_offset + rows * dim * 4, which the
+ * receiver checks against MPI_Get_count.  A PING carries no spans and no
+ * rows: rank 0 sends it round when the ring has been idle for a while, so
+ * the stages hear from it within their timeout and report their loads.  After the last layer, the last rank keeps only the
  * last row of every span ("compact"): rank 0 needs nothing else to sample. */
 #ifndef MDI_PROTOCOL_H
 #define MDI_PROTOCOL_H
@@ -19,7 +23,7 @@
 
 #define MDI_MSG_MAGIC 0x3149444Du /* "MDI1" */
 
-enum mdi_msg_kind { MDI_MSG_DATA = 1, MDI_MSG_STOP = 2 };
+enum mdi_msg_kind { MDI_MSG_DATA = 1, MDI_MSG_STOP = 2, MDI_MSG_PING = 3 };
 enum mdi_span_flags { MDI_SPAN_NEW = 1 }; /* the slot starts a new sequence */
 
 struct mdi_msg_header {
@@ -35,6 +39,10 @@ struct mdi_wire_span {
   int32_t slot, pos, n_tokens, flags;
 };
 
+struct mdi_wire_load {
+  double compute_s, wall_s; /* as struct mdi_rank_load */
+};
+
 /* Sizes fixed for a run. */
 struct mdi_msg_layout {
   int B;              /* spans per message at most */
@@ -42,22 +50,29 @@ struct mdi_msg_layout {
   int max_rows;
   int n_slots;        /* B x M */
   int max_seq;
+  int n_ranks;
+  size_t loads_offset; /* byte offset of the loads */
   size_t rows_offset; /* byte offset of the activations */
   size_t max_bytes;
 };
 
-void mdi_msg_layout_init(struct mdi_msg_layout *l, int B, int M, int dim, int max_rows, int max_seq);
+void mdi_msg_layout_init(struct mdi_msg_layout *l, int B, int M, int dim, int max_rows, int max_seq,
+                         int n_ranks);
 size_t mdi_msg_bytes(const struct mdi_msg_layout *l, int rows);
 
 static inline struct mdi_msg_header *mdi_msg_header(void *buf) { return (struct mdi_msg_header *)buf; }
 static inline struct mdi_wire_span *mdi_msg_spans(void *buf) {
   return (struct mdi_wire_span *)((char *)buf + sizeof(struct mdi_msg_header));
 }
+static inline struct mdi_wire_load *mdi_msg_loads(const struct mdi_msg_layout *l, void *buf) {
+  return (struct mdi_wire_load *)((char *)buf + l->loads_offset);
+}
 static inline float *mdi_msg_rows(const struct mdi_msg_layout *l, void *buf) {
   return (float *)((char *)buf + l->rows_offset);
 }
 
-/* Write a header and spans; returns the message size for `rows` rows. */
+/* Write a header and spans (loads zeroed); returns the message size for
+ * `rows` rows. */
 size_t mdi_msg_pack(const struct mdi_msg_layout *l, void *buf, int kind, int mb,
                     const struct mdi_span *spans, int n_spans, int rows, int compact);
 /* Check a received message of `bytes` bytes; on success fills spans (may be
