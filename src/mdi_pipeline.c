@@ -51,6 +51,7 @@ struct run {
   struct mdi_pipeline pipe;    /* this rank's loop, set up last */
   double t_start, load_s;
   int calibrate;               /* --split calibrate: plan from measured speeds */
+  struct mdi_model_bytes bytes; /* what the layers and classifier take as stored (whole files) */
   double calib_layer_s, calib_head_s, mem_available;
 };
 
@@ -113,20 +114,21 @@ static int setup_model(struct run *r) {
   r->calibrate = strcmp(r->opt.split, "calibrate") == 0;
   if (r->calibrate && r->per_rank)
     return mdi_fail("--split calibrate: the split of per-rank files is fixed when they are written");
-  if (r->calibrate) {
-    if (r->n_ranks - 1 > r->hp.n_layers)
-      return mdi_fail("%d ranks need at least %d layers but the model has %d", r->n_ranks, r->n_ranks - 1,
-                      r->hp.n_layers);
-    return MDI_OK; /* planned once every rank has measured itself */
-  }
+  if (r->calibrate && r->n_ranks - 1 > r->hp.n_layers)
+    return mdi_fail("%d ranks need at least %d layers but the model has %d", r->n_ranks, r->n_ranks - 1,
+                    r->hp.n_layers);
   if (r->per_rank) return split_from_files(r);
-  return mdi_split_plan(&r->hp, r->n_ranks, r->opt.split, r->opt.rank0_layers, r->counts);
+  /* the layers' and classifier's bytes as stored: a quantized model's types */
+  if (mdi_model_bytes_read(r->file, &r->hp, &r->bytes) != MDI_OK) return MDI_ERR;
+  if (r->calibrate) return MDI_OK; /* planned once every rank has measured itself */
+  return mdi_split_plan_bytes(&r->hp, r->bytes.layer_mean, r->bytes.classifier, r->n_ranks, r->opt.split,
+                              r->opt.rank0_layers, r->counts);
 }
 
 /* Collective (--split calibrate): plan from every rank's measured speed and memory. */
 static int calibrate_split(struct run *r) {
   struct mdi_calibration mine = {0};
-  const int rc = mdi_calibrate_split(&r->hp, r->n_ranks, r->B, r->M, r->max_seq, r->opt.rank0_layers, r->counts,
+  const int rc = mdi_calibrate_split(&r->hp, &r->bytes, r->n_ranks, r->B, r->M, r->max_seq, r->opt.rank0_layers, r->counts,
                                      &mine);
   r->calib_layer_s = mine.layer_s;
   r->calib_head_s = mine.head_s;

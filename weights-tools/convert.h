@@ -49,19 +49,25 @@ static inline int64_t convert_input_left(const struct convert_input *in) {
 
 /* ---- tensor copies ----------------------------------------------------- */
 
-enum convert_src_type { CONVERT_SRC_F32, CONVERT_SRC_F16 };
+/* How a tensor is stored in the input: float32, half floats (widened to
+ * float32), or rows of GGUF blocks of a quantized type (kept as blocks). */
+enum convert_src_type { CONVERT_SRC_F32, CONVERT_SRC_F16, CONVERT_SRC_BLOCKS };
 
-/* Bytes per element of a source type. */
+/* Bytes per element of a float source type. */
 size_t convert_src_size(enum convert_src_type type);
-
-/* IEEE half (binary16) bits to float: exact, including subnormals, inf, NaN. */
-float convert_f16_to_f32(uint16_t h);
 
 /* Copy a little-endian tensor stored contiguously at byte offset `off` of
  * `in` into the float32 dataset `name` of shape dims[0..ndims-1] (row-major,
  * ndims 1 or 2).  Large tensors go through in chunks of rows. */
 int convert_copy_tensor(struct convert_input *in, int64_t off, enum convert_src_type type,
                         struct mdi_h5w *w, const char *name, int ndims, const int64_t *dims);
+
+/* Copy a tensor of GGUF blocks of type t, rows x cols weights at byte
+ * offset `off`, into the quantized matrix dataset `name` (uint8 [rows][row
+ * bytes] with its type attribute), in chunks of rows.  A block whose scales
+ * are NaN or infinite is an error naming the tensor, row and block. */
+int convert_copy_blocks(struct convert_input *in, int64_t off, enum mdi_matrix_type t, struct mdi_h5w *w,
+                        const char *name, int64_t rows, int64_t cols);
 
 /* *same = 1 when the `bytes` bytes at offsets a and b of `in` are equal, 0
  * when not; MDI_ERR on a read error. */
@@ -134,8 +140,18 @@ void convert_layer_shape(const struct mdi_hparams *hp, enum convert_layer_tensor
 /* Where one tensor lies in the input file. */
 struct convert_tensor_src {
   int64_t off;                /* byte offset of the first element */
-  enum convert_src_type type; /* element type, converted to float32 */
+  enum convert_src_type type; /* element type: floats converted to float32, or blocks */
+  enum mdi_matrix_type qtype; /* CONVERT_SRC_BLOCKS: the block type */
 };
+
+/* Bytes of a rows x cols tensor of src in the input. */
+int64_t convert_src_bytes(const struct convert_tensor_src *src, int64_t rows, int64_t cols);
+
+/* Write tensor src (shape dims[0..ndims)) as dataset `name`: a matrix of
+ * blocks stays quantized (convert_copy_blocks); floats, and a vector of
+ * blocks (dequantized), become float32 (convert_copy_tensor). */
+int convert_write_src(struct convert_input *in, const struct convert_tensor_src *src, struct mdi_h5w *w,
+                      const char *name, int ndims, const int64_t *dims);
 
 /* A model located in an input file, ready to be written. */
 struct convert_model_src {
@@ -145,6 +161,7 @@ struct convert_model_src {
   struct convert_tensor_src final_norm; /* [dim] */
   struct convert_tensor_src classifier; /* [vocab][dim], unused when hp.shared_classifier */
   struct convert_tensor_src *layers;    /* [n_layers][CONVERT_N_LAYER_TENSORS] */
+  char quantization[32];      /* root attribute CONVERT_QUANT_ATTR when a tensor is quantized, else "" */
 };
 
 /* ---- reading the checkpoint formats ------------------------------------- */
@@ -221,19 +238,16 @@ typedef int (*convert_raw_rows_fn)(void *ctx, const char *name, enum mdi_dtype t
 int convert_read_dataset_rows(struct mdi_h5 *f, const char *name, enum mdi_dtype type, int64_t rows,
                               int64_t cols, convert_raw_rows_fn fn, void *ctx);
 
-/* ---- quantized weights (docs/FORMAT.md, "Quantized weights (Q8_0)") ------ */
+/* ---- quantized weights (docs/FORMAT.md, "Quantized weights") ------------- */
 
-/* Root attribute naming the quantization of a quantized model file. */
+/* Root attribute naming the quantization of a quantized model file: the
+ * llama.cpp file type it came from ("Q4_K_M") or the type every matrix was
+ * quantized to ("Q4_K"); informative, the loader goes by each matrix. */
 #define CONVERT_QUANT_ATTR "quantization"
-#define CONVERT_QUANT_Q8_0 "q8_0"
-/* A Q8_0 matrix NAME [rows][cols] (int8) has its scales in NAME_scale
- * [rows][ceil(cols/32)] (float32); buf holds CONVERT_SCALE_NAME_MAX. */
-#define CONVERT_SCALE_NAME_MAX (MDI_NAME_MAX + 8)
-void convert_scale_name(char *buf, const char *name);
 
 /* *quantized = 1 when the model file holds quantized weights: it has the
- * root attribute `quantization`, or one of its weight matrices is int8.
- * `why` (size bytes) then says which.  MDI_ERR on a read error. */
+ * root attribute `quantization`, or one of its weight matrices is stored
+ * as blocks.  `why` (size bytes) then says which.  MDI_ERR on a read error. */
 int convert_model_quantized(struct mdi_h5 *f, const struct mdi_hparams *hp, int *quantized, char *why,
                             size_t size);
 

@@ -247,10 +247,6 @@ const char *convert_tensor_kind(const struct convert_tensor *t) {
   return slash ? slash + 1 : t->name;
 }
 
-void convert_scale_name(char *buf, const char *name) {
-  snprintf(buf, CONVERT_SCALE_NAME_MAX, "%s_scale", name);
-}
-
 int convert_model_quantized(struct mdi_h5 *f, const struct mdi_hparams *hp, int *quantized, char *why,
                             size_t size) {
   *quantized = 0;
@@ -261,8 +257,9 @@ int convert_model_quantized(struct mdi_h5 *f, const struct mdi_hparams *hp, int 
     *quantized = 1;
     return MDI_OK;
   }
-  /* a file without the attribute may still hold int8 matrices (the loader
-   * goes by the dtype): look at every matrix present */
+  /* a file without the attribute may still hold matrices of blocks (the
+   * loader goes by the dtype), or int8 ones of the old Q8_0 layout: look at
+   * every matrix present */
   const int n = convert_tensor_count(hp);
   for (int i = 0; i < n; i++) {
     struct convert_tensor t;
@@ -270,8 +267,8 @@ int convert_model_quantized(struct mdi_h5 *f, const struct mdi_hparams *hp, int 
     if (t.ndims != 2 || !mdi_h5_exists(f, t.name)) continue;
     enum mdi_dtype type;
     if (mdi_h5_dtype(f, t.name, &type) != MDI_OK) return MDI_ERR;
-    if (type == MDI_I8) {
-      snprintf(why, size, "/%s is int8", t.name);
+    if (type == MDI_I8 || type == MDI_U8) {
+      snprintf(why, size, "/%s is %s", t.name, type == MDI_I8 ? "int8" : "quantized");
       *quantized = 1;
       return MDI_OK;
     }

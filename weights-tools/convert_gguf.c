@@ -1,5 +1,7 @@
-/* mdi_convert gguf: a GGUF llama model (F32 or F16 tensors) to the HDF5
- * model file.
+/* mdi_convert gguf: a GGUF llama model to the HDF5 model file.  F32 and F16
+ * tensors become float32; matrices of the quantized types mdi-llm runs
+ * (quant.h) keep their blocks as they are (docs/FORMAT.md, "Quantized
+ * weights"); gguf_reader.c refuses any other type by name.
  *
  * Names: token_embd -> /embedding, output_norm -> /final_norm, output ->
  * /classifier, blk.N.{attn_norm, attn_q, attn_k, attn_v, attn_output,
@@ -219,8 +221,7 @@ static int locate(struct gguf_file *g, const char *name, int ndims, const int64_
     return mdi_fail("%s: tensor %s has dims [%s] but the metadata implies [%s] (GGUF order, "
                     "innermost first)", g->in.path, name, have, want);
   }
-  src->off = t->off;
-  src->type = t->type == GGML_TYPE_F16 ? CONVERT_SRC_F16 : CONVERT_SRC_F32;
+  gguf_tensor_src(t, src);
   if (found) *found = t;
   return MDI_OK;
 }
@@ -296,9 +297,11 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: mdi_convert gguf MODEL.gguf OUT.h5\n"
           "\n"
-          "Convert a GGUF (version 2 or 3) llama model with F32 or F16 tensors and a\n"
-          "SentencePiece ('llama') vocabulary into an mdi-llm HDF5 model file\n"
-          "(docs/FORMAT.md).  F16 is widened to float32; quantized types are refused.\n"
+          "Convert a GGUF (version 2 or 3) llama model and its SentencePiece ('llama')\n"
+          "vocabulary into an mdi-llm HDF5 model file (docs/FORMAT.md).  F16 is widened\n"
+          "to float32; matrices in Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K stay\n"
+          "quantized, block for block (what llama.cpp's Q4_K_M, Q5_K_S, ... files mix);\n"
+          "other types (IQ*, TQ*, ...) are refused naming the tensor.\n"
           "Pieces are stored with U+2581 replaced by a space, as llama2.c stores them;\n"
           "generation stops at BOS and EOS.  Q/K rows are copied unpermuted (right for\n"
           "GGUFs made from llama2.c checkpoints).\n"
@@ -316,7 +319,9 @@ int convert_gguf_locate(struct gguf_file *g, struct convert_model_src *src,
   src->layers = mdi_calloc((size_t)src->hp.n_layers * CONVERT_N_LAYER_TENSORS, sizeof *src->layers,
                            "tensor table");
   if (!src->layers) return MDI_ERR;
-  if (locate_tensors(g, src) != MDI_OK) return MDI_ERR;
+  if (locate_tensors(g, src) != MDI_OK ||
+      gguf_quantization_name(g, src->quantization, sizeof src->quantization) != MDI_OK)
+    return MDI_ERR;
   return read_tokenizer(g, src->hp.vocab_size, tok);
 }
 

@@ -1,5 +1,6 @@
 /* mdi_convert info: describe a model file and check its layout against its
- * own hyperparameters (docs/FORMAT.md), float32 or Q8_0.  A per-rank file
+ * own hyperparameters (docs/FORMAT.md), float32 or quantized: every weight
+ * dataset with its type, shape, bytes and bits per weight.  A per-rank file
  * (mdi_convert split) is checked to hold its rank's share of the weights and
  * nothing else. */
 #include <stdio.h>
@@ -17,10 +18,13 @@
 /* One dataset as listed by mdi_h5_list. */
 struct entry {
   char *name;
-  char dtype[16];
+  char dtype[16];             /* HDF5's: "float32", "uint8", ... */
   int ndims;
-  int64_t dims[MDI_MAX_DIMS];
+  int64_t dims[MDI_MAX_DIMS]; /* as stored: a quantized matrix is [rows][row bytes] */
   int64_t bytes;
+  int quantized;              /* uint8 blocks with a valid type attribute */
+  enum mdi_matrix_type qtype;
+  int64_t cols;               /* quantized: weights per row */
 };
 
 struct listing {
@@ -67,70 +71,67 @@ static void format_shape(char *buf, size_t size, int ndims, const int64_t *dims)
     used += (size_t)snprintf(buf + used, size - used, "[%lld]", (long long)dims[i]);
 }
 
-/* "NAME_scale" is a Q8_0 matrix's scales, not a weight tensor of its own. */
-static int is_scale(const char *name) {
-  size_t n = strlen(name), k = strlen("_scale");
-  return n > k && strcmp(name + n - k, "_scale") == 0;
+/* The block type of each uint8 dataset outside /tokenizer (its type
+ * attribute, when it names one), so that quantized matrices show as such. */
+static void resolve_types(struct mdi_h5 *f, struct listing *l) {
+  for (int i = 0; i < l->n; i++) {
+    struct entry *e = &l->e[i];
+    char type[16];
+    if (strcmp(e->dtype, "uint8") != 0 || e->ndims != 2 || strncmp(e->name, "tokenizer/", 10) == 0 ||
+        !mdi_h5_attr_exists(f, e->name, MDI_QUANT_TYPE_ATTR) ||
+        mdi_h5_attr_string(f, e->name, MDI_QUANT_TYPE_ATTR, type, sizeof type) != MDI_OK ||
+        mdi_quant_parse(type, &e->qtype) != MDI_OK || e->qtype == MDI_MATRIX_F32) {
+      mdi_error_clear();
+      continue;
+    }
+    const struct mdi_quant_format *qf = mdi_quant_format(e->qtype);
+    if (e->dims[1] % qf->bytes != 0) continue; /* not whole blocks: expect() reports it */
+    e->quantized = 1;
+    e->cols = e->dims[1] / qf->bytes * qf->block;
+  }
 }
 
 /* Report a missing or malformed weight dataset; counts the problems.  A
- * matrix that may be Q8_0 (`q8`) is float32, or int8 of the same shape with
- * NAME_scale float32 [rows][ceil(cols/32)] beside it. */
-static void expect(const struct listing *l, const char *name, int ndims, const int64_t *dims, int q8,
+ * matrix that may be quantized (`quant`) is float32 [rows][cols], or the
+ * uint8 rows of blocks of a quantized type whose rows are whole blocks. */
+static void expect(const struct listing *l, const char *name, int ndims, const int64_t *dims, int quant,
                    int *problems) {
   const struct entry *e = find(l, name);
-  char want[64], have[64], scale_name[CONVERT_SCALE_NAME_MAX];
-  const char *kinds = q8 ? "float32 or int8 (Q8_0)" : "float32";
+  char want[64], have[64];
+  const char *kinds = quant ? "float32 or quantized" : "float32";
   format_shape(want, sizeof want, ndims, dims);
-  convert_scale_name(scale_name, name);
-  const struct entry *scale = find(l, scale_name);
   if (!e) {
     printf("  problem: /%s is missing (expected %s %s)\n", name, kinds, want);
     (*problems)++;
     return;
   }
-  const int is_q8 = q8 && strcmp(e->dtype, "int8") == 0;
-  int same = e->ndims == ndims && (is_q8 || strcmp(e->dtype, "float32") == 0);
-  for (int i = 0; same && i < ndims; i++) same = e->dims[i] == dims[i];
-  if (!same) {
-    format_shape(have, sizeof have, e->ndims, e->dims);
-    printf("  problem: /%s is %s %s, expected %s %s\n", name, e->dtype, have, kinds, want);
-    (*problems)++;
-    return;
-  }
-  if (!is_q8) {
-    if (scale) {
-      printf("  problem: /%s exists but /%s is float32, not Q8_0\n", scale_name, name);
+  if (quant && e->quantized) {
+    const struct mdi_quant_format *qf = mdi_quant_format(e->qtype);
+    if (e->dims[0] != dims[0] || e->cols != dims[1]) {
+      format_shape(have, sizeof have, 2, (const int64_t[]){e->dims[0], e->cols});
+      printf("  problem: /%s is %s %s, expected %s\n", name, qf->name, have, want);
       (*problems)++;
     }
     return;
   }
-  const int64_t sdims[2] = {dims[0], (dims[1] + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP};
-  format_shape(want, sizeof want, 2, sdims);
-  if (!scale) {
-    printf("  problem: /%s is missing (expected float32 %s: the scales of the Q8_0 /%s)\n", scale_name,
-           want, name);
-    (*problems)++;
-    return;
-  }
-  if (strcmp(scale->dtype, "float32") != 0 || scale->ndims != 2 || scale->dims[0] != sdims[0] ||
-      scale->dims[1] != sdims[1]) {
-    format_shape(have, sizeof have, scale->ndims, scale->dims);
-    printf("  problem: /%s is %s %s, expected float32 %s\n", scale_name, scale->dtype, have, want);
+  int same = e->ndims == ndims && strcmp(e->dtype, "float32") == 0;
+  for (int i = 0; same && i < ndims; i++) same = e->dims[i] == dims[i];
+  if (!same) {
+    format_shape(have, sizeof have, e->ndims, e->dims);
+    printf("  problem: /%s is %s %s, expected %s %s%s\n", name, e->dtype, have, kinds, want,
+           strcmp(e->dtype, "int8") == 0 ? " (int8 with NAME_scale is the Q8_0 layout of earlier versions: "
+                                           "quantize the float32 model again)"
+           : strcmp(e->dtype, "uint8") == 0 ? " (uint8 without a valid quant_type attribute or whole blocks)"
+                                            : "");
     (*problems)++;
   }
 }
 
-/* Report a weight dataset (or its Q8_0 scales) that belongs to another rank's file. */
+/* Report a weight dataset that belongs to another rank's file. */
 static void absent(const struct listing *l, const char *name, const char *owner, int *problems) {
-  char scale_name[CONVERT_SCALE_NAME_MAX];
-  convert_scale_name(scale_name, name);
-  const char *names[2] = {name, scale_name};
-  for (int i = 0; i < 2; i++) {
-    if (!find(l, names[i])) continue;
-    printf("  problem: /%s is present but belongs to %s\n", names[i], owner);
-    (*problems)++;
-  }
+  if (!find(l, name)) return;
+  printf("  problem: /%s is present but belongs to %s\n", name, owner);
+  (*problems)++;
 }
 
 /* Which weights a file must hold: layers [first, last), and the embedding,
@@ -149,8 +150,7 @@ static int check_layout(const struct listing *l, const struct mdi_hparams *hp, c
   const int gpt2 = mdi_hparams_is_gpt2(hp);
   const int64_t pos[2] = {hp->seq_len, hp->dim};
   if (s->head) {
-    /* a separate embedding is read as float32; a shared one is the classifier */
-    expect(l, "embedding", 2, emb, hp->shared_classifier, &problems);
+    expect(l, "embedding", 2, emb, 1, &problems);
     if (gpt2) expect(l, "position_embedding", 2, pos, 0, &problems);
   } else {
     absent(l, "embedding", "rank 0's file", &problems);
@@ -179,7 +179,7 @@ static int check_layout(const struct listing *l, const struct mdi_hparams *hp, c
   if (gpt2) expect(l, "final_norm_bias", 1, norm, 0, &problems);
   if (!hp->shared_classifier) {
     expect(l, "classifier", 2, emb, 1, &problems);
-  } else if (find(l, "classifier") || find(l, "classifier_scale")) {
+  } else if (find(l, "classifier")) {
     printf("  problem: /classifier exists but shared_classifier = 1\n");
     problems++;
   }
@@ -258,51 +258,57 @@ static void print_hparams(const struct mdi_hparams *hp) {
   printf("shared_classifier   %d\n", hp->shared_classifier);
 }
 
-/* A weight parameter is a float32 or int8 element of a weight dataset (not of
- * the tokenizer, not a Q8_0 scale); q8_params of them are int8, q8_bytes
- * the bytes of those with their scales. */
+/* Weights and bytes of one type, for the totals. */
+struct type_total {
+  int64_t weights, bytes;
+};
+
+static double bits_per_weight(int64_t bytes, int64_t weights) { return weights ? 8.0 * (double)bytes / (double)weights : 0.0; }
+
+/* Every dataset with its type (a quantized matrix: its block type and
+ * [rows][cols] in weights), bytes and bits per weight; then the totals per
+ * type and for the file's weights (every dataset but /tokenizer). */
 static void print_datasets(const struct listing *l) {
-  int64_t total = 0, weight_params = 0, q8_params = 0, q8_bytes = 0;
-  printf("\ndatasets:\n  %-9s %-16s %14s  %s\n", "dtype", "shape", "bytes", "name");
+  struct type_total per_type[MDI_MATRIX_N_TYPES] = {{0, 0}}, all = {0, 0};
+  int64_t total = 0;
+  printf("\ndatasets:\n  %-9s %-16s %14s %8s  %s\n", "type", "shape", "bytes", "bits/w", "name");
   for (int i = 0; i < l->n; i++) {
     const struct entry *e = &l->e[i];
-    char shape[64];
-    format_shape(shape, sizeof shape, e->ndims, e->dims);
-    printf("  %-9s %-16s %14lld  /%s\n", e->dtype, shape, (long long)e->bytes, e->name);
-    total += e->bytes;
-    if (strncmp(e->name, "tokenizer/", 10) == 0) continue;
-    if (strcmp(e->dtype, "int8") == 0) {
-      weight_params += e->bytes;
-      q8_params += e->bytes;
-      q8_bytes += e->bytes;
-    } else if (strcmp(e->dtype, "float32") == 0 && is_scale(e->name)) {
-      q8_bytes += e->bytes;
-    } else if (strcmp(e->dtype, "float32") == 0) {
-      weight_params += e->bytes / 4;
+    char shape[64], bits[16] = "";
+    const int weights = strncmp(e->name, "tokenizer/", 10) != 0 && (e->quantized || strcmp(e->dtype, "float32") == 0);
+    int64_t n = e->quantized ? e->dims[0] * e->cols : e->bytes / 4;
+    if (e->quantized) format_shape(shape, sizeof shape, 2, (const int64_t[]){e->dims[0], e->cols});
+    else format_shape(shape, sizeof shape, e->ndims, e->dims);
+    if (weights) {
+      struct type_total *t = &per_type[e->quantized ? e->qtype : MDI_MATRIX_F32];
+      t->weights += n;
+      t->bytes += e->bytes;
+      all.weights += n;
+      all.bytes += e->bytes;
+      snprintf(bits, sizeof bits, "%.4g", bits_per_weight(e->bytes, n));
     }
+    printf("  %-9s %-16s %14lld %8s  /%s\n", e->quantized ? mdi_quant_format(e->qtype)->name : e->dtype, shape,
+           (long long)e->bytes, bits, e->name);
+    total += e->bytes;
   }
-  printf("total: %d datasets, %lld bytes; %lld weight parameters", l->n, (long long)total,
-         (long long)weight_params);
-  if (q8_params)
-    printf(", %lld of them Q8_0 in %lld bytes with their scales (%.3f bytes per weight)", (long long)q8_params,
-           (long long)q8_bytes, (double)q8_bytes / (double)q8_params);
-  printf("\n\n");
+  printf("total: %d datasets, %lld bytes; %lld weight parameters in %lld bytes, %.4f bits per weight\n", l->n,
+         (long long)total, (long long)all.weights, (long long)all.bytes, bits_per_weight(all.bytes, all.weights));
+  for (int t = 0; t < MDI_MATRIX_N_TYPES; t++)
+    if (per_type[t].weights && per_type[t].weights != all.weights)
+      printf("  %-7s %lld weights in %lld bytes, %.4f bits per weight\n",
+             t == MDI_MATRIX_F32 ? "float32" : mdi_quant_format((enum mdi_matrix_type)t)->name,
+             (long long)per_type[t].weights, (long long)per_type[t].bytes,
+             bits_per_weight(per_type[t].bytes, per_type[t].weights));
+  printf("\n");
 }
 
-/* The root attribute `quantization` of a quantized file; "q8_0" is the only
- * value this format defines (counted as a problem otherwise). */
-static int print_quantization(struct mdi_h5 *f, int *problems) {
+/* The root attribute `quantization` of a quantized file (informative: the
+ * loader goes by each matrix's own type). */
+static int print_quantization(struct mdi_h5 *f) {
   if (!mdi_h5_attr_exists(f, "/", CONVERT_QUANT_ATTR)) return MDI_OK;
   char value[64];
   if (mdi_h5_attr_string(f, "/", CONVERT_QUANT_ATTR, value, sizeof value) != MDI_OK) return MDI_ERR;
-  const int known = strcmp(value, CONVERT_QUANT_Q8_0) == 0;
-  printf("quantization        %s%s\n", value,
-         known ? " (weight matrices: int8, one float32 scale per 32 weights of a row)" : "");
-  if (!known) {
-    printf("  problem: root attribute %s = \"%s\" is not one this format defines (%s)\n", CONVERT_QUANT_ATTR,
-           value, CONVERT_QUANT_Q8_0);
-    (*problems)++;
-  }
+  printf("quantization        %s\n", value);
   return MDI_OK;
 }
 
@@ -317,13 +323,14 @@ static int info(const char *path) {
   if (mdi_h5_attr_int(f, "/", "format_version", &version) != MDI_OK ||
       mdi_h5_read_hparams(f, &hp) != MDI_OK || mdi_h5_list(f, collect, &l) != MDI_OK)
     goto done;
+  resolve_types(f, &l);
   struct share share = {0, hp.n_layers, 1};
   const int per_rank = mdi_rankfile_is_rankfile(f);
   printf("file                %s\n", path);
   printf("format              %s version %lld\n", MDI_FORMAT_NAME, (long long)version);
   print_hparams(&hp);
   int problems = 0;
-  if (print_quantization(f, &problems) != MDI_OK) goto done;
+  if (print_quantization(f) != MDI_OK) goto done;
   if (per_rank && print_rank_info(f, &hp, &share) != MDI_OK) goto done;
   print_datasets(&l);
   if (share.head) { /* a per-rank file of rank > 0 has no tokenizer */
@@ -355,10 +362,10 @@ static void usage(FILE *out) {
           "usage: mdi_convert info FILE.h5\n"
           "\n"
           "Print an mdi-llm model file's format version, hyperparameters, every dataset\n"
-          "(dtype, shape, bytes) with totals, and its tokenizer; then check that every\n"
-          "weight dataset has the shape the hyperparameters imply (exit 1 if not).  A\n"
-          "quantized matrix (mdi_convert quantize) is int8 with its float32 scales in\n"
-          "NAME_scale beside it.\n"
+          "(type, shape, bytes, bits per weight) with totals per type, and its\n"
+          "tokenizer; then check that every weight dataset has the shape the\n"
+          "hyperparameters imply (exit 1 if not).  A quantized matrix (mdi_convert gguf\n"
+          "or quantize) shows its block type (Q4_K, ...) and its shape in weights.\n"
           "\n"
           "options:\n"
           "  -h, --help    this help\n");

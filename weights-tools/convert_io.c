@@ -81,36 +81,13 @@ int convert_input_skip(struct convert_input *in, int64_t n, const char *what) {
 
 size_t convert_src_size(enum convert_src_type type) { return type == CONVERT_SRC_F16 ? 2 : 4; }
 
-float convert_f16_to_f32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h >> 15) << 31;
-  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-  if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | (mant << 13); /* inf, NaN (payload kept) */
-  } else if (exp != 0) {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  } else if (mant == 0) {
-    bits = sign; /* signed zero */
-  } else {
-    /* subnormal half: normalize, every half subnormal is a float normal */
-    int e = -1;
-    do {
-      mant <<= 1;
-      e++;
-    } while (!(mant & 0x400));
-    bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mant & 0x3ff) << 13);
-  }
-  float f;
-  memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
 /* Read `count` elements at `off` as float32 into out (scratch holds the F16
  * source bytes when converting). */
 static int read_floats(struct convert_input *in, int64_t off, enum convert_src_type type,
                        size_t count, float *out, uint16_t *scratch, const char *what) {
   if (type == CONVERT_SRC_F32) return convert_input_read_at(in, off, out, count * 4, what);
   if (convert_input_read_at(in, off, scratch, count * 2, what) != MDI_OK) return MDI_ERR;
-  for (size_t i = 0; i < count; i++) out[i] = convert_f16_to_f32(scratch[i]);
+  for (size_t i = 0; i < count; i++) out[i] = mdi_f16_to_f32(scratch[i]);
   return MDI_OK;
 }
 
@@ -150,6 +127,69 @@ done:
   free(scratch);
   free(buf);
   return rc;
+}
+
+int convert_copy_blocks(struct convert_input *in, int64_t off, enum mdi_matrix_type t, struct mdi_h5w *w,
+                        const char *name, int64_t rows, int64_t cols) {
+  const struct mdi_quant_format *f = mdi_quant_format(t);
+  MDI_ASSERT(t != MDI_MATRIX_F32 && rows > 0 && cols > 0 && cols % f->block == 0);
+  const size_t row_bytes = mdi_quant_row_bytes(t, cols);
+  int64_t chunk_rows = (int64_t)(CONVERT_CHUNK_BYTES / row_bytes);
+  if (chunk_rows < 1) chunk_rows = 1;
+  if (chunk_rows > rows) chunk_rows = rows;
+  uint8_t *buf = mdi_malloc((size_t)chunk_rows * row_bytes, name);
+  if (!buf || mdi_h5w_create_blocks(w, name, t, rows, cols) != MDI_OK) {
+    free(buf);
+    return MDI_ERR;
+  }
+  char what[MDI_NAME_MAX + 32];
+  snprintf(what, sizeof what, "tensor for /%s", name);
+  int rc = MDI_OK;
+  for (int64_t r = 0; r < rows && rc == MDI_OK; r += chunk_rows) {
+    const int64_t n = rows - r < chunk_rows ? rows - r : chunk_rows;
+    rc = convert_input_read_at(in, off + r * (int64_t)row_bytes, buf, (size_t)n * row_bytes, what);
+    for (int64_t i = 0; i < n && rc == MDI_OK; i++) {
+      const int bad = mdi_quant_find_bad_block(t, buf + (size_t)i * row_bytes, (int)cols);
+      if (bad >= 0)
+        rc = mdi_fail("%s: %s, row %lld, block %d: a %s scale is NaN or infinite (corrupt blocks)", in->path, what,
+                      (long long)(r + i), bad, f->name);
+    }
+    if (rc == MDI_OK) rc = mdi_h5w_write_rows(w, name, MDI_U8, r, n, (int64_t)row_bytes, buf);
+  }
+  free(buf);
+  return rc;
+}
+
+int64_t convert_src_bytes(const struct convert_tensor_src *src, int64_t rows, int64_t cols) {
+  if (src->type == CONVERT_SRC_BLOCKS) return rows * (int64_t)mdi_quant_row_bytes(src->qtype, cols);
+  return rows * cols * (int64_t)convert_src_size(src->type);
+}
+
+/* A vector of blocks (llama.cpp quantizes matrices only; a file may still
+ * hold one) becomes float32. */
+static int copy_dequantized(struct convert_input *in, const struct convert_tensor_src *src, struct mdi_h5w *w,
+                            const char *name, const int64_t *dims) {
+  const size_t bytes = mdi_quant_row_bytes(src->qtype, dims[0]);
+  uint8_t *blocks = mdi_malloc(bytes, name);
+  float *values = mdi_malloc((size_t)dims[0] * sizeof(float), name);
+  int rc = blocks && values ? convert_input_read_at(in, src->off, blocks, bytes, name) : MDI_ERR;
+  if (rc == MDI_OK && mdi_quant_find_bad_block(src->qtype, blocks, (int)dims[0]) >= 0)
+    rc = mdi_fail("%s: tensor for /%s: a %s scale is NaN or infinite (corrupt blocks)", in->path, name,
+                  mdi_quant_format(src->qtype)->name);
+  if (rc == MDI_OK) {
+    mdi_quant_dequantize_row(src->qtype, blocks, values, (int)dims[0]);
+    rc = mdi_h5w_write(w, name, MDI_F32, 1, dims, values);
+  }
+  free(blocks);
+  free(values);
+  return rc;
+}
+
+int convert_write_src(struct convert_input *in, const struct convert_tensor_src *src, struct mdi_h5w *w,
+                      const char *name, int ndims, const int64_t *dims) {
+  if (src->type != CONVERT_SRC_BLOCKS) return convert_copy_tensor(in, src->off, src->type, w, name, ndims, dims);
+  if (ndims == 1) return copy_dequantized(in, src, w, name, dims);
+  return convert_copy_blocks(in, src->off, src->qtype, w, name, dims[0], dims[1]);
 }
 
 int convert_same_bytes(struct convert_input *in, int64_t a, int64_t b, int64_t bytes,

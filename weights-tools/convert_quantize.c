@@ -1,71 +1,54 @@
 /* mdi_convert quantize: a float32 model file -> the same model with its
- * weight matrices in Q8_0 (docs/FORMAT.md, "Quantized weights (Q8_0)").
+ * weight matrices in one of llama.cpp's block types (docs/FORMAT.md,
+ * "Quantized weights"), or a quantized file back to float32 (--type f32).
  *
- * Quantized: every layer matrix (wq, wk, wv, wo, w1, w2, w3) and the
- * classifier, that is /classifier when it is separate (the embedding, looked
- * up one row per token, stays float32) and /embedding itself when shared
- * (the loader keeps one copy, the classifier's, and dequantizes a row for
- * each lookup).  A matrix NAME [rows][cols] becomes NAME int8 [rows][cols]
- * plus NAME_scale float32 [rows][ceil(cols/32)], made by
- * mdi_q8_quantize_row(), the runtime's own function, so the converter and
- * the kernels' tests agree bit for bit.  Norms, the tokenizer and the root
- * attributes are copied; the root attribute quantization = "q8_0" is added.
+ * Quantized: every 2-D weight matrix, that is each layer's wq, wk, wv, wo,
+ * w1, w2, w3, the classifier and the embedding (the classifier itself when
+ * shared), as llama-quantize does with one type for all.  Each row goes
+ * through mdi_quant_quantize_row(), llama.cpp's reference quantization
+ * without an importance matrix, so the blocks equal llama-quantize's for
+ * the same weights.  A matrix whose rows are not whole blocks takes
+ * llama.cpp's fallback (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0) or, when
+ * that does not fit either, stays float32.  Norms, the tokenizer and the
+ * root attributes are copied; the root attribute quantization names the
+ * type.
  *
  * Tensors stream through in chunks of rows (CONVERT_CHUNK_BYTES of float32
- * plus a quarter of that in int8), so memory stays at a few tens of MB
- * whatever the model's size.  The output is written as OUT.tmp and renamed
- * when complete: a failed or interrupted run leaves no partial file and an
+ * plus their blocks), so memory stays at a few tens of MB whatever the
+ * model's size.  The output is written as OUT.tmp and renamed when
+ * complete: a failed or interrupted run leaves no partial file and an
  * earlier OUT as it was. */
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "convert.h"
 #include "mdi/base/error.h"
-#include "mdi/model/matmul.h"
+#include "mdi/model/quant.h"
 #include "mdi/model/rankfiles.h"
 #include "mdi/model/tokenizer.h"
 #include "mdi/model/weights.h"
 
 #define TMP_SUFFIX ".tmp"
 
-/* Below this largest magnitude a group's scale d = amax/127 would be a
- * subnormal float: 1/d overflows or w/d loses so much precision that
- * round(w/d) can leave [-127, 127].  Such a group (|w| < 1.5e-36) is stored
- * as zeros. */
-#define Q8_MIN_AMAX (127.0f * FLT_MIN)
-
 /* One quantization in progress. */
 struct quant_job {
   struct mdi_h5 *src;
   struct mdi_hparams hp;
   struct mdi_h5w *w;
-  int8_t *q;            /* [chunk rows][cols]: one chunk's quantized values */
-  float *scales;        /* [chunk rows][ceil(cols/32)] */
-  float *row;           /* [cols]: a row with its tiny groups flushed to zero */
-  size_t q_cap, s_cap, row_cap; /* elements allocated */
-  int64_t n_quantized;  /* weights stored as Q8_0 */
-  int64_t n_float;      /* weights kept float32 (norms, a separate embedding) */
-  int64_t bytes_out;    /* bytes of the weight datasets written */
-  int64_t bytes_q8;     /* of them, the Q8_0 values and their scales */
-  int64_t flushed;      /* groups stored as zeros (Q8_MIN_AMAX) */
+  enum mdi_matrix_type type;   /* the requested type (F32: dequantize) */
+  enum mdi_matrix_type current; /* the type of the matrix being written */
+  int64_t current_rows;         /* and its rows (dequantizing) */
+  uint8_t *blocks;              /* [chunk rows][row bytes] */
+  float *values;                /* [chunk rows][cols] (dequantizing) */
+  size_t blocks_cap, values_cap;
+  int64_t n_weights[MDI_MATRIX_N_TYPES]; /* weights written per type */
+  int64_t bytes[MDI_MATRIX_N_TYPES];
+  int fallbacks;                /* matrices that took another type */
 };
-
-/* Which tensors become Q8_0: the layers' matrices and the classifier, which
- * is /embedding itself when shared (a separate embedding is read as float32
- * by the loader, one row per token, and stays float32). */
-static int quantizes(const struct mdi_hparams *hp, const struct convert_tensor *t) {
-  static const char *const matrices[] = {"wq", "wk", "wv", "wo", "w1", "w2", "w3"};
-  if (t->layer < 0)
-    return strcmp(t->name, "classifier") == 0 || (strcmp(t->name, "embedding") == 0 && hp->shared_classifier);
-  const char *base = strrchr(t->name, '/');
-  for (size_t i = 0; base && i < sizeof matrices / sizeof matrices[0]; i++)
-    if (strcmp(base + 1, matrices[i]) == 0) return 1;
-  return 0;
-}
 
 /* A buffer of at least `n` elements of `size` bytes: p itself, or a larger
  * one in its place (contents not kept); NULL (message set) when out of memory. */
@@ -78,80 +61,111 @@ static void *reserve(void *p, size_t *cap, size_t n, size_t size, const char *wh
   return p;
 }
 
-/* The row to quantize: w itself, or a copy in job->row with every group
- * whose largest magnitude is below Q8_MIN_AMAX set to zero.  NULL (message
- * set) when the row holds NaN or Inf, which Q8_0 cannot represent. */
-static const float *prepare_row(struct quant_job *job, const struct convert_tensor *t, const float *w,
-                                int64_t row, int cols) {
-  float *copy = NULL;
-  for (int k0 = 0; k0 < cols; k0 += MDI_Q8_GROUP) {
-    const int k1 = k0 + MDI_Q8_GROUP < cols ? k0 + MDI_Q8_GROUP : cols;
-    float amax = 0.0f;
-    for (int k = k0; k < k1; k++) {
-      if (!isfinite(w[k])) {
-        mdi_fail("%s: /%s[%lld][%d] is %s; a model with non-finite weights cannot be quantized",
-                 mdi_h5_path(job->src), t->name, (long long)row, k, isnan(w[k]) ? "NaN" : "infinite");
-        return NULL;
-      }
-      if (fabsf(w[k]) > amax) amax = fabsf(w[k]);
-    }
-    if (amax == 0.0f || amax >= Q8_MIN_AMAX) continue;
-    if (!copy) {
-      if (!(job->row = reserve(job->row, &job->row_cap, (size_t)cols, sizeof(float), "row buffer"))) return NULL;
-      copy = job->row;
-      memcpy(copy, w, (size_t)cols * sizeof(float));
-    }
-    memset(copy + k0, 0, (size_t)(k1 - k0) * sizeof(float));
-    job->flushed++;
+/* The type matrix t gets: the requested one, llama.cpp's fallback for a
+ * K type whose rows are not whole super-blocks, or F32 when the rows are
+ * not whole blocks of that either. */
+static enum mdi_matrix_type type_for(struct quant_job *job, const struct convert_tensor *t) {
+  if (t->ndims != 2 || job->type == MDI_MATRIX_F32) return MDI_MATRIX_F32;
+  enum mdi_matrix_type type = job->type;
+  const int64_t cols = t->dims[1];
+  if (cols % mdi_quant_format(type)->block != 0) {
+    if (type == MDI_MATRIX_Q4_K) type = MDI_MATRIX_Q5_0;
+    else if (type == MDI_MATRIX_Q5_K) type = MDI_MATRIX_Q5_1;
+    else if (type == MDI_MATRIX_Q6_K) type = MDI_MATRIX_Q8_0;
+    if (cols % mdi_quant_format(type)->block != 0) type = MDI_MATRIX_F32;
+    mdi_log_info("note: /%s: rows of %lld weights are not whole %s blocks of %d: %s instead", t->name,
+                 (long long)cols, mdi_quant_format(job->type)->name, mdi_quant_format(job->type)->block,
+                 type == MDI_MATRIX_F32 ? "float32" : mdi_quant_format(type)->name);
+    job->fallbacks++;
   }
-  return copy ? copy : w;
+  return type;
 }
 
-/* convert_rows_fn: rows [row0, row0+nrows) of tensor t, [nrows][cols]
- * float32.  Written as they are, or quantized into NAME and NAME_scale. */
-static int write_rows(void *ctx, const struct convert_tensor *t, const float *rows, int64_t row0,
-                      int64_t nrows) {
+static void count(struct quant_job *job, enum mdi_matrix_type type, int64_t weights, int64_t bytes) {
+  job->n_weights[type] += weights;
+  job->bytes[type] += bytes;
+}
+
+/* convert_rows_fn: rows [row0, row0+nrows) of float32 tensor t, written as
+ * they are or quantized into job->current. */
+static int write_rows(void *ctx, const struct convert_tensor *t, const float *rows, int64_t row0, int64_t nrows) {
   struct quant_job *job = ctx;
   const int64_t cols = t->ndims == 2 ? t->dims[1] : t->dims[0];
-  if (!quantizes(&job->hp, t)) {
-    job->n_float += nrows * cols;
-    job->bytes_out += nrows * cols * (int64_t)sizeof(float);
+  if (job->current == MDI_MATRIX_F32) {
+    count(job, MDI_MATRIX_F32, nrows * cols, nrows * cols * 4);
     if (t->ndims == 1) return mdi_h5w_write(job->w, t->name, MDI_F32, 1, t->dims, rows);
     if (row0 == 0 && mdi_h5w_create_2d(job->w, t->name, MDI_F32, t->dims[0], cols) != MDI_OK) return MDI_ERR;
     return mdi_h5w_write_rows(job->w, t->name, MDI_F32, row0, nrows, cols, rows);
   }
-  const int64_t groups = (cols + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP;
-  if (!(job->q = reserve(job->q, &job->q_cap, (size_t)(nrows * cols), 1, "quantized rows")) ||
-      !(job->scales = reserve(job->scales, &job->s_cap, (size_t)(nrows * groups), sizeof(float), "scales")))
+  const size_t row_bytes = mdi_quant_row_bytes(job->current, cols);
+  if (!(job->blocks = reserve(job->blocks, &job->blocks_cap, (size_t)nrows * row_bytes, 1, "quantized rows")))
     return MDI_ERR;
   for (int64_t r = 0; r < nrows; r++) {
-    const float *w = prepare_row(job, t, rows + r * cols, row0 + r, (int)cols);
-    if (!w) return MDI_ERR;
-    mdi_q8_quantize_row(w, (int)cols, job->q + r * cols, job->scales + r * groups);
+    const float *w = rows + r * cols;
+    for (int64_t k = 0; k < cols; k++)
+      if (!isfinite(w[k]))
+        return mdi_fail("%s: /%s[%lld][%lld] is %s; a model with non-finite weights cannot be quantized",
+                        mdi_h5_path(job->src), t->name, (long long)(row0 + r), (long long)k,
+                        isnan(w[k]) ? "NaN" : "infinite");
+    mdi_quant_quantize_row(job->current, w, job->blocks + (size_t)r * row_bytes, (int)cols);
   }
-  char scale[CONVERT_SCALE_NAME_MAX];
-  convert_scale_name(scale, t->name);
-  if (row0 == 0 && (mdi_h5w_create_2d(job->w, t->name, MDI_I8, t->dims[0], cols) != MDI_OK ||
-                    mdi_h5w_create_2d(job->w, scale, MDI_F32, t->dims[0], groups) != MDI_OK))
+  if (row0 == 0 && mdi_h5w_create_blocks(job->w, t->name, job->current, t->dims[0], cols) != MDI_OK) return MDI_ERR;
+  count(job, job->current, nrows * cols, nrows * (int64_t)row_bytes);
+  return mdi_h5w_write_rows(job->w, t->name, MDI_U8, row0, nrows, (int64_t)row_bytes, job->blocks);
+}
+
+/* convert_raw_rows_fn for --type f32: rows of blocks of job->current,
+ * dequantized into the float32 dataset. */
+static int dequantize_rows(void *ctx, const char *name, enum mdi_dtype dtype, const void *rows, int64_t row0,
+                           int64_t nrows, int64_t row_bytes) {
+  struct quant_job *job = ctx;
+  (void)dtype;
+  const struct mdi_quant_format *f = mdi_quant_format(job->current);
+  const int64_t cols = row_bytes / f->bytes * f->block;
+  if (!(job->values = reserve(job->values, &job->values_cap, (size_t)(nrows * cols), sizeof(float), "rows")))
     return MDI_ERR;
-  if (mdi_h5w_write_rows(job->w, t->name, MDI_I8, row0, nrows, cols, job->q) != MDI_OK ||
-      mdi_h5w_write_rows(job->w, scale, MDI_F32, row0, nrows, groups, job->scales) != MDI_OK)
-    return MDI_ERR;
-  job->n_quantized += nrows * cols;
-  job->bytes_q8 += nrows * cols + nrows * groups * (int64_t)sizeof(float);
-  job->bytes_out += nrows * cols + nrows * groups * (int64_t)sizeof(float);
-  return MDI_OK;
+  for (int64_t r = 0; r < nrows; r++) {
+    const uint8_t *blocks = (const uint8_t *)rows + r * row_bytes;
+    const int bad = mdi_quant_find_bad_block(job->current, blocks, (int)cols);
+    if (bad >= 0)
+      return mdi_fail("%s: /%s row %lld, block %d: a %s scale is NaN or infinite (corrupt blocks)",
+                      mdi_h5_path(job->src), name, (long long)(row0 + r), bad, f->name);
+    mdi_quant_dequantize_row(job->current, blocks, job->values + r * cols, (int)cols);
+  }
+  if (row0 == 0 && mdi_h5w_create_2d(job->w, name, MDI_F32, job->current_rows, cols) != MDI_OK) return MDI_ERR;
+  count(job, MDI_MATRIX_F32, nrows * cols, nrows * cols * 4);
+  return mdi_h5w_write_rows(job->w, name, MDI_F32, row0, nrows, cols, job->values);
+}
+
+/* --type f32 of a quantized matrix t of type `type`. */
+static int dequantize_matrix(struct quant_job *job, const struct convert_tensor *t, enum mdi_matrix_type type) {
+  const struct mdi_quant_format *f = mdi_quant_format(type);
+  if (t->dims[1] % f->block != 0)
+    return mdi_fail("%s: /%s is %s but its rows of %lld weights are not whole blocks of %d", mdi_h5_path(job->src),
+                    t->name, f->name, (long long)t->dims[1], f->block);
+  job->current = type;
+  job->current_rows = t->dims[0];
+  return convert_read_dataset_rows(job->src, t->name, MDI_U8, t->dims[0],
+                                   (int64_t)mdi_quant_row_bytes(type, t->dims[1]), dequantize_rows, job);
 }
 
 /* Everything written into the open output. */
 static int write_model(struct quant_job *job) {
   if (mdi_h5w_write_hparams(job->w, &job->hp) != MDI_OK ||
-      mdi_h5w_attr_string(job->w, "/", CONVERT_QUANT_ATTR, CONVERT_QUANT_Q8_0) != MDI_OK)
+      (job->type != MDI_MATRIX_F32 &&
+       mdi_h5w_attr_string(job->w, "/", CONVERT_QUANT_ATTR, mdi_quant_format(job->type)->name) != MDI_OK))
     return MDI_ERR;
   const int n = convert_tensor_count(&job->hp);
   for (int i = 0; i < n; i++) {
     struct convert_tensor t;
     convert_tensor_at(&job->hp, i, &t);
+    enum mdi_matrix_type stored = MDI_MATRIX_F32;
+    if (t.ndims == 2 && mdi_h5_matrix_type(job->src, t.name, &stored) != MDI_OK) return MDI_ERR;
+    if (stored != MDI_MATRIX_F32) {
+      if (dequantize_matrix(job, &t, stored) != MDI_OK) return MDI_ERR;
+      continue;
+    }
+    job->current = type_for(job, &t);
     if (convert_read_tensor_rows(job->src, &t, write_rows, job) != MDI_OK) return MDI_ERR;
   }
   struct mdi_tokenizer tok;
@@ -161,7 +175,8 @@ static int write_model(struct quant_job *job) {
   return rc;
 }
 
-/* The input must be one whole float32 model. */
+/* The input must be one whole model: float32 to quantize, anything to
+ * dequantize. */
 static int check_source(struct quant_job *job, const char *in) {
   if (mdi_h5_read_hparams(job->src, &job->hp) != MDI_OK) return MDI_ERR;
   /* the tensors walked below (convert_tensor_at) are the llama layout's */
@@ -171,17 +186,35 @@ static int check_source(struct quant_job *job, const char *in) {
   if (mdi_rankfile_is_rankfile(job->src))
     return mdi_fail("%s is one rank's part of a split model; quantize the whole model file, then split "
                     "the result", in);
+  if (job->type == MDI_MATRIX_F32) return MDI_OK;
   int quantized;
   char why[MDI_NAME_MAX + 64];
   if (convert_model_quantized(job->src, &job->hp, &quantized, why, sizeof why) != MDI_OK) return MDI_ERR;
   if (quantized)
-    return mdi_fail("%s is already quantized (%s); quantize the float32 model it was made from", in, why);
+    return mdi_fail("%s is already quantized (%s); quantize the float32 model it was made from, or dequantize "
+                    "it first (--type f32)", in, why);
   return MDI_OK;
 }
 
-static int quantize_model(const char *in, const char *out) {
+static void report(const struct quant_job *job, const char *out) {
+  int64_t weights = 0, bytes = 0;
+  for (int t = 0; t < MDI_MATRIX_N_TYPES; t++) {
+    weights += job->n_weights[t];
+    bytes += job->bytes[t];
+  }
+  mdi_log_info("wrote %s: %lld weights in %.2f MiB, %.3f bits per weight (float32: %.2f MiB)", out,
+               (long long)weights, (double)bytes / (1024.0 * 1024.0), 8.0 * (double)bytes / (double)weights,
+               (double)weights * 4.0 / (1024.0 * 1024.0));
+  for (int t = 0; t < MDI_MATRIX_N_TYPES; t++)
+    if (job->n_weights[t])
+      mdi_log_info("  %-7s %lld weights, %.4f bits per weight", t == MDI_MATRIX_F32 ? "float32" : mdi_quant_format(t)->name,
+                   (long long)job->n_weights[t], 8.0 * (double)job->bytes[t] / (double)job->n_weights[t]);
+}
+
+static int quantize_model(const char *in, const char *out, enum mdi_matrix_type type) {
   struct quant_job job;
   memset(&job, 0, sizeof job);
+  job.type = type;
   if (mdi_h5_open(&job.src, in) != MDI_OK) return MDI_ERR;
   int rc = MDI_ERR;
   const size_t tmp_size = strlen(out) + sizeof TMP_SUFFIX;
@@ -203,20 +236,10 @@ static int quantize_model(const char *in, const char *out) {
   }
   job.w = NULL;
   convert_remove_on_signal(NULL);
-  if (rc != MDI_OK) goto done;
-  const int64_t total = job.n_quantized + job.n_float;
-  /* bytes per quantized weight as `mdi_convert info` reports them */
-  mdi_log_info("wrote %s: Q8_0, %lld of %lld weights quantized (%.3f bytes per weight with the scales); "
-               "weights %.2f MiB (float32 %.2f MiB)", out, (long long)job.n_quantized, (long long)total,
-               job.n_quantized ? (double)job.bytes_q8 / (double)job.n_quantized : 0.0,
-               (double)job.bytes_out / (1024.0 * 1024.0), (double)total * 4.0 / (1024.0 * 1024.0));
-  if (job.flushed)
-    mdi_log_warn("%s: %lld groups of 32 weights were all smaller than %.3g in magnitude and are stored as "
-                 "zeros", in, (long long)job.flushed, (double)Q8_MIN_AMAX);
+  if (rc == MDI_OK) report(&job, out);
 done:
-  free(job.q);
-  free(job.scales);
-  free(job.row);
+  free(job.blocks);
+  free(job.values);
   free(tmp);
   mdi_h5_close(job.src);
   return rc;
@@ -224,18 +247,24 @@ done:
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: mdi_convert quantize --q8_0 IN.h5 OUT.h5\n"
+          "usage: mdi_convert quantize --type TYPE IN.h5 OUT.h5\n"
           "\n"
-          "Write a copy of a float32 model file with its weight matrices in Q8_0: each\n"
-          "row in groups of 32 weights, one float32 scale d = max|w|/127 per group and\n"
-          "int8 values round(w/d), 1.125 bytes per weight instead of 4.  The layer\n"
-          "matrices (wq, wk, wv, wo, w1, w2, w3) and the classifier are quantized (the\n"
-          "embedding itself when the classifier is shared with it); norms and the\n"
-          "tokenizer are copied.  For per-rank files, quantize the whole model file,\n"
-          "then split the result.\n"
+          "Write a copy of a float32 model file with its weight matrices (each layer's\n"
+          "wq, wk, wv, wo, w1, w2, w3, the embedding and the classifier) in one of\n"
+          "llama.cpp's block types, computed as llama-quantize does without an importance\n"
+          "matrix (the same blocks for the same weights).  Norms and the tokenizer are\n"
+          "copied.  A matrix whose rows are not whole blocks takes llama.cpp's fallback\n"
+          "(Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0) or stays float32.  For per-rank\n"
+          "files, quantize the whole model file, then split the result.\n"
+          "\n"
+          "TYPE          bits per weight\n"
+          "  q8_0        8.5     (--q8_0 is the same)\n"
+          "  q6_k        6.5625\n"
+          "  q5_k, q5_1, q5_0    5.5, 6, 5.5\n"
+          "  q4_k, q4_1, q4_0    4.5, 5, 4.5\n"
+          "  f32         32: a quantized file (mdi_convert gguf or quantize) back to float32\n"
           "\n"
           "options:\n"
-          "  --q8_0        the quantization (required; the only one there is)\n"
           "  -q, --quiet   no progress notes\n"
           "  -h, --help    this help\n");
 }
@@ -258,21 +287,27 @@ int convert_quantize_main(int argc, char **argv) {
     args[n_args++] = argv[i];
   }
   args[n_args] = NULL;
-  const char *pos[2];
+  const char *pos[2], *type_name = NULL;
+  const struct convert_opt opts[] = {{"--type", &type_name}};
   int help, n_pos;
-  int rc = convert_parse_args(n_args, args, NULL, 0, &help, pos, 2, &n_pos);
+  enum mdi_matrix_type type = MDI_MATRIX_Q8_0;
+  int rc = convert_parse_args(n_args, args, opts, 1, &help, pos, 2, &n_pos);
   free(args);
   if (rc == MDI_OK && help) {
     usage(stdout);
     return CONVERT_EXIT_OK;
   }
   if (rc == MDI_OK && n_pos != 2) rc = mdi_fail("expected IN.h5 and OUT.h5");
-  if (rc == MDI_OK && !q8) rc = mdi_fail("say which quantization: --q8_0 (the only one there is)");
+  if (rc == MDI_OK && !q8 && !type_name) rc = mdi_fail("say which type: --type q4_k (or q4_0, q5_k, q6_k, q8_0, ...)");
+  if (rc == MDI_OK && q8 && type_name && strcasecmp(type_name, "q8_0") != 0)
+    rc = mdi_fail("--q8_0 and --type %s disagree", type_name);
+  if (rc == MDI_OK && type_name && mdi_quant_parse(type_name, &type) != MDI_OK)
+    rc = mdi_fail("--type %s: not a type (q8_0, q6_k, q5_k, q5_1, q5_0, q4_k, q4_1, q4_0, f32)", type_name);
   if (rc != MDI_OK) {
     mdi_log_error("quantize: %s (see 'mdi_convert quantize --help')", mdi_error());
     return CONVERT_EXIT_USAGE;
   }
-  if (quantize_model(pos[0], pos[1]) != MDI_OK) {
+  if (quantize_model(pos[0], pos[1], type) != MDI_OK) {
     mdi_log_error("%s", mdi_error());
     return CONVERT_EXIT_FAIL;
   }

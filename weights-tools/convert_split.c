@@ -6,13 +6,14 @@
  * `mpirun -np 3 mdi_pipeline --split auto` would use.  Every file gets the
  * model's root hyperparameters, the split attributes (rankfiles.h) and only
  * its rank's datasets: rank 0 the embedding, final_norm, classifier (when not
- * shared), /tokenizer and its layers; rank r > 0 its layers.
+ * shared), /tokenizer and its layers; rank r > 0 its layers.  The split
+ * weighs layers and classifier by their bytes as stored, as mdi_pipeline
+ * does (a quantized model's types).
  *
  * One pass over the source: the N files are open together and every tensor,
  * read in chunks in canonical order (convert_tensor_at), is hashed into the
- * model fingerprint and written to its owner's file.  A quantized model's
- * matrices (int8, mdi_convert quantize) are copied as stored, each with its
- * NAME_scale.  The files are written
+ * model fingerprint and written to its owner's file.  A quantized matrix
+ * (rows of blocks) is copied as stored, with its type.  The files are written
  * under temporary names (PREFIX.rankNNN.h5.tmp) and renamed only when all of
  * them are complete, so a failure leaves neither partial files nor a set that
  * mixes old and new files. */
@@ -28,6 +29,7 @@
 #include "convert.h"
 #include "mdi/base/error.h"
 #include "mdi/model/matmul.h"
+#include "mdi/model/model.h"
 #include "mdi/model/rankfiles.h"
 #include "mdi/model/split.h"
 #include "mdi/model/tokenizer.h"
@@ -47,8 +49,9 @@ struct split_job {
   char **tmp_paths;       /* [n_ranks] the same + ".tmp", written first */
   struct mdi_h5w **w;     /* [n_ranks] open writers (NULL once closed) */
   uint64_t fingerprint;   /* FNV-1a over every tensor's bytes, canonical order */
-  int current_owner;      /* the rank of the Q8_0 matrix being copied */
-  int64_t current_rows;   /* and its rows */
+  int current_owner;      /* the rank of the quantized matrix being copied */
+  enum mdi_matrix_type current_type; /* its type */
+  int64_t current_rows, current_cols; /* and its shape in weights */
 };
 
 /* The rank whose file holds tensor t. */
@@ -71,34 +74,35 @@ static int hash_and_write(void *ctx, const struct convert_tensor *t, const float
   return mdi_h5w_write_rows(w, t->name, MDI_F32, row0, nrows, cols, rows);
 }
 
-/* convert_raw_rows_fn for a Q8_0 matrix: its int8 rows, or its float32
- * scales, hashed as stored and written to the owner's file. */
+/* convert_raw_rows_fn for a quantized matrix: its rows of blocks, hashed
+ * as stored and written to the owner's file. */
 static int hash_and_write_raw(void *ctx, const char *name, enum mdi_dtype type, const void *rows,
                               int64_t row0, int64_t nrows, int64_t cols) {
   struct split_job *job = ctx;
   job->fingerprint = mdi_fingerprint_update(job->fingerprint, rows,
                                             (size_t)(nrows * cols) * convert_dtype_size(type));
   struct mdi_h5w *w = job->w[job->current_owner];
-  if (row0 == 0 && mdi_h5w_create_2d(w, name, type, job->current_rows, cols) != MDI_OK) return MDI_ERR;
+  if (row0 == 0 && mdi_h5w_create_blocks(w, name, job->current_type, job->current_rows, job->current_cols) != MDI_OK)
+    return MDI_ERR;
   return mdi_h5w_write_rows(w, name, type, row0, nrows, cols, rows);
 }
 
-/* One weight tensor into its owner's file.  A Q8_0 matrix (int8 in the
- * source, mdi_convert quantize) goes with its scales: NAME [rows][cols]
- * int8, then NAME_scale [rows][ceil(cols/32)] float32, each hashed as stored. */
+/* One weight tensor into its owner's file: float32 as floats, a quantized
+ * matrix as its rows of blocks. */
 static int copy_tensor(struct split_job *job, const struct convert_tensor *t) {
-  enum mdi_dtype type = MDI_F32;
-  if (t->ndims == 2 && mdi_h5_dtype(job->src, t->name, &type) != MDI_OK) return MDI_ERR;
-  if (type != MDI_I8) return convert_read_tensor_rows(job->src, t, hash_and_write, job);
-  char scale[CONVERT_SCALE_NAME_MAX];
-  convert_scale_name(scale, t->name);
+  enum mdi_matrix_type type = MDI_MATRIX_F32;
+  if (t->ndims == 2 && mdi_h5_matrix_type(job->src, t->name, &type) != MDI_OK) return MDI_ERR;
+  if (type == MDI_MATRIX_F32) return convert_read_tensor_rows(job->src, t, hash_and_write, job);
+  const struct mdi_quant_format *f = mdi_quant_format(type);
+  if (t->dims[1] % f->block != 0)
+    return mdi_fail("%s: /%s is %s but its rows of %lld weights are not whole blocks of %d", mdi_h5_path(job->src),
+                    t->name, f->name, (long long)t->dims[1], f->block);
   job->current_owner = owner(job, t);
+  job->current_type = type;
   job->current_rows = t->dims[0];
-  const int64_t groups = (t->dims[1] + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP;
-  if (convert_read_dataset_rows(job->src, t->name, MDI_I8, t->dims[0], t->dims[1], hash_and_write_raw, job) !=
-      MDI_OK)
-    return MDI_ERR;
-  return convert_read_dataset_rows(job->src, scale, MDI_F32, t->dims[0], groups, hash_and_write_raw, job);
+  job->current_cols = t->dims[1];
+  return convert_read_dataset_rows(job->src, t->name, MDI_U8, t->dims[0],
+                                   (int64_t)mdi_quant_row_bytes(type, t->dims[1]), hash_and_write_raw, job);
 }
 
 /* Root attributes of every file: the model's hyperparameters and the split. */
@@ -237,7 +241,11 @@ static int split_model(const char *model, const char *prefix, int n_ranks, const
     mdi_fail("%s is one rank's part of a split model; split the whole model file", model);
     goto done;
   }
-  if (mdi_split_plan(&job.hp, n_ranks, spec, rank0_layers, job.counts) != MDI_OK) goto done;
+  struct mdi_model_bytes bytes;
+  if (mdi_model_bytes_read(job.src, &job.hp, &bytes) != MDI_OK ||
+      mdi_split_plan_bytes(&job.hp, bytes.layer_mean, bytes.classifier, n_ranks, spec, rank0_layers, job.counts) !=
+          MDI_OK)
+    goto done;
   job.n_ranks = n_ranks;
   for (int r = 1; r < n_ranks; r++) job.first[r] = job.first[r - 1] + job.counts[r - 1];
   if (make_paths(&job, model, prefix) != MDI_OK) goto done;

@@ -10,8 +10,7 @@
 static int write_tensors(const struct convert_model_src *src, struct mdi_h5w *w) {
   const struct mdi_hparams *hp = &src->hp;
   const int64_t emb_dims[2] = {hp->vocab_size, hp->dim}, norm_dims[1] = {hp->dim};
-  if (convert_copy_tensor(src->in, src->embedding.off, src->embedding.type, w, "embedding", 2,
-                          emb_dims) != MDI_OK)
+  if (convert_write_src(src->in, &src->embedding, w, "embedding", 2, emb_dims) != MDI_OK)
     return MDI_ERR;
   for (int l = 0; l < hp->n_layers; l++) {
     for (int t = 0; t < CONVERT_N_LAYER_TENSORS; t++) {
@@ -21,16 +20,14 @@ static int write_tensors(const struct convert_model_src *src, struct mdi_h5w *w)
       int64_t dims[2];
       mdi_weights_layer_name(name, l, convert_layer_tensor_names[t]);
       convert_layer_shape(hp, (enum convert_layer_tensor)t, &ndims, dims);
-      if (convert_copy_tensor(src->in, ts->off, ts->type, w, name, ndims, dims) != MDI_OK)
+      if (convert_write_src(src->in, ts, w, name, ndims, dims) != MDI_OK)
         return MDI_ERR;
     }
   }
-  if (convert_copy_tensor(src->in, src->final_norm.off, src->final_norm.type, w, "final_norm", 1,
-                          norm_dims) != MDI_OK)
+  if (convert_write_src(src->in, &src->final_norm, w, "final_norm", 1, norm_dims) != MDI_OK)
     return MDI_ERR;
   if (!hp->shared_classifier &&
-      convert_copy_tensor(src->in, src->classifier.off, src->classifier.type, w, "classifier", 2,
-                          emb_dims) != MDI_OK)
+      convert_write_src(src->in, &src->classifier, w, "classifier", 2, emb_dims) != MDI_OK)
     return MDI_ERR;
   return MDI_OK;
 }
@@ -44,7 +41,9 @@ int convert_write_model(const struct convert_model_src *src, const struct mdi_to
   if (mdi_h5w_create(&w, out) != MDI_OK) return MDI_ERR;
   convert_remove_on_signal(out);
   int rc = MDI_OK;
-  if (mdi_h5w_write_hparams(w, &src->hp) != MDI_OK || write_tensors(src, w) != MDI_OK ||
+  if (mdi_h5w_write_hparams(w, &src->hp) != MDI_OK ||
+      (src->quantization[0] && mdi_h5w_attr_string(w, "/", CONVERT_QUANT_ATTR, src->quantization) != MDI_OK) ||
+      write_tensors(src, w) != MDI_OK ||
       mdi_tokenizer_save(tok, w) != MDI_OK) {
     mdi_h5w_abandon(w);
     rc = MDI_ERR;

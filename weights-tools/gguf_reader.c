@@ -25,14 +25,77 @@ static size_t scalar_size(uint32_t t) {
 }
 
 const char *gguf_ggml_type_name(uint32_t type) {
-  /* ggml's type ids (ids 4 and 5 were retired) */
+  /* ggml's type ids (retired ids are empty) */
   static const char *const names[] = {
       "F32",     "F16",    "Q4_0",    "Q4_1",  "",      "",      "Q5_0",   "Q5_1",
       "Q8_0",    "Q8_1",   "Q2_K",    "Q3_K",  "Q4_K",  "Q5_K",  "Q6_K",   "Q8_K",
       "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S",  "IQ4_XS",
-      "I8",      "I16",    "I32",     "I64",   "F64",   "IQ1_M", "BF16"};
+      "I8",      "I16",    "I32",     "I64",   "F64",   "IQ1_M", "BF16",   "",
+      "",        "",       "TQ1_0",   "TQ2_0", "",      "",      "",       "MXFP4",
+      "NVFP4",   "Q1_0",   "Q2_0"};
   if (type < sizeof names / sizeof names[0] && names[type][0]) return names[type];
   return "unknown";
+}
+
+/* The one place that knows ggml's tensor types: how tensor t (dims set) of
+ * ggml type `type` is stored, and its bytes.  F32 and F16 are read as
+ * floats; the quantized types mdi-llm runs (quant.h) are kept as blocks,
+ * whose size needs the row (dims[0]) to be whole blocks; anything else is
+ * refused naming the tensor and the type. */
+static int tensor_layout(struct gguf_file *g, struct gguf_tensor *t, uint32_t type, int64_t count,
+                         const char *what) {
+  t->type = type;
+  if (type == GGML_TYPE_F32 || type == GGML_TYPE_F16) {
+    t->qtype = MDI_MATRIX_F32;
+    t->bytes = count * (type == GGML_TYPE_F32 ? 4 : 2);
+    return MDI_OK;
+  }
+  if (mdi_quant_from_ggml((int)type, &t->qtype) != MDI_OK || t->qtype == MDI_MATRIX_F32)
+    return mdi_fail("%s: %s has type %u (%s), which mdi-llm does not run (it reads F32, F16, Q8_0, Q4_0, "
+                    "Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K)", g->in.path, what, type, gguf_ggml_type_name(type));
+  const struct mdi_quant_format *f = mdi_quant_format(t->qtype);
+  if (t->dims[0] % f->block != 0)
+    return mdi_fail("%s: %s is %s but its rows of %lld weights are not whole blocks of %d", g->in.path, what,
+                    f->name, (long long)t->dims[0], f->block);
+  t->bytes = (int64_t)mdi_quant_row_bytes(t->qtype, t->dims[0]) * (count / t->dims[0]);
+  return MDI_OK;
+}
+
+void gguf_tensor_src(const struct gguf_tensor *t, struct convert_tensor_src *src) {
+  src->off = t->off;
+  src->qtype = t->qtype;
+  src->type = t->type == GGML_TYPE_F32   ? CONVERT_SRC_F32
+              : t->type == GGML_TYPE_F16 ? CONVERT_SRC_F16
+                                         : CONVERT_SRC_BLOCKS;
+}
+
+int gguf_quantization_name(struct gguf_file *g, char *buf, size_t size) {
+  /* llama.cpp's file types (llama_ftype) of the mixes of the types we run */
+  static const struct {
+    int ftype;
+    const char *name;
+  } ftypes[] = {{2, "Q4_0"},    {3, "Q4_1"},    {7, "Q8_0"},    {8, "Q5_0"},    {9, "Q5_1"},
+                {14, "Q4_K_S"}, {15, "Q4_K_M"}, {16, "Q5_K_S"}, {17, "Q5_K_M"}, {18, "Q6_K"}};
+  buf[0] = '\0';
+  int seen[MDI_MATRIX_N_TYPES] = {0}, any = 0;
+  for (int64_t i = 0; i < g->n_tensors; i++) {
+    seen[g->tensors[i].qtype] = 1;
+    any |= g->tensors[i].qtype != MDI_MATRIX_F32;
+  }
+  if (!any) return MDI_OK;
+  int64_t ftype;
+  const int found = gguf_get_int(g, "general.file_type", &ftype);
+  if (found < 0) return MDI_ERR;
+  for (size_t i = 0; found && i < sizeof ftypes / sizeof ftypes[0]; i++)
+    if (ftypes[i].ftype == ftype) {
+      snprintf(buf, size, "%s", ftypes[i].name);
+      return MDI_OK;
+    }
+  /* no known file type: the types present, "Q4_K+Q6_K" */
+  size_t used = 0;
+  for (int t = MDI_MATRIX_F32 + 1; t < MDI_MATRIX_N_TYPES && used < size; t++)
+    if (seen[t]) used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? "+" : "", mdi_quant_format(t)->name);
+  return MDI_OK;
 }
 
 static int read_u32(struct gguf_file *g, uint32_t *v, const char *what) {
@@ -199,11 +262,7 @@ static int read_tensor_info(struct gguf_file *g, int64_t i) {
     return mdi_fail("%s: %s has absurd dimensions (%llu x %llu x ...)", g->in.path, what,
                     (unsigned long long)dims[0],
                     (unsigned long long)(n_dims > 1 ? dims[1] : 1));
-  if (type != GGML_TYPE_F32 && type != GGML_TYPE_F16)
-    return mdi_fail("%s: %s has type %u (%s); only F32 (0) and F16 (1) are supported", g->in.path,
-                    what, type, gguf_ggml_type_name(type));
-  t->type = type;
-  t->bytes = count * (type == GGML_TYPE_F32 ? 4 : 2);
+  if (tensor_layout(g, t, type, count, what) != MDI_OK) return MDI_ERR;
   t->data_offset = off; /* checked once the data section is placed */
   return MDI_OK;
 }

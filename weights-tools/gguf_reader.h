@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "convert.h"
+#include "mdi/model/quant.h"
 
 enum gguf_value_type {
   GGUF_U8 = 0,
@@ -35,7 +36,8 @@ enum gguf_value_type {
   GGUF_N_VALUE_TYPES
 };
 
-/* ggml tensor types this converter reads (others are rejected by name). */
+/* ggml tensor types read as floats; the quantized ones mdi-llm runs are
+ * kept as blocks (quant.h), any other is rejected by name. */
 #define GGML_TYPE_F32 0
 #define GGML_TYPE_F16 1
 
@@ -53,7 +55,8 @@ struct gguf_tensor {
   char *name;
   int n_dims;
   int64_t dims[GGUF_MAX_DIMS]; /* GGUF order: dims[0] is the contiguous one */
-  uint32_t type;               /* ggml type: F32 or F16 after gguf_open */
+  uint32_t type;               /* ggml type */
+  enum mdi_matrix_type qtype;  /* MDI_MATRIX_F32 for F32 and F16 tensors, else their block type */
   uint64_t data_offset;        /* as stored: relative to the data section */
   int64_t off;                 /* absolute file offset of the data */
   int64_t bytes;
@@ -89,6 +92,13 @@ int gguf_read_f32_array(struct gguf_file *g, const struct gguf_kv *kv, float *ou
 /* Calls fn(ctx, i, bytes, len) for each string; fn's non-zero return stops. */
 int gguf_read_string_array(struct gguf_file *g, const struct gguf_kv *kv,
                            int (*fn)(void *ctx, int64_t i, const char *s, size_t len), void *ctx);
+
+/* Where and how tensor t lies (F32, F16 or blocks): the converters' view. */
+void gguf_tensor_src(const struct gguf_tensor *t, struct convert_tensor_src *src);
+/* The name of the file's quantization for the root attribute: llama.cpp's
+ * general.file_type ("Q4_K_M") or the block types present ("Q4_K+Q6_K");
+ * "" when every tensor is F32 or F16. */
+int gguf_quantization_name(struct gguf_file *g, char *buf, size_t size);
 
 /* "F32", "Q8_0", ... or "unknown". */
 const char *gguf_ggml_type_name(uint32_t type);

@@ -1,7 +1,7 @@
 /* mdi_convert: converts model checkpoints (llama2.c, GGUF, Hugging Face) into
  * the mdi-llm HDF5 model file (docs/FORMAT.md), describes such files, splits
- * them into per-rank files, writes random models, quantizes to Q8_0 and
- * exports back to llama2.c.  This file only dispatches to the subcommands. */
+ * them into per-rank files, writes random models, quantizes to llama.cpp's
+ * block types and exports back to llama2.c.  This file only dispatches to the subcommands. */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,7 +16,7 @@ static void usage(FILE *out) {
           "  llama2c MODEL.bin --tokenizer TOK.bin OUT.h5\n"
           "                     llama2.c checkpoint (legacy/v0 or version 1) + tokenizer.bin\n"
           "  gguf MODEL.gguf OUT.h5\n"
-          "                     GGUF v2/v3 llama model with F32/F16 tensors\n"
+          "                     GGUF v2/v3 llama model: F32/F16, and Q8_0 .. Q6_K kept quantized\n"
           "  hf DIR OUT.h5      Hugging Face GPT2LMHeadModel or LlamaForCausalLM (safetensors,\n"
           "                     F32/F16/BF16, sharded or not) with its tokenizer.json\n"
           "  info FILE.h5       describe an mdi-llm model file (or one per-rank file)\n"
@@ -24,8 +24,9 @@ static void usage(FILE *out) {
           "                     one file per rank: PREFIX.rank000.h5 .. PREFIX.rank{N-1}.h5\n"
           "  random --preset NAME OUT.h5\n"
           "                     random weights of a real shape ('--preset list')\n"
-          "  quantize --q8_0 IN.h5 OUT.h5\n"
-          "                     the weight matrices in Q8_0 (int8, a float scale per 32)\n"
+          "  quantize --type TYPE IN.h5 OUT.h5\n"
+          "                     the weight matrices in q4_0, q4_k, q5_k, q6_k, q8_0, ... (as\n"
+          "                     llama-quantize makes them), or f32 to dequantize\n"
           "  export-llama2c IN.h5 OUT.bin [--tokenizer-out TOK.bin]\n"
           "                     back to llama2.c's legacy checkpoint (and tokenizer.bin)\n"
           "\n"

@@ -371,6 +371,6 @@ int safetensors_read_floats(struct safetensors_model *m, const struct safetensor
   }
   uint16_t *h = m->scratch;
   if (convert_input_read_at(in, at, h, count * 2, what) != MDI_OK) return MDI_ERR;
-  for (size_t i = 0; i < count; i++) out[i] = t->dtype == SAFETENSORS_F16 ? convert_f16_to_f32(h[i]) : bf16_to_f32(h[i]);
+  for (size_t i = 0; i < count; i++) out[i] = t->dtype == SAFETENSORS_F16 ? mdi_f16_to_f32(h[i]) : bf16_to_f32(h[i]);
   return MDI_OK;
 }

@@ -1,17 +1,20 @@
-/* Linear-layer kernels side by side: mdi_matmul (packed panels, float32 and
- * Q8_0) against BLIS sgemm on the same shapes, for several rows M (1 = one
- * sequence decoding, 16 or 64 = a micro-batch or a prefill chunk).
+/* Linear-layer kernels side by side: mdi_matmul (float32 panels, and the
+ * integer kernels of each quantized type) against BLIS sgemm on the same
+ * shapes, for several rows M (1 = one sequence decoding, 16 or 64 = a
+ * micro-batch or a prefill chunk).
  *
  *   mdi_bench_kernels [--threads "1 2"] [--rows "1 4 16 64"] [--n 2048] [--k 768]
- *                     [--layers 12] [--seconds 1.0] [--csv FILE]
+ *                     [--types "f32 q8_0"] [--isa auto] [--layers 12] [--seconds 1.0]
+ *                     [--csv FILE]
  *
  * A "layer" is one N x K matrix; --layers of them are used in turn so that
  * the weights (layers x N x K x 4 bytes) do not stay in the caches, as in a
  * real forward pass.  Prints GFLOP/s (2 M N K per matrix) and the weight
  * bytes streamed per second; the CSV has one row per kernel, threads and M.
- * Before anything is timed, every kernel's output is compared with
- * mdi_matmul_ref (the largest difference is printed; a wrong kernel stops
- * the benchmark).  The only file that includes blis.h. */
+ * Before anything is timed, every kernel's output is compared with its
+ * reference: mdi_matmul_ref for float32 and BLIS (the largest difference is
+ * printed), mdi_qmatmul_ref for a quantized type (which must be equal); a
+ * wrong kernel stops the benchmark.  The only file that includes blis.h. */
 #include <blis.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +26,8 @@
 #include "mdi/model/matmul.h"
 
 struct opts {
+  enum mdi_matrix_type types[MDI_MATRIX_N_TYPES];
+  int n_types;
   int threads[8], n_threads;
   int rows[16], n_rows;
   int n, k, layers;
@@ -74,14 +79,42 @@ static void usage(FILE *f) {
           "  --rows LIST      rows M per call (default \"1 4 16 64\")\n"
           "  --n N            output features of a matrix (default 2048)\n"
           "  --k K            input features (default 768)\n"
+          "  --types LIST     weight types: f32 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k (default \"f32 q8_0\")\n"
+          "  --isa NAME       quantized kernels: auto, generic, avx2, avx512 (default auto)\n"
           "  --layers L       matrices used in turn, so weights leave the caches (default 12)\n"
           "  --seconds S      time per point (default 1.0)\n"
           "  --csv FILE       also write the table as CSV\n");
 }
 
+static void parse_types(const char *s, struct opts *o) {
+  char *copy = mdi_xmalloc(strlen(s) + 1, "argument");
+  strcpy(copy, s);
+  o->n_types = 0;
+  for (char *tok = strtok(copy, " ,"); tok; tok = strtok(NULL, " ,")) {
+    if (o->n_types == MDI_MATRIX_N_TYPES || mdi_quant_parse(tok, &o->types[o->n_types]) != MDI_OK) {
+      fprintf(stderr, "mdi_bench_kernels: --types: '%s' is not a weight type\n", tok);
+      exit(2);
+    }
+    o->n_types++;
+  }
+  free(copy);
+}
+
+static void set_isa(const char *name) {
+  static const char *const names[] = {"auto", "generic", "avx2", "avx512"};
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(name, names[i])) {
+      if (mdi_matmul_set_isa((enum mdi_isa)i) == MDI_OK) return;
+      fprintf(stderr, "mdi_bench_kernels: --isa %s: this build or CPU has no such kernels\n", name);
+      exit(2);
+    }
+  fprintf(stderr, "mdi_bench_kernels: --isa %s: not auto, generic, avx2 or avx512\n", name);
+  exit(2);
+}
+
 static void parse(int argc, char **argv, struct opts *o) {
-  *o = (struct opts){.n_threads = 2, .threads = {1, 2}, .n_rows = 4, .rows = {1, 4, 16, 64}, .n = 2048,
-                     .k = 768, .layers = 12, .seconds = 1.0};
+  *o = (struct opts){.n_types = 2, .types = {MDI_MATRIX_F32, MDI_MATRIX_Q8_0}, .n_threads = 2, .threads = {1, 2},
+                     .n_rows = 4, .rows = {1, 4, 16, 64}, .n = 2048, .k = 768, .layers = 12, .seconds = 1.0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -99,6 +132,8 @@ static void parse(int argc, char **argv, struct opts *o) {
     else if (!strcmp(a, "--n")) o->n = parse_int(v, a, 1, 1 << 16);
     else if (!strcmp(a, "--k")) o->k = parse_int(v, a, 1, 1 << 16);
     else if (!strcmp(a, "--layers")) o->layers = parse_int(v, a, 1, 1024);
+    else if (!strcmp(a, "--types")) parse_types(v, o);
+    else if (!strcmp(a, "--isa")) set_isa(v);
     else if (!strcmp(a, "--seconds")) o->seconds = atof(v) > 0 ? atof(v) : 1.0;
     else if (!strcmp(a, "--csv")) o->csv = v;
     else {
@@ -116,23 +151,30 @@ static void sgemm_blis(float *out, const float *x, const float *w, int M, int N,
             1);
 }
 
-enum kernel { K_F32, K_Q8, K_BLIS };
-static const char *kernel_name[] = {"mdi_matmul f32", "mdi_matmul q8_0", "blis sgemm"};
-
+/* A kernel: mdi_matmul on matrices of types[kind], or BLIS (kind == n_types). */
 struct weights {
-  struct mdi_matrix *f32, *q8;
-  float **rowmajor; /* BLIS: W[N][K] as stored in the file */
+  struct mdi_matrix **m; /* [n_types][layers] */
+  uint8_t **blocks;      /* [n_types]: layer 0's rows of blocks (quantized types), for the check */
+  float **rowmajor;      /* BLIS: W[N][K] as stored in a float32 file */
+  int n_types;
 };
 
-static void call(enum kernel kind, const struct weights *w, int layer, float *out, const float *x, int M, int N,
-                 int K) {
-  if (kind == K_F32) mdi_matmul(out, x, &w->f32[layer], M);
-  else if (kind == K_Q8) mdi_matmul(out, x, &w->q8[layer], M);
+static void call(int kind, const struct weights *w, int layer, float *out, const float *x, int M, int N, int K) {
+  if (kind < w->n_types) mdi_matmul(out, x, &w->m[kind][layer], M);
   else sgemm_blis(out, x, w->rowmajor[layer], M, N, K);
 }
 
+static void kernel_name(const struct opts *o, int kind, char *name, size_t size) {
+  if (kind == o->n_types) {
+    snprintf(name, size, "blis sgemm");
+    return;
+  }
+  snprintf(name, size, "mdi_matmul %s", mdi_quant_format(o->types[kind])->name);
+  for (char *c = name; *c; c++) *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+}
+
 /* Seconds per matrix: calls over all layers in turn for at least `seconds`. */
-static double time_kernel(enum kernel kind, const struct weights *w, const struct opts *o, float *out,
+static double time_kernel(int kind, const struct weights *w, const struct opts *o, float *out,
                           const float *x, int M) {
   for (int l = 0; l < o->layers; l++) call(kind, w, l, out, x, M, o->n, o->k); /* warm-up */
   long calls = 0;
@@ -153,27 +195,44 @@ int main(int argc, char **argv) {
   int max_rows = 1;
   for (int i = 0; i < o.n_rows; i++) max_rows = o.rows[i] > max_rows ? o.rows[i] : max_rows;
 
-  struct weights w = {mdi_xcalloc((size_t)o.layers, sizeof *w.f32, "matrices"),
-                      mdi_xcalloc((size_t)o.layers, sizeof *w.q8, "matrices"),
-                      mdi_xcalloc((size_t)o.layers, sizeof *w.rowmajor, "matrices")};
-  int8_t *q = mdi_xmalloc((size_t)N * K, "quantized rows");
-  float *scales = mdi_xmalloc((size_t)N * ((K + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP) * sizeof(float), "scales");
+  struct weights w = {mdi_xcalloc((size_t)o.n_types, sizeof *w.m, "matrices"),
+                      mdi_xcalloc((size_t)o.n_types, sizeof *w.blocks, "matrices"),
+                      mdi_xcalloc((size_t)o.layers, sizeof *w.rowmajor, "matrices"), o.n_types};
+  for (int t = 0; t < o.n_types; t++) {
+    if (K % mdi_quant_format(o.types[t])->block) {
+      fprintf(stderr, "mdi_bench_kernels: --k %d is not whole %s blocks of %d\n", K, mdi_quant_format(o.types[t])->name,
+              mdi_quant_format(o.types[t])->block);
+      return 2;
+    }
+    w.m[t] = mdi_xcalloc((size_t)o.layers, sizeof *w.m[t], "matrices");
+    if (o.types[t] != MDI_MATRIX_F32) w.blocks[t] = mdi_xmalloc((size_t)N * mdi_quant_row_bytes(o.types[t], K), "blocks");
+  }
+  uint8_t *blocks = mdi_xmalloc((size_t)N * K * 4, "quantized rows");
   for (int l = 0; l < o.layers; l++) {
     float *m = mdi_aligned_alloc((size_t)N * K * sizeof(float), "weights");
-    if (!m || mdi_matrix_alloc(&w.f32[l], N, K, "weights") != MDI_OK ||
-        mdi_matrix_alloc_q8(&w.q8[l], N, K, "weights") != MDI_OK) {
+    if (!m) {
       fprintf(stderr, "mdi_bench_kernels: %s\n", mdi_error());
       return 1;
     }
     for (size_t i = 0; i < (size_t)N * K; i++) m[i] = (float)((i * 2654435761u + (size_t)l) % 2001) * 1e-3f - 1.0f;
-    mdi_matrix_set_rows(&w.f32[l], 0, N, m);
-    const int groups = (K + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP;
-    for (int r = 0; r < N; r++) mdi_q8_quantize_row(m + (size_t)r * K, K, q + (size_t)r * K, scales + (size_t)r * groups);
-    mdi_matrix_set_rows_q8(&w.q8[l], 0, N, q, scales);
+    for (int t = 0; t < o.n_types; t++) {
+      struct mdi_matrix *mat = &w.m[t][l];
+      if (mdi_matrix_alloc_type(mat, o.types[t], N, K, "weights") != MDI_OK) {
+        fprintf(stderr, "mdi_bench_kernels: %s\n", mdi_error());
+        return 1;
+      }
+      if (o.types[t] == MDI_MATRIX_F32) {
+        mdi_matrix_set_rows(mat, 0, N, m);
+        continue;
+      }
+      const size_t rb = mdi_quant_row_bytes(o.types[t], K);
+      uint8_t *b = l == 0 ? w.blocks[t] : blocks;
+      for (int r = 0; r < N; r++) mdi_quant_quantize_row(o.types[t], m + (size_t)r * K, b + (size_t)r * rb, K);
+      mdi_matrix_set_rows_blocks(mat, 0, N, b);
+    }
     w.rowmajor[l] = m;
   }
-  free(q);
-  free(scales);
+  free(blocks);
   float *x = mdi_aligned_alloc((size_t)max_rows * K * sizeof(float), "input");
   float *out = mdi_aligned_alloc((size_t)max_rows * N * sizeof(float), "output");
   if (!x || !out) {
@@ -187,45 +246,48 @@ int main(int argc, char **argv) {
     fprintf(stderr, "mdi_bench_kernels: cannot write %s\n", o.csv);
     return 1;
   }
-  /* validation: each kernel on the largest M against the plain triple loop
-   * (Q8_0 against the same loop on its dequantized weights) */
+  /* validation: each kernel on the largest M against its reference: the
+   * plain triple loop (float32, BLIS), or the quantized kernels' own
+   * arithmetic on the blocks, which they must match exactly */
   {
     const int M = max_rows;
     float *ref = mdi_xmalloc((size_t)M * N * sizeof(float), "reference");
-    float *deq = mdi_xmalloc((size_t)N * K * sizeof(float), "dequantized weights");
-    for (int r = 0; r < N; r++) mdi_matrix_get_row(&w.q8[0], r, deq + (size_t)r * K);
-    for (int kind = K_F32; kind <= K_BLIS; kind++) {
+    for (int kind = 0; kind <= o.n_types; kind++) {
+      char name[32];
+      kernel_name(&o, kind, name, sizeof name);
+      const int quantized = kind < o.n_types && o.types[kind] != MDI_MATRIX_F32;
       call(kind, &w, 0, out, x, M, N, K);
-      mdi_matmul_ref(ref, x, kind == K_Q8 ? deq : w.rowmajor[0], M, N, K);
+      if (quantized) mdi_qmatmul_ref(ref, x, o.types[kind], w.blocks[kind], M, N, K);
+      else mdi_matmul_ref(ref, x, w.rowmajor[0], M, N, K);
       double worst = 0;
       for (size_t i = 0; i < (size_t)M * N; i++) worst = fmax(worst, fabs((double)out[i] - ref[i]));
-      printf("check %-16s M=%d: max |out - ref| = %.3g\n", kernel_name[kind], M, worst);
-      if (!(worst <= 1e-4 * K)) {
-        fprintf(stderr, "mdi_bench_kernels: %s gives wrong results\n", kernel_name[kind]);
+      printf("check %-16s M=%d: max |out - ref| = %.3g\n", name, M, worst);
+      if (!(worst <= (quantized ? 0.0 : 1e-4 * K))) {
+        fprintf(stderr, "mdi_bench_kernels: %s gives wrong results\n", name);
         return 1;
       }
     }
     free(ref);
-    free(deq);
   }
   if (csv) fprintf(csv, "kernel,threads,M,N,K,layers,us_per_matrix,gflops,weight_gbs\n");
-  printf("%d x %d matrices, %d of them (%.0f MB float32), %.1f s per point\n", N, K, o.layers,
-         (double)o.layers * N * K * 4 / 1e6, o.seconds);
+  printf("%d x %d matrices, %d of them (%.0f MB float32), %.1f s per point; quantized kernels: %s\n", N, K, o.layers,
+         (double)o.layers * N * K * 4 / 1e6, o.seconds, mdi_matmul_isa_name());
   printf("%-16s %7s %4s %12s %9s %14s\n", "kernel", "threads", "M", "us/matrix", "GFLOP/s", "weights GB/s");
   for (int ti = 0; ti < o.n_threads; ti++) {
     mdi_matmul_set_threads(o.threads[ti]);
     bli_thread_set_num_threads(o.threads[ti]);
     for (int ri = 0; ri < o.n_rows; ri++) {
       const int M = o.rows[ri];
-      for (int kind = K_F32; kind <= K_BLIS; kind++) {
+      for (int kind = 0; kind <= o.n_types; kind++) {
+        char name[32];
+        kernel_name(&o, kind, name, sizeof name);
         const double s = time_kernel(kind, &w, &o, out, x, M);
         const double gflops = 2.0 * M * N * K / s / 1e9;
-        const double bytes = kind == K_Q8 ? (double)mdi_matrix_bytes(&w.q8[0]) : (double)N * K * 4;
-        printf("%-16s %7d %4d %12.1f %9.1f %14.1f\n", kernel_name[kind], o.threads[ti], M, s * 1e6, gflops,
-               bytes / s / 1e9);
+        const double bytes = kind < o.n_types ? (double)mdi_matrix_bytes(&w.m[kind][0]) : (double)N * K * 4;
+        printf("%-16s %7d %4d %12.1f %9.1f %14.1f\n", name, o.threads[ti], M, s * 1e6, gflops, bytes / s / 1e9);
         if (csv)
-          fprintf(csv, "%s,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f\n", kernel_name[kind], o.threads[ti], M, N, K, o.layers,
-                  s * 1e6, gflops, bytes / s / 1e9);
+          fprintf(csv, "%s,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f\n", name, o.threads[ti], M, N, K, o.layers, s * 1e6, gflops,
+                  bytes / s / 1e9);
       }
     }
   }
@@ -234,12 +296,15 @@ int main(int argc, char **argv) {
     return 1;
   }
   for (int l = 0; l < o.layers; l++) {
-    mdi_matrix_free(&w.f32[l]);
-    mdi_matrix_free(&w.q8[l]);
+    for (int t = 0; t < o.n_types; t++) mdi_matrix_free(&w.m[t][l]);
     free(w.rowmajor[l]);
   }
-  free(w.f32);
-  free(w.q8);
+  for (int t = 0; t < o.n_types; t++) {
+    free(w.m[t]);
+    free(w.blocks[t]);
+  }
+  free(w.m);
+  free(w.blocks);
   free(w.rowmajor);
   free(x);
   free(out);

@@ -27,36 +27,43 @@ static float *read_tensor(struct mdi_h5 *f, const char *name, int64_t d0, int64_
   return p;
 }
 
-/* Q8_0 weights: int8 dataset `name` [rows][cols] and float32 `name`_scale
- * [rows][ceil(cols/32)] (docs/FORMAT.md), read 64 rows at a time. */
-static int read_matrix_q8(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, int rows, int cols) {
-  const int groups = (cols + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP;
-  char scale_name[MDI_NAME_MAX + 8];
-  snprintf(scale_name, sizeof scale_name, "%s_scale", name);
-  if (mdi_matrix_alloc_q8(m, rows, cols, name) != MDI_OK) return MDI_ERR;
-  int8_t *q = mdi_malloc((size_t)MDI_PANEL * cols, "weight read buffer");
-  float *s = mdi_malloc((size_t)MDI_PANEL * groups * sizeof(float), "weight read buffer");
-  int rc = q && s ? MDI_OK : MDI_ERR;
+/* A quantized matrix: rows of GGUF blocks (docs/FORMAT.md), read 64 rows
+ * at a time and packed into the kernels' tiles.  Blocks whose scales are
+ * not finite are refused (a file damaged or made wrong). */
+static int read_matrix_blocks(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, enum mdi_matrix_type type,
+                              int rows, int cols) {
+  const struct mdi_quant_format *fmt = mdi_quant_format(type);
+  if (cols % fmt->block != 0)
+    return mdi_fail("%s: /%s is %s but its rows of %d weights are not whole blocks of %d", mdi_h5_path(f), name,
+                    fmt->name, cols, fmt->block);
+  const size_t row_bytes = mdi_quant_row_bytes(type, cols);
+  if (mdi_matrix_alloc_type(m, type, rows, cols, name) != MDI_OK) return MDI_ERR;
+  uint8_t *buf = mdi_malloc((size_t)MDI_PANEL * row_bytes, "weight read buffer");
+  int rc = buf ? MDI_OK : MDI_ERR;
   for (int r = 0; r < rows && rc == MDI_OK; r += MDI_PANEL) {
     const int n = rows - r < MDI_PANEL ? rows - r : MDI_PANEL;
-    rc = mdi_h5_read_rows(f, name, MDI_I8, rows, cols, r, n, q);
-    if (rc == MDI_OK) rc = mdi_h5_read_rows(f, scale_name, MDI_F32, rows, groups, r, n, s);
-    if (rc == MDI_OK) mdi_matrix_set_rows_q8(m, r, n, q, s);
+    rc = mdi_h5_read_rows(f, name, MDI_U8, rows, (int64_t)row_bytes, r, n, buf); /* checks the shape */
+    for (int i = 0; i < n && rc == MDI_OK; i++) {
+      const int bad = mdi_quant_find_bad_block(type, buf + (size_t)i * row_bytes, cols);
+      if (bad >= 0)
+        rc = mdi_fail("%s: /%s row %d, block %d (weights %d..%d): a %s scale is NaN or infinite (corrupt blocks)",
+                      mdi_h5_path(f), name, r + i, bad, bad * fmt->block, (bad + 1) * fmt->block - 1, fmt->name);
+    }
+    if (rc == MDI_OK) mdi_matrix_set_rows_blocks(m, r, n, buf);
   }
-  free(q);
-  free(s);
+  free(buf);
   return rc;
 }
 
 /* Read a [rows][cols] dataset into the panel layout, 64 rows at a time:
- * the only temporary is one panel's rows.  float32 or Q8_0, as stored. */
+ * the only temporary is one panel's rows.  float32 or quantized, as stored. */
 static int read_matrix(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, int rows, int cols,
                        size_t *bytes) {
-  enum mdi_dtype type;
-  if (mdi_h5_dtype(f, name, &type) != MDI_OK) return MDI_ERR;
+  enum mdi_matrix_type type;
+  if (mdi_h5_matrix_type(f, name, &type) != MDI_OK) return MDI_ERR;
   int rc;
-  if (type == MDI_I8) {
-    rc = read_matrix_q8(m, f, name, rows, cols);
+  if (type != MDI_MATRIX_F32) {
+    rc = read_matrix_blocks(m, f, name, type, rows, cols);
   } else {
     rc = mdi_matrix_alloc(m, rows, cols, name);
     float *chunk = rc == MDI_OK ? mdi_malloc((size_t)MDI_PANEL * cols * sizeof(float), "weight read buffer") : NULL;
@@ -169,9 +176,15 @@ int mdi_vocab_layers_load(struct mdi_vocab_layers *v, struct mdi_h5 *f, const st
   if (hp->shared_classifier) {
     /* one copy: the classifier's panels; embedding rows are gathered from them */
     if (read_matrix(&v->classifier, f, "embedding", hp->vocab_size, hp->dim, &bytes) != MDI_OK) goto fail;
-  } else if (!(v->embedding = read_tensor(f, "embedding", hp->vocab_size, hp->dim, &bytes)) ||
-             read_matrix(&v->classifier, f, "classifier", hp->vocab_size, hp->dim, &bytes) != MDI_OK) {
-    goto fail;
+  } else {
+    /* a separate embedding: float32 rows, or a quantized matrix whose rows
+     * are dequantized one token at a time */
+    enum mdi_matrix_type type;
+    if (mdi_h5_matrix_type(f, "embedding", &type) != MDI_OK) goto fail;
+    if (type == MDI_MATRIX_F32 ? !(v->embedding = read_tensor(f, "embedding", hp->vocab_size, hp->dim, &bytes))
+                               : read_matrix(&v->embedding_q, f, "embedding", hp->vocab_size, hp->dim, &bytes) != MDI_OK)
+      goto fail;
+    if (read_matrix(&v->classifier, f, "classifier", hp->vocab_size, hp->dim, &bytes) != MDI_OK) goto fail;
   }
   v->weights_bytes = bytes;
   return MDI_OK;
@@ -182,6 +195,7 @@ fail:
 
 void mdi_vocab_layers_free(struct mdi_vocab_layers *v) {
   mdi_matrix_free(&v->classifier);
+  mdi_matrix_free(&v->embedding_q);
   free(v->embedding);
   free(v->final_norm);
   free(v->final_norm_bias);
@@ -189,13 +203,46 @@ void mdi_vocab_layers_free(struct mdi_vocab_layers *v) {
   memset(v, 0, sizeof *v);
 }
 
-size_t mdi_layer_bytes(const struct mdi_hparams *hp) { return mdi_hparams_layer_params(hp) * sizeof(float); }
+/* mdi_h5_list callback: each dataset's bytes to its layer or to the vocabulary layers. */
+struct bytes_walk {
+  int n_layers;
+  double *layer; /* [n_layers] */
+  double vocab;
+};
 
-size_t mdi_vocab_layers_bytes(const struct mdi_hparams *hp) {
-  size_t floats = (size_t)hp->vocab_size * hp->dim + (size_t)hp->dim;
-  if (mdi_hparams_is_gpt2(hp)) floats += (size_t)hp->dim + (size_t)hp->seq_len * hp->dim;
-  if (!hp->shared_classifier) floats += mdi_hparams_classifier_params(hp);
-  return floats * sizeof(float);
+static int add_dataset_bytes(const struct mdi_h5_dataset_info *d, void *ctx) {
+  struct bytes_walk *w = ctx;
+  double bytes = (double)d->elem_size;
+  for (int i = 0; i < d->ndims; i++) bytes *= (double)d->dims[i];
+  int layer;
+  if (sscanf(d->name, "layers/%d/", &layer) == 1) {
+    if (layer >= 0 && layer < w->n_layers) w->layer[layer] += bytes;
+  } else if (strncmp(d->name, "tokenizer/", 10) != 0) {
+    w->vocab += bytes;
+  }
+  return 0;
+}
+
+int mdi_model_bytes_read(struct mdi_h5 *f, const struct mdi_hparams *hp, struct mdi_model_bytes *mb) {
+  memset(mb, 0, sizeof *mb);
+  struct bytes_walk w = {hp->n_layers, mdi_calloc((size_t)hp->n_layers, sizeof(double), "layer sizes"), 0.0};
+  if (!w.layer) return MDI_ERR;
+  int rc = mdi_h5_list(f, add_dataset_bytes, &w);
+  for (int l = 0; rc == MDI_OK && l < hp->n_layers; l++) {
+    mb->layer_mean += w.layer[l] / hp->n_layers;
+    if (w.layer[l] > mb->layer_max) mb->layer_max = w.layer[l];
+  }
+  free(w.layer);
+  mb->vocab = w.vocab;
+  const char *classifier = hp->shared_classifier ? "embedding" : "classifier";
+  enum mdi_matrix_type type;
+  char w1[MDI_NAME_MAX];
+  mdi_weights_layer_name(w1, 0, "w1");
+  if (rc == MDI_OK && (rc = mdi_h5_matrix_type(f, classifier, &type)) == MDI_OK)
+    mb->classifier = (double)hp->vocab_size *
+                     (double)(type == MDI_MATRIX_F32 ? (size_t)hp->dim * 4 : mdi_quant_row_bytes(type, hp->dim));
+  if (rc == MDI_OK) rc = mdi_h5_matrix_type(f, w1, &mb->ffn_type);
+  return rc;
 }
 
 /* ---- workspace --------------------------------------------------------- */
@@ -344,7 +391,7 @@ void mdi_embed(const struct mdi_vocab_layers *v, const int *tokens, const int *p
     if (v->embedding)
       memcpy(row, v->embedding + (size_t)tokens[i] * dim, dim * sizeof(float));
     else
-      mdi_matrix_get_row(&v->classifier, tokens[i], row);
+      mdi_matrix_get_row(v->embedding_q.tiles ? &v->embedding_q : &v->classifier, tokens[i], row);
     if (v->position_embedding) {
       MDI_ASSERT(positions[i] >= 0 && positions[i] < v->hp.seq_len);
       const float *p = v->position_embedding + (size_t)positions[i] * dim;

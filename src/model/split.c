@@ -46,6 +46,12 @@ static void spread(int *counts, int n_ranks, int layers) {
 
 int mdi_split_plan(const struct mdi_hparams *hp, int n_ranks, const char *spec, int rank0_layers,
                    int *counts) {
+  return mdi_split_plan_bytes(hp, 4.0 * (double)mdi_hparams_layer_params(hp),
+                              4.0 * (double)mdi_hparams_classifier_params(hp), n_ranks, spec, rank0_layers, counts);
+}
+
+int mdi_split_plan_bytes(const struct mdi_hparams *hp, double layer, double head, int n_ranks, const char *spec,
+                         int rank0_layers, int *counts) {
   const int L = hp->n_layers;
   if (n_ranks < 1) return mdi_fail("no ranks");
   if (n_ranks - 1 > L)
@@ -67,9 +73,7 @@ int mdi_split_plan(const struct mdi_hparams *hp, int n_ranks, const char *spec, 
   if (rank0_layers > L - (n_ranks - 1))
     return mdi_fail("--rank0-layers %d leaves fewer than one layer for each of the %d other ranks "
                     "(the model has %d layers)", rank0_layers, n_ranks - 1, L);
-  /* cost = weights read per token: a layer's parameters; rank 0 adds the classifier */
-  const double layer = (double)mdi_hparams_layer_params(hp);
-  const double head = (double)mdi_hparams_classifier_params(hp);
+  /* cost = weights read per token: a layer's bytes; rank 0 adds the classifier */
   int best = -1;
   double best_cost = 0;
   for (int k0 = 0; k0 <= L - (n_ranks - 1); k0++) {

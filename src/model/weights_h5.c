@@ -306,6 +306,30 @@ int mdi_h5_read_rows(struct mdi_h5 *f, const char *name, enum mdi_dtype type, in
   return MDI_OK;
 }
 
+int mdi_h5_matrix_type(struct mdi_h5 *f, const char *name, enum mdi_matrix_type *out) {
+  enum mdi_dtype dtype;
+  if (mdi_h5_dtype(f, name, &dtype) != MDI_OK) return MDI_ERR;
+  if (dtype == MDI_F32) {
+    *out = MDI_MATRIX_F32;
+    return MDI_OK;
+  }
+  if (dtype == MDI_I8)
+    return mdi_fail("%s: /%s is int8 with its scales in /%s_scale, the Q8_0 layout of earlier mdi-llm versions; "
+                    "quantize the float32 model again ('mdi_convert quantize --type q8_0')", f->path, name, name);
+  if (dtype != MDI_U8)
+    return mdi_fail("%s: /%s has dtype %s, expected float32 or uint8 blocks of a quantized type", f->path, name,
+                    dtype_name(dtype));
+  char type[16];
+  if (!mdi_h5_attr_exists(f, name, MDI_QUANT_TYPE_ATTR))
+    return mdi_fail("%s: /%s is uint8 but has no attribute %s naming its block type", f->path, name,
+                    MDI_QUANT_TYPE_ATTR);
+  if (mdi_h5_attr_string(f, name, MDI_QUANT_TYPE_ATTR, type, sizeof type) != MDI_OK) return MDI_ERR;
+  if (mdi_quant_parse(type, out) != MDI_OK || *out == MDI_MATRIX_F32)
+    return mdi_fail("%s: /%s has %s = \"%s\", not a block type this program runs (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, "
+                    "Q4_K, Q5_K, Q6_K)", f->path, name, MDI_QUANT_TYPE_ATTR, type);
+  return MDI_OK;
+}
+
 /* Open attribute `attr` of object `obj`, or record an error naming both. */
 static hid_t open_attr(hid_t file, const char *path, const char *obj, const char *attr) {
   htri_t e = H5Aexists_by_name(file, obj, attr, H5P_DEFAULT);
@@ -636,6 +660,12 @@ static int write_attr(struct mdi_h5w *w, const char *obj, const char *attr, hid_
   H5Aclose(a);
   if (rc < 0) return wfail(w, "attribute", attr);
   return MDI_OK;
+}
+
+int mdi_h5w_create_blocks(struct mdi_h5w *w, const char *name, enum mdi_matrix_type t, int64_t rows, int64_t cols) {
+  MDI_ASSERT(t != MDI_MATRIX_F32);
+  if (mdi_h5w_create_2d(w, name, MDI_U8, rows, (int64_t)mdi_quant_row_bytes(t, cols)) != MDI_OK) return MDI_ERR;
+  return mdi_h5w_attr_string(w, name, MDI_QUANT_TYPE_ATTR, mdi_quant_format(t)->name);
 }
 
 int mdi_h5w_attr_int(struct mdi_h5w *w, const char *obj, const char *attr, int64_t value) {

@@ -10,27 +10,31 @@
 #include "mdi/model/split.h"
 #include "mdi/ring/comm.h"
 
-int mdi_calibrate_split(const struct mdi_hparams *hp, int n_ranks, int B, int M, int max_seq, int rank0_layers,
-                        int *counts, struct mdi_calibration *mine) {
+int mdi_calibrate_split(const struct mdi_hparams *hp, const struct mdi_model_bytes *mb, int n_ranks, int B, int M,
+                        int max_seq, int rank0_layers, int *counts, struct mdi_calibration *mine) {
   const int rank = mdi_comm_rank();
-  const double t = mdi_matmul_benchmark(B, hp->hidden_dim, hp->dim);
-  const double per_param = t / ((double)hp->hidden_dim * hp->dim);
-  mine->layer_s = per_param * (double)mdi_hparams_layer_params(hp);
-  mine->head_s = rank == 0 ? per_param * (double)mdi_hparams_classifier_params(hp) : 0.0;
+  /* the FFN's shape in the layers' own type; time scales with the bytes read */
+  const double t = mdi_matmul_benchmark(mb->ffn_type, B, hp->hidden_dim, hp->dim);
+  const double ffn_bytes = (double)hp->hidden_dim *
+                           (double)(mb->ffn_type == MDI_MATRIX_F32 ? (size_t)hp->dim * 4
+                                                                   : mdi_quant_row_bytes(mb->ffn_type, hp->dim));
+  const double per_byte = t / ffn_bytes;
+  mine->layer_s = per_byte * mb->layer_mean;
+  mine->head_s = rank == 0 ? per_byte * mb->classifier : 0.0;
   mine->mem = mdi_mem_available_bytes();
   struct mdi_calibration *all = mdi_xcalloc((size_t)n_ranks, sizeof *all, "calibration");
   mdi_comm_gather(mine, sizeof *mine, all, 0);
   mdi_comm_bcast(all, (size_t)n_ranks * sizeof *all, 0);
   double *layer_s = mdi_xcalloc((size_t)n_ranks, sizeof(double), "calibration");
   int *max_layers = mdi_xcalloc((size_t)n_ranks, sizeof(int), "calibration");
-  /* per layer: its weights and, at worst, every slot's full KV cache for it */
-  const double per_layer =
-      (double)mdi_layer_bytes(hp) + 2.0 * B * M * (double)max_seq * mdi_hparams_kv_dim(hp) * sizeof(float);
+  /* per layer: the largest layer's weights as stored and, at worst, every
+   * slot's full KV cache for it */
+  const double per_layer = mb->layer_max + 2.0 * B * M * (double)max_seq * mdi_hparams_kv_dim(hp) * sizeof(float);
   int ok = 1;
   for (int i = 0; i < n_ranks; i++) {
     ok &= all[i].layer_s > 0;
     layer_s[i] = all[i].layer_s;
-    const double usable = 0.9 * all[i].mem - (i == 0 ? (double)mdi_vocab_layers_bytes(hp) : 0.0);
+    const double usable = 0.9 * all[i].mem - (i == 0 ? mb->vocab : 0.0);
     max_layers[i] = all[i].mem <= 0 ? -1 : usable <= 0 ? 0 : (int)(usable / per_layer);
   }
   int rc = ok ? mdi_split_plan_weighted(hp->n_layers, n_ranks, layer_s, all[0].head_s, max_layers, rank0_layers,

@@ -72,34 +72,6 @@ static void test_matmul_rows_independent(int M, int N, int K) {
   free(x), free(w), free(all), free(one);
 }
 
-/* Q8_0: quantize rows, then the kernel must equal the reference on the
- * dequantized weights, stay within the quantization error of the float
- * result, and keep rows independent of M. */
-static void test_q8(int M, int N, int K) {
-  const int G = (K + MDI_Q8_GROUP - 1) / MDI_Q8_GROUP;
-  float *x = random_array((size_t)M * K), *w = random_array((size_t)N * K);
-  int8_t *q = malloc((size_t)N * K);
-  float *sc = malloc((size_t)N * G * sizeof(float)), *deq = random_array((size_t)N * K);
-  for (int n = 0; n < N; n++) mdi_q8_quantize_row(w + (size_t)n * K, K, q + (size_t)n * K, sc + (size_t)n * G);
-  struct mdi_matrix W;
-  CHECK(mdi_matrix_alloc_q8(&W, N, K, "q8") == MDI_OK);
-  mdi_matrix_set_rows_q8(&W, 0, N, q, sc);
-  for (int n = 0; n < N; n++) {
-    mdi_matrix_get_row(&W, n, deq + (size_t)n * K);
-    for (int k = 0; k < K; k++) /* |w - q*d| <= d/2, d = max|w|/127 <= 1/127 */
-      CHECK_NEAR(deq[(size_t)n * K + k], w[(size_t)n * K + k], 0.5 / 127 + 1e-6);
-  }
-  float *out = random_array((size_t)M * N), *ref = random_array((size_t)M * N), *one = random_array(N);
-  mdi_matmul(out, x, &W, M);
-  mdi_matmul_ref(ref, x, deq, M, N, K);
-  for (int i = 0; i < M * N; i++) CHECK_NEAR(out[i], ref[i], 1e-6 * K);
-  mdi_matmul(one, x + (size_t)(M - 1) * K, &W, 1);
-  CHECK(memcmp(one, out + (size_t)(M - 1) * N, N * sizeof(float)) == 0);
-  mdi_matrix_free(&W);
-  free(q), free(sc);
-  free(x), free(w), free(deq), free(out), free(ref), free(one);
-}
-
 static void test_rmsnorm(void) {
   const int n = 172;
   float *x = random_array(n), *w = random_array(n), *a = random_array(n), *b = random_array(n);
@@ -185,10 +157,6 @@ int main(void) {
   /* k blocks of 256 (M > 2), partial last panels, several panels per thread */
   test_matmul_rows_independent(13, 75, 172);
   test_matmul_rows_independent(11, 300, 700);
-  test_q8(1, 64, 64);
-  test_q8(7, 172, 64);
-  test_q8(5, 100, 172); /* a partial last group of 12 */
-  test_q8(4, 64, 300);  /* several k blocks of 64 */
   test_rmsnorm();
   test_swiglu();
   test_rope();

@@ -6,8 +6,8 @@ usage: check_quant_memory.py FLOAT_STATS Q8_STATS --max-ratio R
 Both --stats files come from runs at the same np and split, one on the
 float32 model, one on its Q8_0 quantization.  Every stage rank (rank > 0)
 must hold less than R times the float32 run's weights_bytes (Q8_0 stores
-1.125 bytes per weight, plus float32 norms, against 4); rank 0's ratio is
-printed as well."""
+1.0625 bytes per weight against 4, plus what stays float32); rank 0's ratio
+is printed as well."""
 import argparse
 import json
 import sys

@@ -126,6 +126,18 @@ def gguf_patch(models, fmt, where, value):
     return data
 
 
+def gguf_nan_scale(models):
+    """attn_q of layer 0 retyped as Q8_0 (its 64-wide rows are two 34-byte
+    blocks each), the first block's half-float scale set to NaN."""
+    data, g = gguf(models)
+    info = g.tensors["blk.0.attn_q.weight"]
+    struct.pack_into("<I", data, info["type"], 8)
+    start = (g.pos + 31) // 32 * 32  # default alignment
+    offset = struct.unpack_from("<Q", data, info["offset"])[0]
+    struct.pack_into("<H", data, start + offset, 0x7E00)
+    return data
+
+
 # ---- the kinds ----------------------------------------------------------------
 
 KINDS = {
@@ -155,7 +167,10 @@ KINDS = {
     "gguf_tensor_type": lambda m: gguf_patch(
         m, "<I", lambda g: g.tensors["blk.0.attn_q.weight"]["type"], 99),
     "gguf_quantized": lambda m: gguf_patch(
-        m, "<I", lambda g: g.tensors["blk.0.attn_q.weight"]["type"], 8),
+        m, "<I", lambda g: g.tensors["blk.0.attn_q.weight"]["type"], 16),
+    "gguf_block_rows": lambda m: gguf_patch(
+        m, "<I", lambda g: g.tensors["blk.0.attn_q.weight"]["type"], 12),
+    "gguf_nan_scale": lambda m: gguf_nan_scale(m),
     "gguf_misaligned": lambda m: gguf_patch(
         m, "<Q", lambda g: g.tensors["output_norm.weight"]["offset"], 131072 + 4),
     "gguf_offset_beyond": lambda m: gguf_patch(

@@ -15,9 +15,9 @@ rm -rf "$dir"
 mkdir -p "$dir" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$convert" quantize --q8_0 "$model" "$dir/q8.h5" || fail "quantize stories260K"
+"$convert" quantize --type q8_0 "$model" "$dir/q8.h5" || fail "quantize stories260K"
 "$convert" split "$dir/q8.h5" --ranks 3 "$dir/q8s3" || fail "split q8.h5 --ranks 3"
-"$convert" quantize --q8_0 "$small" "$dir/small.q8.h5" || fail "quantize small.h5"
+"$convert" quantize --type q8_0 "$small" "$dir/small.q8.h5" || fail "quantize small.h5"
 "$convert" split "$dir/small.q8.h5" --ranks 2 "$dir/small.q8" || fail "split small.q8.h5 --ranks 2"
 ls -l "$dir" "$model"
 echo PASS

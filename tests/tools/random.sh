@@ -55,7 +55,7 @@ has a '^n_kv_heads +4 \(kv_dim 32\)$'
 has a '^vocab_size +512$'
 has a '^seq_len +512$'
 has a '^shared_classifier +1$'
-has a '\[32\]\[64\] +8192  /layers/004/wk$'
+has a '\[32\]\[64\] +8192 +32  /layers/004/wk$'
 has a '^layout: every weight dataset is present'
 has a '^  byte pieces +256 of 256'
 run_preset() { # NAME FILE ARGS...

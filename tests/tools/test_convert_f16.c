@@ -11,7 +11,7 @@ int main(void) {
   int wrong = 0;
   for (uint32_t h = 0; h < 65536; h++) {
     int exp = (int)(h >> 10) & 0x1f, mant = (int)(h & 0x3ff), neg = (h & 0x8000) != 0;
-    float got = convert_f16_to_f32((uint16_t)h);
+    float got = mdi_f16_to_f32((uint16_t)h);
     int ok;
     if (exp == 0x1f && mant != 0) {
       ok = isnan(got) != 0;

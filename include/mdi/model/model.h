@@ -47,7 +47,8 @@ struct mdi_block {
 /* The layers between tokens and vectors. */
 struct mdi_vocab_layers {
   struct mdi_hparams hp;
-  float *embedding;           /* [vocab][dim] row-major; NULL when shared with the classifier */
+  float *embedding;           /* [vocab][dim] row-major; NULL when shared with the classifier or quantized */
+  struct mdi_matrix embedding_q; /* a separate quantized embedding (tiles NULL otherwise) */
   float *position_embedding;  /* gpt2: [seq_len][dim] learned positions; NULL for llama */
   float *final_norm;          /* [dim] */
   float *final_norm_bias;     /* gpt2: [dim] */
@@ -101,9 +102,16 @@ void mdi_embed(const struct mdi_vocab_layers *v, const int *tokens, const int *p
 /* logits[n][vocab] = classifier(final_norm(x[n][dim])); x is normalized in place. */
 void mdi_classify(const struct mdi_vocab_layers *v, float *x, int n, float *logits);
 
-/* Bytes of one layer's tensors and of the vocabulary layers' tensors, from hp alone
- * (what weights_bytes will be; used by the split planner). */
-size_t mdi_layer_bytes(const struct mdi_hparams *hp);
-size_t mdi_vocab_layers_bytes(const struct mdi_hparams *hp);
+/* What the pieces of a model file take, as stored and in memory, from its
+ * datasets' types and shapes (no weight is read): for the planners of
+ * --split auto and calibrate, and the memory plan. */
+struct mdi_model_bytes {
+  double layer_mean, layer_max;  /* one layer's tensors */
+  double vocab;                  /* embedding, final norm, separate classifier (rank 0) */
+  double classifier;             /* the classifier matrix, read per token by rank 0 */
+  enum mdi_matrix_type ffn_type; /* layer 0's w1: the type calibration times */
+};
+/* A whole model file (not a per-rank one). */
+int mdi_model_bytes_read(struct mdi_h5 *f, const struct mdi_hparams *hp, struct mdi_model_bytes *mb);
 
 #endif

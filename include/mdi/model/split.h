@@ -10,6 +10,11 @@
  * spec "a,b,c": explicit counts, one per rank.  Errors name the problem. */
 int mdi_split_plan(const struct mdi_hparams *hp, int n_ranks, const char *spec, int rank0_layers,
                    int *counts);
+/* The same with the bytes read per token of a layer (the model's mean) and
+ * of the classifier as they are stored (quantized models, mdi_model_bytes);
+ * mdi_split_plan is this with float32 sizes from hp. */
+int mdi_split_plan_bytes(const struct mdi_hparams *hp, double layer_bytes, double head_bytes, int n_ranks,
+                         const char *spec, int rank0_layers, int *counts);
 
 /* The contiguous split that minimises the slowest rank when rank r needs
  * layer_s[r] seconds per layer (rank 0 also head_s for embedding and

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "mdi/model/hparams.h"
+#include "mdi/model/quant.h"
 
 #define MDI_FORMAT_NAME "mdi-llm"
 #define MDI_FORMAT_VERSION 1
@@ -46,6 +47,13 @@ int mdi_h5_shape(struct mdi_h5 *f, const char *name, int *ndims, int64_t dims[MD
  * exactly dims[0..ndims-1] into `out`. */
 int mdi_h5_read(struct mdi_h5 *f, const char *name, enum mdi_dtype type, int ndims,
                 const int64_t *dims, void *out);
+
+/* How the weight matrix `name` is stored: float32, or rows of GGUF blocks
+ * of a quantized type (uint8 [rows][row bytes] with the string attribute
+ * MDI_QUANT_TYPE_ATTR; docs/FORMAT.md).  Anything else is an error naming
+ * the dataset. */
+#define MDI_QUANT_TYPE_ATTR "quant_type"
+int mdi_h5_matrix_type(struct mdi_h5 *f, const char *name, enum mdi_matrix_type *out);
 
 /* Read rows [row0, row0+nrows) of a 2-D dataset of shape [rows][cols]. */
 int mdi_h5_read_rows(struct mdi_h5 *f, const char *name, enum mdi_dtype type, int64_t rows,
@@ -98,6 +106,11 @@ int mdi_h5w_create_2d(struct mdi_h5w *w, const char *name, enum mdi_dtype type, 
                       int64_t cols);
 int mdi_h5w_write_rows(struct mdi_h5w *w, const char *name, enum mdi_dtype type, int64_t row0,
                        int64_t nrows, int64_t cols, const void *data);
+
+/* A quantized matrix [rows][cols] of type t: the uint8 dataset [rows][row
+ * bytes] with its MDI_QUANT_TYPE_ATTR; rows then go in with
+ * mdi_h5w_write_rows(w, name, MDI_U8, row0, nrows, row bytes, blocks). */
+int mdi_h5w_create_blocks(struct mdi_h5w *w, const char *name, enum mdi_matrix_type t, int64_t rows, int64_t cols);
 
 int mdi_h5w_attr_int(struct mdi_h5w *w, const char *obj, const char *attr, int64_t value);
 int mdi_h5w_attr_float(struct mdi_h5w *w, const char *obj, const char *attr, double value);

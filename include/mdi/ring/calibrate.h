@@ -4,6 +4,7 @@
 #define MDI_CALIBRATE_H
 
 #include "mdi/model/hparams.h"
+#include "mdi/model/model.h"
 
 /* What one rank measured. */
 struct mdi_calibration {
@@ -12,14 +13,15 @@ struct mdi_calibration {
   double mem;      /* bytes of memory available to the rank */
 };
 
-/* Collective.  Each rank times a matrix of the model's FFN shape on B rows
- * and reports its free memory; every rank then plans the contiguous split
- * that minimises the slowest rank and fits each rank's memory (its layers'
- * weights plus their KV cache for B x M slots of max_seq positions; rank 0
- * also holds the vocabulary layers).  rank0_layers >= 0 fixes rank 0's
+/* Collective.  Each rank times a matrix of the model's FFN shape and type
+ * (mb->ffn_type) on B rows and reports its free memory; every rank then
+ * plans the contiguous split that minimises the slowest rank, a layer
+ * costing its bytes read (mb) at the measured speed, and fits each rank's
+ * memory (its layers' weights as stored plus their KV cache for B x M slots
+ * of max_seq positions; rank 0 also holds the vocabulary layers).  rank0_layers >= 0 fixes rank 0's
  * share.  counts[n_ranks] receives the plan; *mine what this rank measured.
  * rank 0 logs the plan. */
-int mdi_calibrate_split(const struct mdi_hparams *hp, int n_ranks, int B, int M, int max_seq, int rank0_layers,
-                        int *counts, struct mdi_calibration *mine);
+int mdi_calibrate_split(const struct mdi_hparams *hp, const struct mdi_model_bytes *mb, int n_ranks, int B, int M,
+                        int max_seq, int rank0_layers, int *counts, struct mdi_calibration *mine);
 
 #endif

@@ -1,0 +1,122 @@
+/* Quantized matrices in memory and the kernels that multiply them by 8-bit
+ * activations.  Private to the model library (matmul.c dispatches here).
+ *
+ * Layout.  Rows are taken 16 at a time (a group: the int32 lanes of one
+ * AVX-512 register, two AVX2 registers, four NEON ones).  A group stores,
+ * for each block (each super-block of a K type) in k order, a tile: the 16
+ * rows' blocks rearranged so that one 64-byte load gives 16 rows x 4
+ * consecutive weights, the operand of a dot-product instruction (vpdpbusd,
+ * sdot) whose int32 lanes are the 16 outputs.  A tile has exactly the bytes
+ * of the 16 GGUF blocks (bits rearranged, nothing added), so a matrix takes
+ * its file size in memory; the last group is padded with zero rows.
+ * quant_pack.c makes tiles from GGUF rows and back.
+ *
+ * Tiles, per type (offsets in bytes; r = row 0..15, i = 0..3; "chunk c" is
+ * the 64 bytes at 64c, byte 4r + i):
+ *   Q8_0   chunk c (0..7): q[4c+i] + 128 (unsigned); 512: d[16] half
+ *   Q4_0   chunk c (0..3): qs[4c+i] (low nibble: element 4c+i, high: 16+4c+i);
+ *          256: d[16]
+ *   Q4_1   as Q4_0; 288: m[16]
+ *   Q5_0   as Q4_0; 256: 8 uint64 masks, mask 2c+h bit 4r+i = fifth bit of
+ *          element 16h+4c+i; 320: d[16]
+ *   Q5_1   as Q5_0; 352: m[16]
+ *   Q4_K   chunk 8p+c (p 0..3, c 0..7): qs[32p+4c+i] (low: element 64p+4c+i,
+ *          high: 64p+32+4c+i); 2048: scales[12][16] (byte b of row r at
+ *          16b+r); 2240: d[16]; 2272: dmin[16]
+ *   Q5_K   as Q4_K's chunks; 2048: 64 uint64 masks, mask 2(8p+c)+h bit 4r+i
+ *          = fifth bit of element 64p+32h+4c+i; 2560: scales[12][16];
+ *          2752: d[16]; 2784: dmin[16]
+ *   Q6_K   chunk 16h+c (h 0..1, c 0..15): ql[64h+4c+i] (low: element
+ *          128h+4c+i, high: 128h+64+4c+i); 2048 + chunk 8h+c (c 0..7):
+ *          qh[32h+4c+i] (bits 2j..2j+1: element 128h+4c+i+32j); 3072:
+ *          scales[16][16]; 3328: d[16]
+ *
+ * Arithmetic.  Activations are quantized per row (mdi_qact): blocks of 32
+ * for the 32-block types and of 256 for the K types, d = max|x| / 127, q =
+ * round-half-even(x / d) in [-127, 127], with the sums of q over every 16
+ * and 32.  For output n and activation row m, with integer sums I exact:
+ *   Q8_0, Q4_0, Q5_0 (w = d (q - o)):  acc = fma(I, dw*dx, acc) per block,
+ *       I = sum (q - o) x
+ *   Q4_1, Q5_1 (w = d q + mw):  acc = fma(I, dw*dx, acc); acc = fma(S, mw*dx, acc),
+ *       I = sum q x, S = sum x
+ *   Q4_K, Q5_K:  acc = fma(I, d*dx, acc); acc = fma(J, -(dmin*dx), acc),
+ *       I = sum_j sc_j sum_{k in j} q x, J = sum_j mn_j S_j
+ *   Q6_K:  acc = fma(I, d*dx, acc), I = sum_j sc_j sum_{k in j} (q - 32) x
+ * over blocks in k order from acc = 0 (dw, d, mw, dmin widened from half,
+ * products rounded to float, I converted to float).  Every kernel (generic
+ * C, AVX2, AVX-512 VNNI) and the reference evaluate exactly this, so results
+ * are bit-identical whatever the kernel's tile, M, the thread count, or the
+ * rank that computes them. */
+#ifndef MDI_QUANT_KERNELS_H
+#define MDI_QUANT_KERNELS_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mdi/model/matmul.h"
+
+#define QGROUP 16 /* rows per group */
+
+/* Quantized activation rows: row m's values at q + m*ldq, its scales at
+ * d + m*ldd (one per block of 32 or 256), its sums at s16 + m*lds16 (per
+ * 16) and s32 + m*lds32 (per 32). */
+struct mdi_qact {
+  int K;
+  const int8_t *q;
+  const float *d;
+  const int16_t *s16, *s32;
+  size_t ldq, ldd, lds16, lds32;
+};
+
+/* Quantize activation rows x[M][K] in blocks of bs (32 or 256): q[M][K],
+ * d[M][K/bs], s16[M][K/16], s32[M][K/32] (quant_matmul.c). */
+void mdi_qact_quantize_rows(const float *x, int M, int K, int bs, int8_t *q, float *d, int16_t *s16, int16_t *s32);
+
+/* The activation block of type t: 32 or 256 values per scale. */
+static inline int qact_block(enum mdi_matrix_type t) { return mdi_quant_format(t)->block; }
+
+/* The float step of one block (see "Arithmetic" above): I, J the exact
+ * integer sums (J: S for Q4_1/Q5_1, the mins' sum for Q4_K/Q5_K, unused
+ * otherwise), d and m the weights' scale and min (or dmin), dx the
+ * activation block's scale.  Every kernel does this, lane by lane. */
+static inline float qblock_finish(enum mdi_matrix_type t, float acc, int32_t I, int32_t J, float d, float m, float dx) {
+  acc = fmaf((float)I, d * dx, acc);
+  if (t == MDI_MATRIX_Q4_1 || t == MDI_MATRIX_Q5_1) acc = fmaf((float)J, m * dx, acc);
+  else if (t == MDI_MATRIX_Q4_K || t == MDI_MATRIX_Q5_K) acc = fmaf((float)J, -(m * dx), acc);
+  return acc;
+}
+
+/* One kernel call: outputs [m][0..15] for rows m0 .. m0+mr-1 of x (at out
+ * + (m - m0) * ldo) of one group whose tiles start at `tiles`. */
+typedef void (*mdi_qkernel_fn)(float *out, size_t ldo, const struct mdi_qact *x, int m0, int mr,
+                               const uint8_t *tiles, int nblocks);
+
+/* Bytes of one group's tile for one block. */
+static inline size_t qtile_bytes(enum mdi_matrix_type t) { return (size_t)QGROUP * mdi_quant_format(t)->bytes; }
+
+/* Rows of GGUF blocks <-> tiles (quant_pack.c).  pack: rows [0, n) of
+ * blocks (row stride row_bytes) into group `dst` (n <= 16; rows n..15 are
+ * zero); unpack: row r of a group back to its GGUF blocks. */
+void mdi_qpack_group(enum mdi_matrix_type t, uint8_t *dst, const uint8_t *rows, size_t row_bytes, int n,
+                     int nblocks);
+void mdi_qunpack_row(enum mdi_matrix_type t, uint8_t *row, const uint8_t *group, int r, int nblocks);
+
+/* The kernels of each instruction set for type t (NULL when that set has no
+ * kernel for it; the generic C one always exists). */
+mdi_qkernel_fn mdi_qkernel_generic(enum mdi_matrix_type t);
+mdi_qkernel_fn mdi_qkernel_avx512(enum mdi_matrix_type t);
+mdi_qkernel_fn mdi_qkernel_avx2(enum mdi_matrix_type t);
+
+/* Rows of activations per kernel call (the register tile's height). */
+#define QMR 4
+
+/* The quantized side of matmul.h (quant_matmul.c). */
+int mdi_qmatrix_alloc(struct mdi_matrix *w, enum mdi_matrix_type type, int rows, int cols, const char *what);
+void mdi_qmatrix_get_row(const struct mdi_matrix *w, int row, float *dst);
+/* Synthetic weights for timing: every row the blocks of one made-up row
+ * (scratch: K floats). */
+void mdi_qmatrix_fill(struct mdi_matrix *w, float *scratch);
+void mdi_qmatmul(float *out, const float *x, const struct mdi_matrix *w, int M, int n_threads);
+
+#endif
