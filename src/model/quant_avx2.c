@@ -218,39 +218,7 @@ INLINE void q6k_rows(const int MR, float *out, size_t ldo, const struct mdi_qact
   }
 }
 
-#define DEFINE(NAME, CALL)                                                                                   \
-  static void NAME(float *out, size_t ldo, const struct mdi_qact *x, int m0, int mr, const uint8_t *tiles,  \
-                   int nblocks) {                                                                           \
-    switch (mr) {                                                                                           \
-      case 4: CALL(4, out, ldo, x, m0, tiles, nblocks); break;                                              \
-      case 3: CALL(3, out, ldo, x, m0, tiles, nblocks); break;                                              \
-      case 2: CALL(2, out, ldo, x, m0, tiles, nblocks); break;                                              \
-      default: CALL(1, out, ldo, x, m0, tiles, nblocks); break;                                             \
-    }                                                                                                       \
-  }
-#define Q8_0(...) block32_rows(MDI_MATRIX_Q8_0, __VA_ARGS__)
-#define Q4_0(...) block32_rows(MDI_MATRIX_Q4_0, __VA_ARGS__)
-#define Q4_1(...) block32_rows(MDI_MATRIX_Q4_1, __VA_ARGS__)
-#define Q5_0(...) block32_rows(MDI_MATRIX_Q5_0, __VA_ARGS__)
-#define Q5_1(...) block32_rows(MDI_MATRIX_Q5_1, __VA_ARGS__)
-#define Q4K(...) k45_rows(0, __VA_ARGS__)
-#define Q5K(...) k45_rows(1, __VA_ARGS__)
-DEFINE(avx2_q8_0, Q8_0)
-DEFINE(avx2_q4_0, Q4_0)
-DEFINE(avx2_q4_1, Q4_1)
-DEFINE(avx2_q5_0, Q5_0)
-DEFINE(avx2_q5_1, Q5_1)
-DEFINE(avx2_q4_K, Q4K)
-DEFINE(avx2_q5_K, Q5K)
-DEFINE(avx2_q6_K, q6k_rows)
-
-mdi_qkernel_fn mdi_qkernel_avx2(enum mdi_matrix_type t) {
-  static const mdi_qkernel_fn table[MDI_MATRIX_N_TYPES] = {
-      [MDI_MATRIX_Q8_0] = avx2_q8_0, [MDI_MATRIX_Q4_0] = avx2_q4_0, [MDI_MATRIX_Q4_1] = avx2_q4_1,
-      [MDI_MATRIX_Q5_0] = avx2_q5_0, [MDI_MATRIX_Q5_1] = avx2_q5_1, [MDI_MATRIX_Q4_K] = avx2_q4_K,
-      [MDI_MATRIX_Q5_K] = avx2_q5_K, [MDI_MATRIX_Q6_K] = avx2_q6_K};
-  return table[t];
-}
+QKERNELS_DEFINE(avx2)
 
 #else
 

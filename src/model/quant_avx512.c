@@ -95,21 +95,6 @@ INLINE void block32_rows(enum mdi_matrix_type t, const int MR, float *out, size_
   store_rows(out, ldo, acc, MR);
 }
 
-#define DEFINE_32(T, NAME)                                                                                  \
-  static void NAME(float *out, size_t ldo, const struct mdi_qact *x, int m0, int mr, const uint8_t *tiles,  \
-                   int nblocks) {                                                                           \
-    switch (mr) {                                                                                           \
-      case 4: block32_rows(T, 4, out, ldo, x, m0, tiles, nblocks); break;                                   \
-      case 3: block32_rows(T, 3, out, ldo, x, m0, tiles, nblocks); break;                                   \
-      case 2: block32_rows(T, 2, out, ldo, x, m0, tiles, nblocks); break;                                   \
-      default: block32_rows(T, 1, out, ldo, x, m0, tiles, nblocks); break;                                  \
-    }                                                                                                       \
-  }
-DEFINE_32(MDI_MATRIX_Q8_0, avx512_q8_0)
-DEFINE_32(MDI_MATRIX_Q4_0, avx512_q4_0)
-DEFINE_32(MDI_MATRIX_Q4_1, avx512_q4_1)
-DEFINE_32(MDI_MATRIX_Q5_0, avx512_q5_0)
-DEFINE_32(MDI_MATRIX_Q5_1, avx512_q5_1)
 
 /* ---- Q4_K, Q5_K ----------------------------------------------------------- */
 
@@ -227,29 +212,7 @@ INLINE void q6k_rows(const int MR, float *out, size_t ldo, const struct mdi_qact
   store_rows(out, ldo, acc, MR);
 }
 
-#define DEFINE_K(NAME, CALL)                                                                                 \
-  static void NAME(float *out, size_t ldo, const struct mdi_qact *x, int m0, int mr, const uint8_t *tiles,  \
-                   int nblocks) {                                                                           \
-    switch (mr) {                                                                                           \
-      case 4: CALL(4, out, ldo, x, m0, tiles, nblocks); break;                                              \
-      case 3: CALL(3, out, ldo, x, m0, tiles, nblocks); break;                                              \
-      case 2: CALL(2, out, ldo, x, m0, tiles, nblocks); break;                                              \
-      default: CALL(1, out, ldo, x, m0, tiles, nblocks); break;                                             \
-    }                                                                                                       \
-  }
-#define Q4K(...) k45_rows(0, __VA_ARGS__)
-#define Q5K(...) k45_rows(1, __VA_ARGS__)
-DEFINE_K(avx512_q4_K, Q4K)
-DEFINE_K(avx512_q5_K, Q5K)
-DEFINE_K(avx512_q6_K, q6k_rows)
-
-mdi_qkernel_fn mdi_qkernel_avx512(enum mdi_matrix_type t) {
-  static const mdi_qkernel_fn table[MDI_MATRIX_N_TYPES] = {
-      [MDI_MATRIX_Q8_0] = avx512_q8_0, [MDI_MATRIX_Q4_0] = avx512_q4_0, [MDI_MATRIX_Q4_1] = avx512_q4_1,
-      [MDI_MATRIX_Q5_0] = avx512_q5_0, [MDI_MATRIX_Q5_1] = avx512_q5_1, [MDI_MATRIX_Q4_K] = avx512_q4_K,
-      [MDI_MATRIX_Q5_K] = avx512_q5_K, [MDI_MATRIX_Q6_K] = avx512_q6_K};
-  return table[t];
-}
+QKERNELS_DEFINE(avx512)
 
 #else
 

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mdi/model/quant.h"
+
 struct blk_q8_0 { uint16_t d; int8_t qs[32]; };
 struct blk_q4_0 { uint16_t d; uint8_t qs[16]; };
 struct blk_q4_1 { uint16_t d, m; uint8_t qs[16]; };
@@ -38,6 +40,17 @@ _Static_assert(sizeof(struct blk_q5_1) == 24, "Q5_1 block");
 _Static_assert(sizeof(struct blk_q4_K) == 144, "Q4_K block");
 _Static_assert(sizeof(struct blk_q5_K) == 176, "Q5_K block");
 _Static_assert(sizeof(struct blk_q6_K) == 210, "Q6_K block");
+
+/* Byte offsets of the fields of a Q4_0, Q4_1, Q5_0 or Q5_1 block: d at 0,
+ * then m (the _1 types), then qh (the Q5 types), then qs. */
+struct q32_fields {
+  int one, five;    /* has m; has qh */
+  int m_at, qh_at, qs_at;
+};
+static inline struct q32_fields quant_q32_fields(enum mdi_matrix_type t) {
+  const int one = t == MDI_MATRIX_Q4_1 || t == MDI_MATRIX_Q5_1, five = t == MDI_MATRIX_Q5_0 || t == MDI_MATRIX_Q5_1;
+  return (struct q32_fields){one, five, 2, 2 + 2 * one, 2 + 2 * one + 4 * five};
+}
 
 /* Scale and min of sub-block j (0..7) of a Q4_K/Q5_K block: 6 bits each;
  * j < 4 in the low 6 bits of scales[j] / scales[j+4], j >= 4 split into the

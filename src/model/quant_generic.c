@@ -175,10 +175,7 @@ DEFINE_GENERIC(MDI_MATRIX_Q5_K, generic_q5_K)
 DEFINE_GENERIC(MDI_MATRIX_Q6_K, generic_q6_K)
 
 mdi_qkernel_fn mdi_qkernel_generic(enum mdi_matrix_type t) {
-  static const mdi_qkernel_fn table[MDI_MATRIX_N_TYPES] = {
-      [MDI_MATRIX_Q8_0] = generic_q8_0, [MDI_MATRIX_Q4_0] = generic_q4_0, [MDI_MATRIX_Q4_1] = generic_q4_1,
-      [MDI_MATRIX_Q5_0] = generic_q5_0, [MDI_MATRIX_Q5_1] = generic_q5_1, [MDI_MATRIX_Q4_K] = generic_q4_K,
-      [MDI_MATRIX_Q5_K] = generic_q5_K, [MDI_MATRIX_Q6_K] = generic_q6_K};
+  static const mdi_qkernel_fn table[MDI_MATRIX_N_TYPES] = QKERNEL_TABLE(generic);
   return table[t];
 }
 
@@ -204,29 +201,19 @@ static void decode_block(enum mdi_matrix_type t, const uint8_t *p, struct block_
       return;
     }
     case MDI_MATRIX_Q4_0:
-    case MDI_MATRIX_Q4_1: {
-      const int one = t == MDI_MATRIX_Q4_1;
-      const uint8_t *qs = p + 2 + 2 * one;
-      for (int j = 0; j < 16; j++) {
-        bi->v[j] = (qs[j] & 0xF) - 8 * !one;
-        bi->v[j + 16] = (qs[j] >> 4) - 8 * !one;
-      }
-      bi->d = half_at(p);
-      bi->m = one ? half_at(p + 2) : 0.0f;
-      return;
-    }
+    case MDI_MATRIX_Q4_1:
     case MDI_MATRIX_Q5_0:
     case MDI_MATRIX_Q5_1: {
-      const int one = t == MDI_MATRIX_Q5_1;
-      uint32_t qh;
-      memcpy(&qh, p + 2 + 2 * one, 4);
-      const uint8_t *qs = p + 6 + 2 * one;
+      const struct q32_fields f = quant_q32_fields(t);
+      const int o = f.one ? 0 : f.five ? 16 : 8;
+      uint32_t qh = 0;
+      if (f.five) memcpy(&qh, p + f.qh_at, 4);
       for (int j = 0; j < 16; j++) {
-        bi->v[j] = ((qs[j] & 0xF) | (int)(((qh >> j) & 1) << 4)) - 16 * !one;
-        bi->v[j + 16] = ((qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1) << 4)) - 16 * !one;
+        bi->v[j] = ((p[f.qs_at + j] & 0xF) | (int)(((qh >> j) & 1) << 4)) - o;
+        bi->v[j + 16] = ((p[f.qs_at + j] >> 4) | (int)(((qh >> (j + 16)) & 1) << 4)) - o;
       }
       bi->d = half_at(p);
-      bi->m = one ? half_at(p + 2) : 0.0f;
+      bi->m = f.one ? half_at(p + f.m_at) : 0.0f;
       return;
     }
     case MDI_MATRIX_Q4_K:

@@ -111,6 +111,50 @@ mdi_qkernel_fn mdi_qkernel_avx2(enum mdi_matrix_type t);
 /* Rows of activations per kernel call (the register tile's height). */
 #define QMR 4
 
+/* An instruction set's kernel NAME (an mdi_qkernel_fn) from its inline
+ * ROWS(MR, out, ldo, x, m0, tiles, nblocks), specialised for MR = 1..QMR
+ * so the register tile is known at compile time. */
+#define QKERNEL_FROM_ROWS(NAME, ROWS)                                                                       \
+  static void NAME(float *out, size_t ldo, const struct mdi_qact *x, int m0, int mr, const uint8_t *tiles, \
+                   int nblocks) {                                                                          \
+    switch (mr) {                                                                                          \
+      case 4: ROWS(4, out, ldo, x, m0, tiles, nblocks); break;                                             \
+      case 3: ROWS(3, out, ldo, x, m0, tiles, nblocks); break;                                             \
+      case 2: ROWS(2, out, ldo, x, m0, tiles, nblocks); break;                                             \
+      default: ROWS(1, out, ldo, x, m0, tiles, nblocks); break;                                            \
+    }                                                                                                      \
+  }
+
+/* The table of an instruction set's kernels PREFIX_q8_0 .. PREFIX_q6_K. */
+#define QKERNEL_TABLE(PREFIX)                                                                               \
+  {[MDI_MATRIX_Q8_0] = PREFIX##_q8_0, [MDI_MATRIX_Q4_0] = PREFIX##_q4_0, [MDI_MATRIX_Q4_1] = PREFIX##_q4_1,   \
+   [MDI_MATRIX_Q5_0] = PREFIX##_q5_0, [MDI_MATRIX_Q5_1] = PREFIX##_q5_1, [MDI_MATRIX_Q4_K] = PREFIX##_q4_K,   \
+   [MDI_MATRIX_Q5_K] = PREFIX##_q5_K, [MDI_MATRIX_Q6_K] = PREFIX##_q6_K}
+
+/* An instruction set's eight kernels and mdi_qkernel_PREFIX(), from its
+ * inline block32_rows(type, MR, ...) (Q8_0 .. Q5_1), k45_rows(five, MR,
+ * ...) (Q4_K, Q5_K) and q6k_rows(MR, ...). */
+#define QK_ROWS_Q8_0(...) block32_rows(MDI_MATRIX_Q8_0, __VA_ARGS__)
+#define QK_ROWS_Q4_0(...) block32_rows(MDI_MATRIX_Q4_0, __VA_ARGS__)
+#define QK_ROWS_Q4_1(...) block32_rows(MDI_MATRIX_Q4_1, __VA_ARGS__)
+#define QK_ROWS_Q5_0(...) block32_rows(MDI_MATRIX_Q5_0, __VA_ARGS__)
+#define QK_ROWS_Q5_1(...) block32_rows(MDI_MATRIX_Q5_1, __VA_ARGS__)
+#define QK_ROWS_Q4_K(...) k45_rows(0, __VA_ARGS__)
+#define QK_ROWS_Q5_K(...) k45_rows(1, __VA_ARGS__)
+#define QKERNELS_DEFINE(PREFIX)                                            \
+  QKERNEL_FROM_ROWS(PREFIX##_q8_0, QK_ROWS_Q8_0)                           \
+  QKERNEL_FROM_ROWS(PREFIX##_q4_0, QK_ROWS_Q4_0)                           \
+  QKERNEL_FROM_ROWS(PREFIX##_q4_1, QK_ROWS_Q4_1)                           \
+  QKERNEL_FROM_ROWS(PREFIX##_q5_0, QK_ROWS_Q5_0)                           \
+  QKERNEL_FROM_ROWS(PREFIX##_q5_1, QK_ROWS_Q5_1)                           \
+  QKERNEL_FROM_ROWS(PREFIX##_q4_K, QK_ROWS_Q4_K)                           \
+  QKERNEL_FROM_ROWS(PREFIX##_q5_K, QK_ROWS_Q5_K)                           \
+  QKERNEL_FROM_ROWS(PREFIX##_q6_K, q6k_rows)                               \
+  mdi_qkernel_fn mdi_qkernel_##PREFIX(enum mdi_matrix_type t) {            \
+    static const mdi_qkernel_fn table[MDI_MATRIX_N_TYPES] = QKERNEL_TABLE(PREFIX); \
+    return table[t];                                                       \
+  }
+
 /* The quantized side of matmul.h (quant_matmul.c). */
 int mdi_qmatrix_alloc(struct mdi_matrix *w, enum mdi_matrix_type type, int rows, int cols, const char *what);
 void mdi_qmatrix_get_row(const struct mdi_matrix *w, int row, float *dst);

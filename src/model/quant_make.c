@@ -101,36 +101,22 @@ static void quantize_block32(enum mdi_matrix_type t, const float *x, uint8_t *ou
       memcpy(out, &b, sizeof b);
       return;
     }
-    case MDI_MATRIX_Q4_0: {
-      struct blk_q4_0 b;
-      quantize_symmetric(x, 8, &b.d, q);
-      pack_nibbles(q, b.qs);
-      memcpy(out, &b, sizeof b);
-      return;
-    }
-    case MDI_MATRIX_Q4_1: {
-      struct blk_q4_1 b;
-      quantize_affine(x, 15, &b.d, &b.m, q);
-      pack_nibbles(q, b.qs);
-      memcpy(out, &b, sizeof b);
-      return;
-    }
-    case MDI_MATRIX_Q5_0: {
-      struct blk_q5_0 b;
-      quantize_symmetric(x, 16, &b.d, q);
-      const uint32_t qh = fifth_bits(q);
-      memcpy(b.qh, &qh, 4);
-      pack_nibbles(q, b.qs);
-      memcpy(out, &b, sizeof b);
-      return;
-    }
+    case MDI_MATRIX_Q4_0:
+    case MDI_MATRIX_Q4_1:
+    case MDI_MATRIX_Q5_0:
     case MDI_MATRIX_Q5_1: {
-      struct blk_q5_1 b;
-      quantize_affine(x, 31, &b.d, &b.m, q);
-      const uint32_t qh = fifth_bits(q);
-      memcpy(b.qh, &qh, 4);
-      pack_nibbles(q, b.qs);
-      memcpy(out, &b, sizeof b);
+      const struct q32_fields f = quant_q32_fields(t);
+      uint16_t d16, m16 = 0;
+      if (f.one) quantize_affine(x, f.five ? 31 : 15, &d16, &m16, q);
+      else quantize_symmetric(x, f.five ? 16 : 8, &d16, q);
+      memcpy(out, &d16, 2);
+      if (f.one) memcpy(out + f.m_at, &m16, 2);
+      if (f.five) {
+        const uint32_t qh = fifth_bits(q);
+        memcpy(out + f.qh_at, &qh, 4);
+      }
+      uint8_t *p = out + f.qs_at;
+      pack_nibbles(q, p);
       return;
     }
     default: MDI_PANIC("not a 32-block type: %d", (int)t);
