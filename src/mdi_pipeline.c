@@ -13,6 +13,7 @@
 #include "mdi/app/options.h"
 #include "mdi/app/output.h"
 #include "mdi/app/prompts.h"
+#include "mdi/app/serve.h"
 #include "mdi/app/stats.h"
 #include "mdi/base/error.h"
 #include "mdi/base/sysinfo.h"
@@ -45,7 +46,9 @@ struct run {
   int n_reqs;
   struct mdi_request_list list; /* rank 0: the requests as the ring's source */
   struct mdi_sched sched;      /* rank 0 */
-  struct mdi_output out;       /* rank 0 */
+  struct mdi_output out;       /* rank 0, batch runs */
+  int front;                   /* requests arrive while the ring runs (--serve, -i) */
+  struct mdi_serve *serve;     /* rank 0 with front */
   struct mdi_kv_cache kv;
   struct mdi_workspace ws;
   struct mdi_pipeline pipe;    /* this rank's loop, set up last */
@@ -171,12 +174,23 @@ static int check_same_model(struct run *r) {
   return MDI_OK;
 }
 
+/* Every prompt goes out whole; all B of a micro-batch prefill together
+ * when that stays small, else one long prompt plus B-1 decode rows. */
+static void set_max_rows(struct run *r, int longest) {
+  long all = (long)r->B * longest;
+  r->max_rows = (int)(all <= 1024 ? all : (longest + r->B - 1 > 1024 ? longest + r->B - 1 : 1024));
+}
+
 /* Rank 0: tokenizer, prompts, output file; fixes the message capacity. */
 static int setup_requests(struct run *r) {
   if (mdi_tokenizer_load(&r->tok, r->file) != MDI_OK) return MDI_ERR;
   if (r->tok.vocab_size != r->hp.vocab_size)
     return mdi_fail("%s: the tokenizer has %d pieces but vocab_size is %d", r->opt.model,
                     r->tok.vocab_size, r->hp.vocab_size);
+  if (r->front) { /* any prompt up to max_seq tokens may come */
+    set_max_rows(r, r->max_seq);
+    return MDI_OK;
+  }
   if (mdi_prompts_build(&r->opt, &r->tok, r->max_seq, &r->reqs, &r->n_reqs) != MDI_OK) return MDI_ERR;
   if (r->opt.output && mdi_journal_lock(r->opt.output) != MDI_OK) return MDI_ERR;
   if (r->opt.resume) {
@@ -190,10 +204,7 @@ static int setup_requests(struct run *r) {
   int longest = 1;
   for (int i = 0; i < r->n_reqs; i++)
     if (r->reqs[i].n_prompt > longest) longest = r->reqs[i].n_prompt;
-  /* every prompt goes out whole; all B of a micro-batch prefill together
-   * when that stays small, else one long prompt plus B-1 decode rows */
-  long all = (long)r->B * longest;
-  r->max_rows = (int)(all <= 1024 ? all : (longest + r->B - 1 > 1024 ? longest + r->B - 1 : 1024));
+  set_max_rows(r, longest);
   if (mdi_output_init(&r->out, &r->tok, r->opt.output, r->opt.resume, r->n_reqs, !r->opt.quiet) != MDI_OK)
     return MDI_ERR;
   return MDI_OK;
@@ -216,7 +227,7 @@ static int setup_weights(struct run *r) {
       .M = r->M,
       .timeout_s = r->opt.timeout,
       /* an idle ring is pinged well within every rank's timeout */
-      .ping_s = r->opt.timeout > 0 && r->opt.timeout < 4 ? r->opt.timeout / 4 : 1.0,
+      .ping_s = r->opt.timeout > 0 && r->opt.timeout < 60 ? r->opt.timeout / 4 : 15.0,
       .block = &r->block,
       .kv = &r->kv,
       .ws = &r->ws,
@@ -230,6 +241,15 @@ static int setup_weights(struct run *r) {
     p->sink = mdi_output_sink(&r->out);
   }
   return mdi_pipeline_init(p);
+}
+
+/* Rank 0 with --serve or -i: listen (or take the terminal) once every rank is ready. */
+static int setup_front(struct run *r) {
+  const struct mdi_serve_config cfg = {&r->opt, &r->tok, r->max_seq, r->B * r->M, r->n_ranks};
+  if (mdi_serve_start(&r->serve, &cfg) != MDI_OK) return MDI_ERR;
+  r->pipe.source = mdi_serve_source(r->serve);
+  r->pipe.sink = mdi_serve_sink(r->serve);
+  return MDI_OK;
 }
 
 static void fill_rank_stats(const struct run *r, const struct mdi_pipeline *p, struct mdi_rank_stats *s) {
@@ -282,7 +302,7 @@ static int report(struct run *r, const struct mdi_pipeline *p) {
   st.micro_batches = r->M;
   st.max_rows = r->max_rows;
   st.max_seq = r->max_seq;
-  st.sequences = r->n_reqs;
+  st.sequences = r->sched.finished;
   st.trips = r->sched.trips;
   st.prompt_tokens = r->sched.prompt_tokens;
   st.generated_tokens = r->sched.generated_tokens;
@@ -320,7 +340,8 @@ static int run_pipeline(struct run *r) {
     mdi_log_error("%s", mdi_error());
     mdi_comm_abort(1);
   }
-  if (r->rank == 0 && mdi_output_close(&r->out) != MDI_OK) {
+  if (r->rank == 0 && r->front) mdi_serve_finish(r->serve);
+  if (r->rank == 0 && !r->front && mdi_output_close(&r->out) != MDI_OK) {
     mdi_log_error("%s", mdi_error());
     mdi_comm_abort(1);
   }
@@ -361,6 +382,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   mdi_log_set_quiet(r.opt.quiet);
+  r.front = r.opt.serve || r.opt.interactive;
   if (r.opt.verbose) mdi_log_set_host(mdi_comm_host());
   mdi_matmul_set_threads(r.opt.threads);
   const int cpus = mdi_cpus_allowed();
@@ -383,6 +405,7 @@ int main(int argc, char **argv) {
       ok = agree(setup_weights(&r));
     }
   }
+  if (ok && r.front) ok = agree(r.rank == 0 ? setup_front(&r) : MDI_OK);
   if (ok && r.opt.verbose)
     mdi_log_info("layers [%d,%d), %.2f MB weights, %.2f MB KV cache reserved", r.first, r.last,
                  (r.block.weights_bytes + r.vocab.weights_bytes) / 1e6, r.kv.bytes / 1e6);

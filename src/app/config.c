@@ -80,7 +80,7 @@ int mdi_config_load(struct mdi_options *o, const char *path) {
   for (int s = 0; s < iniparser_getnsec(d) && rc == MDI_OK; s++) {
     const char *name = iniparser_getsecname(d, s);
     if (!known_section(name))
-      rc = mdi_fail("%s: unknown section [%s] (sections: model, run, sampling, pipeline, output)", path, name);
+      rc = mdi_fail("%s: unknown section [%s] (sections: model, run, sampling, pipeline, output, server)", path, name);
   }
   /* the dictionary holds "section" entries (no value) and "section:key" ones */
   for (ssize_t i = 0; i < d->size && rc == MDI_OK; i++) {

@@ -59,6 +59,26 @@ static const struct mdi_option_desc table[] = {
      "no progress line or summary on stderr", NOLIM},
     {"verbose", 'v', "output", "verbose", MDI_OPT_FLAG, OFF(verbose), NULL,
      "prefix messages with rank and host; print the split and memory per rank", NOLIM},
+    {"interactive", 'i', "run", "interactive", MDI_OPT_FLAG, OFF(interactive), NULL,
+     "a prompt loop on the terminal: each line is a prompt, its text streams as it is generated", NOLIM},
+    {"serve", 0, "server", "listen", MDI_OPT_STRING, OFF(serve), "[HOST:]PORT",
+     "serve the OpenAI API (/v1/completions, /v1/chat/completions, /v1/models, /health, /metrics) "
+     "over HTTP from rank 0; HOST defaults to 127.0.0.1 (see docs/SERVING.md)", NOLIM},
+    {"api-key", 0, "server", "api_key", MDI_OPT_STRING, OFF(api_key), "KEY",
+     "clients must send \"Authorization: Bearer KEY\" (default: the MDI_API_KEY variable, else no key)", NOLIM},
+    {"model-name", 0, "server", "model_name", MDI_OPT_STRING, OFF(model_name), "NAME",
+     "the model's id in the API (default: the model file's name without .h5)", NOLIM},
+    {"max-queue", 0, "server", "max_queue", MDI_OPT_INT, OFF(max_queue), "N",
+     "sequences that may wait for a free slot; more get 503 (default 256)", 1, 1 << 20, 0},
+    {"max-body", 0, "server", "max_body", MDI_OPT_INT, OFF(max_body), "BYTES",
+     "largest request body; more gets 413 (default 1048576)", 64, 1 << 30, 0},
+    {"max-tokens-cap", 0, "server", "max_tokens_cap", MDI_OPT_INT, OFF(max_tokens_cap), "N",
+     "a request's max_tokens is cut to N (default 0: max-seq-len)", 0, 1 << 20, 0},
+    {"client-timeout", 0, "server", "client_timeout", MDI_OPT_DOUBLE, OFF(client_timeout), "SECONDS",
+     "close a connection idle this long, e.g. a client that never finishes its header (default 30)", 1, 86400, 0},
+    {"drain-timeout", 0, "server", "drain_timeout", MDI_OPT_DOUBLE, OFF(drain_timeout), "SECONDS",
+     "on SIGINT/SIGTERM: stop accepting, let running requests finish this long, then cancel them (default 30)",
+     0, 86400, 0},
     {"config", 'c', NULL, NULL, MDI_OPT_STRING, OFF(config), "FILE",
      "read options from an INI file (command-line options override it)", NOLIM},
     {"print-config", 0, NULL, NULL, MDI_OPT_FLAG, OFF(print_config), NULL,
@@ -84,6 +104,10 @@ void mdi_options_defaults(struct mdi_options *o) {
   o->batch = 8;
   o->micro_batches = 0;
   o->threads = 1;
+  o->max_queue = 256;
+  o->max_body = 1 << 20;
+  o->client_timeout = 30.0;
+  o->drain_timeout = 30.0;
 }
 
 void mdi_options_free(struct mdi_options *o) {
@@ -194,6 +218,14 @@ int mdi_options_validate(const struct mdi_options *o) {
   if (!o->model || !o->model[0]) return mdi_fail("no model given: use -m MODEL.h5 (see --help)");
   if (o->top_p <= 0.0) return mdi_fail("--top-p must be > 0 (1 turns nucleus sampling off)");
   if (o->resume && !o->output) return mdi_fail("--resume needs the output file of the interrupted run (-o FILE)");
+  if (o->serve || o->interactive) {
+    const char *mode = o->serve ? "--serve" : "--interactive";
+    if (o->serve && o->interactive) return mdi_fail("--serve and --interactive: choose one");
+    if (o->n_prompts || o->prompt_file)
+      return mdi_fail("%s takes its prompts from %s: drop -p and -f", mode, o->serve ? "HTTP clients" : "the terminal");
+    if (o->output || o->resume) return mdi_fail("%s: -o and --resume are for batch runs", mode);
+    if (o->n_samples != 1) return mdi_fail("%s: --n-samples is for batch runs (clients ask for n)", mode);
+  }
   return MDI_OK;
 }
 

@@ -167,16 +167,20 @@ static void free_list(struct prompt_list *l) {
   free(l->items);
 }
 
+int mdi_prompt_encode(const struct mdi_tokenizer *tok, const char *text, size_t len, int *tokens, int *n_tokens) {
+  /* the tokenizer says whether prompts start with BOS (llama2.c-style ones
+   * do, GPT-2's do not); an empty prompt starts from BOS all the same, the
+   * token GPT-2 generates unconditioned text from (<|endoftext|>) */
+  const int add_bos = tok->add_bos || len == 0;
+  return mdi_tokenizer_encode(tok, text, len, add_bos, 0, tokens, n_tokens);
+}
+
 static int encode(struct mdi_request *r, const struct prompt *p, const struct mdi_tokenizer *tok,
                   int max_seq) {
   r->prompt = mdi_xstrdup(p->text);
   r->prompt_tokens = mdi_malloc((p->len + 3) * sizeof(int), "prompt tokens");
   if (!r->prompt_tokens) return MDI_ERR;
-  /* the tokenizer says whether prompts start with BOS (llama2.c-style ones
-   * do, GPT-2's do not); an empty prompt starts from BOS all the same, the
-   * token GPT-2 generates unconditioned text from (<|endoftext|>) */
-  const int add_bos = tok->add_bos || p->len == 0;
-  if (mdi_tokenizer_encode(tok, p->text, p->len, add_bos, 0, r->prompt_tokens, &r->n_prompt) != MDI_OK)
+  if (mdi_prompt_encode(tok, p->text, p->len, r->prompt_tokens, &r->n_prompt) != MDI_OK)
     return mdi_fail_context("prompt %s", p->where);
   if (r->n_prompt > max_seq)
     return mdi_fail("prompt %s is %d tokens long but max-seq-len is %d", p->where, r->n_prompt, max_seq);

@@ -10,7 +10,9 @@
 
 #define MDI_ERROR_MAX 1024
 
-static char error_msg[MDI_ERROR_MAX];
+/* per thread: the server's connection threads encode prompts (and may fail)
+ * while rank 0's loop runs */
+static _Thread_local char error_msg[MDI_ERROR_MAX];
 static char program[64] = "mdi";
 static char host[64];
 static int log_rank = 0, log_n_ranks = 1, quiet = 0;

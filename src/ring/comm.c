@@ -180,12 +180,12 @@ static int buffer_index(const struct mdi_ring *r, const void *buf) {
 /* Sleep briefly once a wait has spun for a while: ranks may share cores
  * (oversubscribed tests, CPU-capped emulated devices), and a spinning rank
  * steals the time its neighbour needs to produce the message.  After about
- * two seconds the ring is idle (a server without requests): 1 ms naps keep
- * an idle rank near 0% of a core, at the price of at most 1 ms per rank on
- * the first message after the pause. */
+ * half a second the ring is idle (a server without requests): 1 ms naps
+ * keep an idle rank near 0% of a core, at the price of at most 1 ms per
+ * rank on the first message after the pause. */
 static void backoff(long spins) {
   if (spins < 200) return;
-  struct timespec ts = {0, spins < 2000 ? 20000 : spins < 20000 ? 100000 : 1000000};
+  struct timespec ts = {0, spins < 2000 ? 20000 : spins < 5000 ? 100000 : 1000000};
   nanosleep(&ts, NULL);
 }
 

@@ -57,11 +57,18 @@ static void ring_progress(void *ring) { mdi_ring_progress(ring); }
 
 /* ---- rank 0 -------------------------------------------------------------- */
 
-/* Rank 0's own load is current; the sink hears every rank's. */
-static void report_loads(struct mdi_pipeline *p) {
+/* Rank 0's own load is current; the sink hears every rank's.  While the
+ * ring is idle the stages' idle time grows by the time since they last
+ * reported. */
+static void report_loads(struct mdi_pipeline *p, int idle) {
   if (!p->sink.load) return;
-  p->loads[0] = (struct mdi_rank_load){p->compute_s, mdi_comm_time() - p->t_begin};
+  const double now = mdi_comm_time();
+  p->loads[0] = (struct mdi_rank_load){p->compute_s, now - p->t_begin};
   p->sink.load(p->sink.ctx, p->loads, p->n_ranks);
+  if (!idle || p->n_ranks == 1) return;
+  for (int i = 1; i < p->n_ranks; i++) p->loads[i].wall_s += now - p->t_loads;
+  p->sink.load(p->sink.ctx, p->loads, p->n_ranks);
+  for (int i = 1; i < p->n_ranks; i++) p->loads[i].wall_s -= now - p->t_loads;
 }
 
 /* Waiting requests into free slots: of micro-batch mb, or (mb < 0) of every
@@ -150,7 +157,7 @@ static int rank0_alone(struct mdi_pipeline *p) {
       admit(p, mb);
     }
     if (p->sink_failed) return MDI_ERR;
-    report_loads(p);
+    report_loads(p, 0);
     if (busy) continue;
     admit(p, -1);
     if (!mdi_sched_empty(p->sched)) continue;
@@ -183,13 +190,15 @@ static void send_control(struct mdi_pipeline *p, int kind) {
 static void take_loads(struct mdi_pipeline *p, void *buf) {
   const struct mdi_wire_load *w = mdi_msg_loads(&p->layout, buf);
   for (int i = 1; i < p->n_ranks; i++) p->loads[i] = (struct mdi_rank_load){w[i].compute_s, w[i].wall_s};
-  report_loads(p);
+  p->t_loads = mdi_comm_time();
+  report_loads(p, 0);
 }
 
 /* Micro-batches leave as soon as they have work; rank 0 waits for the ring
  * and for new requests at once.  When the ring has been idle for ping_s, a
  * PING goes round (no data leaves meanwhile, so at most M messages exist,
- * see docs/PIPELINE.md), and in between rank 0 sleeps on its source. */
+ * see docs/PIPELINE.md), and in between rank 0 sleeps on its source,
+ * waking every second to report the loads. */
 static int rank0_ring(struct mdi_pipeline *p) {
   int in_flight = 0;
   double last_heard = mdi_comm_time();
@@ -207,8 +216,9 @@ static int rank0_ring(struct mdi_pipeline *p) {
         send_control(p, MDI_MSG_PING);
         p->ping_out = 1;
       } else {
-        report_loads(p);
-        p->source.wait(p->source.ctx, last_heard + p->ping_s - now);
+        report_loads(p, 1);
+        const double until_ping = last_heard + p->ping_s - now;
+        p->source.wait(p->source.ctx, until_ping < 1.0 ? until_ping : 1.0);
       }
       continue;
     }

@@ -20,6 +20,7 @@ set(OWNERS
   "hdf5.h=src/model/weights_h5.c"
   "cjson/cJSON.h=src/base/json.c"
   "iniparser.h=src/app/config.c"
+  "microhttpd.h=src/app/http.c"
   "omp.h=src/model/"
   "immintrin.h=src/model/"
   "arm_neon.h=src/model/")

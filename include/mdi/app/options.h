@@ -37,6 +37,16 @@ struct mdi_options {
   int resume;             /* skip the sequences already in `output` */
   int quiet;
   int verbose;
+  /* [server] */
+  char *serve;            /* --serve [HOST:]PORT: an OpenAI-compatible HTTP server on rank 0 */
+  char *api_key;          /* clients must send "Authorization: Bearer KEY" */
+  char *model_name;       /* the model's id in the API (default: the model file's name) */
+  int max_queue;          /* sequences that may wait for a slot */
+  int max_body;           /* bytes of a request body */
+  int max_tokens_cap;     /* a request's max_tokens is cut to this (0 = max-seq-len) */
+  double client_timeout;  /* seconds a connection may stay idle */
+  double drain_timeout;   /* seconds to finish running requests after SIGINT/SIGTERM */
+  int interactive;        /* -i: a prompt loop on the terminal */
   /* command line only */
   char *config;           /* -c */
   int print_config;

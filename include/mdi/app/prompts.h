@@ -14,4 +14,9 @@ int mdi_prompts_build(const struct mdi_options *o, const struct mdi_tokenizer *t
                       struct mdi_request **reqs, int *n_reqs);
 void mdi_prompts_free(struct mdi_request *reqs, int n_reqs);
 
+/* One prompt's tokens as a batch run makes them (BOS when the tokenizer
+ * wants it, and always before an empty prompt); tokens holds len + 3.
+ * Thread-safe: the server's connections encode their prompts. */
+int mdi_prompt_encode(const struct mdi_tokenizer *tok, const char *text, size_t len, int *tokens, int *n_tokens);
+
 #endif

@@ -20,7 +20,7 @@
 int mdi_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prefix the recorded message with more context: "<context>: <old message>". */
 int mdi_fail_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The last recorded message ("" when none). */
+/* The last message recorded by this thread ("" when none). */
 const char *mdi_error(void);
 void mdi_error_clear(void);
 

@@ -23,7 +23,8 @@ struct mdi_pipeline {
   struct mdi_sched *sched;
   struct mdi_request_source source; /* requests come from there */
   struct mdi_sequence_sink sink;  /* finished sequences go there */
-  double ping_s;                  /* idle ring: a PING goes round this often (> 0) */
+  double ping_s;                  /* idle ring: a PING goes round this often (> 0), well
+                                     within every rank's timeout */
   /* made by mdi_pipeline_init */
   struct mdi_ring *ring;          /* NULL with one rank */
   struct mdi_span *spans;         /* [B] spans of the micro-batch at hand */
@@ -31,7 +32,8 @@ struct mdi_pipeline {
   int *tokens, *positions;        /* rank 0: [max_rows] input tokens and their positions */
   float *logits;                  /* rank 0: [B][vocab] */
   struct mdi_prob_index *probs;   /* rank 0: [vocab] sampler scratch */
-  struct mdi_rank_load *loads;    /* rank 0: [n_ranks] as last reported */
+  struct mdi_rank_load *loads;    /* rank 0: [n_ranks] as last reported ... */
+  double t_loads;                 /* ... at this time */
   unsigned char *idle;            /* rank 0: [M] micro-batch not in flight */
   unsigned char *candidates;      /* rank 0: [M] scratch for admitting requests */
   int ping_out;                   /* rank 0: a PING is going round */

@@ -1,0 +1,227 @@
+/* libmicrohttpd: the only file that includes microhttpd.h (see http.h). */
+#define _GNU_SOURCE /* POLLRDHUP: the peer closed its end */
+#include "mdi/app/http.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mdi/base/error.h"
+
+struct mdi_http {
+  struct MHD_Daemon *daemon;
+  mdi_http_handler handler;
+  void *ctx;
+  size_t max_body;
+};
+
+/* One request while its header and body arrive. */
+struct exchange {
+  char *body;
+  size_t len, cap;
+  int too_large;
+  int seen;          /* the first call (headers only) is over */
+};
+
+/* A stream with what libmicrohttpd's callbacks need to know. */
+struct stream_box {
+  struct mdi_http_stream *s;
+  int ended;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)pos;
+  struct stream_box *b = cls;
+  const long n = b->s->read(b->s, buf, max);
+  if (n > 0) return (ssize_t)n;
+  if (n == 0) {
+    b->ended = 1;
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  }
+  return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls) {
+  struct stream_box *b = cls;
+  b->s->close(b->s, b->ended);
+  free(b);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct mdi_http_response *rs) {
+  struct MHD_Response *r;
+  if (rs->stream) {
+    struct stream_box *b = mdi_xcalloc(1, sizeof *b, "stream");
+    b->s = rs->stream;
+    b->s->conn = conn;
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, b, stream_free);
+    if (!r) {
+      stream_free(b);
+      return MHD_NO;
+    }
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    MHD_add_response_header(r, "X-Accel-Buffering", "no"); /* a reverse proxy must not hold events back */
+  } else {
+    r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (char *)"",
+                                        rs->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+      free(rs->body);
+      return MHD_NO;
+    }
+  }
+  if (rs->content_type) MHD_add_response_header(r, "Content-Type", rs->content_type);
+  if (rs->header_name) MHD_add_response_header(r, rs->header_name, rs->header_value);
+  const enum MHD_Result ok = MHD_queue_response(conn, (unsigned)rs->status, r);
+  MHD_destroy_response(r);
+  return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+  (void)version;
+  struct mdi_http *h = cls;
+  struct exchange *x = *con_cls;
+  if (!x) {
+    x = *con_cls = mdi_xcalloc(1, sizeof *x, "request");
+    /* a declared body that is too large is refused before it is read */
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > h->max_body) x->too_large = 1;
+    if (!x->too_large) return MHD_YES;
+  } else if (*upload_data_size > 0) {
+    if (!x->too_large && x->len + *upload_data_size > h->max_body) {
+      x->too_large = 1;
+      free(x->body);
+      x->body = NULL;
+      x->len = x->cap = 0;
+    }
+    if (!x->too_large) {
+      if (x->len + *upload_data_size + 1 > x->cap) {
+        x->cap = 2 * (x->len + *upload_data_size + 1);
+        x->body = mdi_xrealloc(x->body, x->cap, "request body");
+      }
+      memcpy(x->body + x->len, upload_data, *upload_data_size);
+      x->len += *upload_data_size;
+      x->body[x->len] = '\0';
+    }
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (x->seen) return MHD_YES; /* answered already (a refused body still arriving) */
+  x->seen = 1;
+  struct mdi_http_request rq = {
+      .method = method,
+      .path = url,
+      .body = x->body ? x->body : "",
+      .body_len = x->len,
+      .too_large = x->too_large,
+      .authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+      .conn = conn,
+  };
+  struct mdi_http_response rs = {0};
+  h->handler(h->ctx, &rq, &rs);
+  return send_response(conn, &rs);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode why) {
+  (void)cls, (void)conn, (void)why;
+  struct exchange *x = *con_cls;
+  if (!x) return;
+  free(x->body);
+  free(x);
+  *con_cls = NULL;
+}
+
+int mdi_http_gone(void *conn) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (!ci) return 1;
+  struct pollfd p = {.fd = ci->connect_fd, .events = POLLRDHUP};
+  return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
+/* libmicrohttpd's own messages go through our log. */
+static void log_mhd(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  size_t n = strlen(line);
+  while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+  mdi_log_warn("http: %s", line);
+}
+
+/* "[HOST:]PORT", "[V6ADDR]:PORT" into a socket address. */
+static int parse_listen(const char *listen, struct sockaddr_storage *sa, socklen_t *len) {
+  char host[256] = "127.0.0.1";
+  const char *port = listen;
+  if (listen[0] == '[') {
+    const char *end = strchr(listen, ']');
+    if (!end || end[1] != ':' || (size_t)(end - listen - 1) >= sizeof host)
+      return mdi_fail("--serve %s: expected [IPV6]:PORT", listen);
+    snprintf(host, sizeof host, "%.*s", (int)(end - listen - 1), listen + 1);
+    port = end + 2;
+  } else {
+    const char *colon = strrchr(listen, ':');
+    if (colon) {
+      if ((size_t)(colon - listen) >= sizeof host || colon == listen)
+        return mdi_fail("--serve %s: expected [HOST:]PORT", listen);
+      snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+      port = colon + 1;
+    }
+  }
+  char *end;
+  const long p = strtol(port, &end, 10);
+  if (!port[0] || *end || p < 0 || p > 65535) return mdi_fail("--serve %s: \"%s\" is not a port (0..65535)", listen, port);
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res;
+  const int rc = getaddrinfo(host, port, &hints, &res);
+  if (rc != 0) return mdi_fail("--serve %s: cannot resolve %s: %s", listen, host, gai_strerror(rc));
+  memcpy(sa, res->ai_addr, res->ai_addrlen);
+  *len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return MDI_OK;
+}
+
+int mdi_http_start(struct mdi_http **out, const struct mdi_http_config *cfg, mdi_http_handler handler, void *ctx,
+                   int *port_out) {
+  *out = NULL;
+  struct sockaddr_storage sa;
+  socklen_t sa_len;
+  if (parse_listen(cfg->listen, &sa, &sa_len) != MDI_OK) return MDI_ERR;
+  struct mdi_http *h = mdi_xcalloc(1, sizeof *h, "http server");
+  h->handler = handler;
+  h->ctx = ctx;
+  h->max_body = cfg->max_body;
+  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
+                   MHD_USE_ERROR_LOG;
+  if (sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, h,
+                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->client_timeout + 0.5),
+                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+  if (!h->daemon) {
+    free(h);
+    return mdi_fail("--serve %s: cannot listen there (address in use or not this machine's?)", cfg->listen);
+  }
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  *port_out = di ? di->port : 0;
+  *out = h;
+  return MDI_OK;
+}
+
+void mdi_http_quiesce(struct mdi_http *h) {
+  if (!h) return;
+  const MHD_socket s = MHD_quiesce_daemon(h->daemon);
+  if (s != MHD_INVALID_SOCKET) close(s);
+}
+
+void mdi_http_stop(struct mdi_http *h) {
+  if (!h) return;
+  MHD_stop_daemon(h->daemon);
+  free(h);
+}
