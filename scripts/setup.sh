@@ -4,7 +4,8 @@
 #   scripts/setup.sh                         install + build
 #   scripts/setup.sh --no-build              install only
 #   scripts/setup.sh --with-test-tools ...   also what the test suite needs
-#                                            (a local Slurm for tests/slurm)
+#                                            (a local Slurm for tests/slurm, curl,
+#                                            node and npm for tests/serve)
 # Environment: MDI_BUILD_DIR (default build), MDI_PRESET (CMake preset, optional).
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,7 +23,11 @@ BUILD=1
 for arg in "$@"; do
   case "$arg" in
     --no-build) BUILD=0 ;;
-    --with-test-tools) PACKAGES="$PACKAGES slurmctld slurmd slurm-client munge" ;;
+    --with-test-tools)
+      PACKAGES="$PACKAGES slurmctld slurmd slurm-client munge curl"
+      # node and npm run the OpenAI client test (tests/serve); a node that is
+      # already installed (with its own npm) is kept
+      command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm" ;;
     *) echo "setup.sh: unknown argument $arg (see the comment at the top)" >&2; exit 2 ;;
   esac
 done

@@ -76,6 +76,7 @@ struct sse {
   char *out;                      /* formatted events not yet sent */
   size_t len, cap, pos;
   int done;                       /* nothing comes after out */
+  double keepalive_s, t_sent;     /* a comment line after this long without events */
 };
 
 static void sse_append(struct sse *s, const char *a, size_t n) {
@@ -156,7 +157,14 @@ static long sse_read(struct mdi_http_stream *base, char *buf, size_t max) {
     if (s->done) return 0;
     s->pos = s->len = 0;
     sse_produce(s);
-    if (s->len) continue;
+    const double now = mdi_intake_clock();
+    /* nothing new for a while (a long prefill, a busy ring): a comment keeps
+     * the connection's idle timeout (and a proxy's) from closing it */
+    if (!s->len && now - s->t_sent >= s->keepalive_s) sse_append(s, ": keep-alive\n\n", 14);
+    if (s->len) {
+      s->t_sent = now;
+      continue;
+    }
     if (mdi_http_gone(s->base.conn)) return -1;
     mdi_job_wait(s->job, SSE_WAIT_S);
   }
@@ -175,8 +183,10 @@ static void sse_close(struct mdi_http_stream *base, int complete) {
 }
 
 static void start_stream(struct mdi_http_response *rs, struct mdi_job *job, const struct mdi_api_meta *meta,
-                         int n, int include_usage) {
+                         int n, int include_usage, double client_timeout) {
   struct sse *s = mdi_xcalloc(1, sizeof *s, "stream");
+  s->keepalive_s = client_timeout / 3;
+  s->t_sent = mdi_intake_clock();
   s->base.read = sse_read;
   s->base.close = sse_close;
   s->job = job;
@@ -304,7 +314,7 @@ static void completion(struct mdi_endpoints *ep, const struct mdi_http_request *
   snprintf(id, sizeof id, "%s-%08llx%08llx", kind == MDI_API_CHAT ? "chatcmpl" : "cmpl",
            (unsigned long long)ep->created, (unsigned long long)__atomic_add_fetch(&ep->next_id, 1, __ATOMIC_RELAXED));
   const struct mdi_api_meta meta = {kind, id, (int64_t)time(NULL), ep->model_name, r.return_tokens};
-  if (r.stream) start_stream(rs, job, &meta, r.n, r.include_usage);
+  if (r.stream) start_stream(rs, job, &meta, r.n, r.include_usage, o->client_timeout);
   else finish_whole(rs, rq->conn, job, &meta, r.n);
   goto done;
 fail:

@@ -21,7 +21,7 @@ static const struct mdi_option_desc table[] = {
     {"prompt", 'p', "run", "prompt", MDI_OPT_STRINGS, OFF(prompts), "TEXT",
      "a prompt (repeatable; \"\" starts from BOS alone)", NOLIM},
     {"prompt-file", 'f', "run", "prompt_file", MDI_OPT_STRING, OFF(prompt_file), "FILE",
-     "prompts, one per line (ids are line numbers from 0); a .jsonl file holds objects with "
+     "prompts, one per line (ids are line numbers from 0; - reads standard input); a .jsonl file holds objects with "
      "\"prompt\" and optional \"max_tokens\", \"seed\", \"temperature\", \"top_p\", \"top_k\"", PATH},
     {"n-samples", 0, "run", "n_samples", MDI_OPT_INT, OFF(n_samples), "K",
      "samples of each prompt, seeds S+id (default 1)", 1, 1 << 20, 0},

@@ -119,7 +119,8 @@ done:
 }
 
 static int read_file(const char *path, const struct mdi_options *o, struct prompt_list *l) {
-  FILE *f = fopen(path, "rb");
+  const int std_in = !strcmp(path, "-"); /* -f -: prompts from standard input */
+  FILE *f = std_in ? stdin : fopen(path, "rb");
   if (!f) return mdi_fail("%s: cannot read the prompt file: %s", path, strerror(errno));
   const int jsonl = ends_with(path, ".jsonl");
   char *line = NULL;
@@ -158,7 +159,7 @@ static int read_file(const char *path, const struct mdi_options *o, struct promp
   if (rc == MDI_OK && ferror(f)) rc = mdi_fail("%s: reading the prompt file failed: %s", path, strerror(errno));
   if (rc == MDI_OK && l->n == first) rc = mdi_fail("%s: the prompt file holds no prompts", path);
   free(line);
-  fclose(f);
+  if (!std_in) fclose(f);
   return rc;
 }
 

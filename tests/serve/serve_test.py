@@ -1,0 +1,401 @@
+#!/usr/bin/env python3
+"""End-to-end tests of mdi_pipeline --serve with real HTTP clients (Python's
+http.client and curl), on stories260K.
+
+usage: serve_test.py CASE --mpiexec M --binary B --model H5 --data DIR --work DIR [--np N]
+
+Cases:
+  tokens   the 16 ring16 prompts, whole and streamed (curl), at once: every
+           sequence's tokens equal llama2.c's (tests/data/ring16.llama2c.jsonl),
+           as in batch mode; n, stop strings, usage, models, health, metrics
+  errors   malformed JSON, wrong types, huge bodies, unknown paths, wrong
+           methods, a wrong or missing key, a slow-header client: 4xx with an
+           OpenAI error object while the server keeps serving
+  cancel   a client that disconnects frees its slot within a trip; a full
+           queue answers 503 (rank 2 is held with SIGSTOP to make it exact)
+  drain    SIGTERM: running requests finish, new connections are refused,
+           exit 0; with --drain-timeout expired they are cancelled instead
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_lib import Fail, Server, check, joined, metrics, post, request, stream, wait_metric  # noqa: E402
+
+
+def load_ring16(data):
+    prompts = [json.loads(line) for line in open(os.path.join(data, "ring16.jsonl"))]
+    ref = {r["id"]: r for r in map(json.loads, open(os.path.join(data, "ring16.llama2c.jsonl")))}
+    reqs = []
+    for i, p in enumerate(prompts):
+        body = {"model": "stories260K", "prompt": p["prompt"], "seed": ref[i]["seed"], "return_tokens": True}
+        for k in ("temperature", "top_p"):
+            if k in p:
+                body[k] = p[k]
+        if p.get("max_tokens"):
+            body["max_tokens"] = p["max_tokens"]
+        reqs.append(body)
+    return reqs, ref
+
+
+def run_threads(fns):
+    out, errors = [None] * len(fns), []
+
+    def run(i, fn):
+        try:
+            out[i] = fn()
+        except Exception as e:  # reported below
+            errors.append(f"#{i}: {e!r}")
+
+    ts = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(fns)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise Fail("; ".join(errors))
+    return out
+
+
+def curl_stream(port, body):
+    """The same request through curl -N: (text, tokens, finish)."""
+    r = subprocess.run(["curl", "-sS", "-N", "--fail-with-body", f"http://127.0.0.1:{port}/v1/completions",
+                        "-H", "Content-Type: application/json", "-d", json.dumps(dict(body, stream=True))],
+                       capture_output=True, timeout=120)
+    check(r.returncode == 0, f"curl: {r.returncode} {r.stderr.decode()}")
+    events = []
+    lines = r.stdout.decode("utf-8").split("\n\n")
+    check(lines[-2] == "data: [DONE]" and lines[-1] == "", f"curl stream ends with {lines[-2:]!r}")
+    for block in lines[:-2]:
+        if block.startswith(":"):  # a keep-alive comment
+            continue
+        check(block.startswith("data: "), f"not an event: {block[:60]!r}")
+        events.append(json.loads(block[6:]))
+    return joined(events)
+
+
+def case_tokens(a):
+    reqs, ref = load_ring16(a.data)
+    srv = Server(a.mpiexec, a.binary, a.model, a.np, ["-b", "4", "-n", "0", "-q"], os.path.join(a.work, "server.log"))
+    try:
+        port = srv.port
+
+        def whole(i):
+            status, r, _ = post(port, "/v1/completions", reqs[i])
+            check(status == 200, f"{status} {r}")
+            ch = r["choices"][0]
+            return ch["text"], ch["tokens"], ch["finish_reason"], r["usage"]
+
+        def streamed(i):
+            status, events = stream(port, "/v1/completions", dict(reqs[i], stream_options={"include_usage": True}))
+            check(status == 200, f"stream {status} {events}")
+            check(events[-1]["choices"] == [] and "usage" in events[-1], "the last chunk carries the usage")
+            return joined(events[:-1]) + (events[-1]["usage"],)
+
+        n = len(reqs)
+        results = run_threads([lambda i=i: whole(i) for i in range(n)] + [lambda i=i: streamed(i) for i in range(n)] +
+                              [lambda i=i: curl_stream(port, reqs[i]) for i in range(n)])
+        for i in range(n):
+            want = ref[i]["tokens"]
+            for how, res in (("whole", results[i]), ("stream", results[n + i]), ("curl", results[2 * n + i])):
+                check(res[1] == want, f"sequence {i} ({how}): {len(res[1])} tokens differ from llama2.c's {len(want)}")
+                check(res[0] == results[i][0], f"sequence {i} ({how}): text differs")
+            text, tokens, finish, usage = results[i]
+            check(usage["completion_tokens"] == len(want), f"sequence {i}: usage {usage}")
+            check(results[n + i][3] == usage, f"sequence {i}: streamed usage {results[n + i][3]} != {usage}")
+            limit = reqs[i].get("max_tokens")
+            check(finish == ("length" if limit and len(want) == limit or len(want) + usage["prompt_tokens"] > 512
+                             else "stop"), f"sequence {i}: finish_reason {finish}")
+        print(f"16 prompts x (whole, streamed, curl) at np {a.np}: tokens equal llama2.c's")
+
+        # n: choice k has the seed + k
+        status, r, _ = post(port, "/v1/completions", dict(reqs[8], n=2))
+        check(status == 200 and len(r["choices"]) == 2, f"n=2: {status}")
+        check(r["choices"][0]["tokens"] == ref[8]["tokens"], "n=2: choice 0 differs")
+        status, r1, _ = post(port, "/v1/completions", dict(reqs[8], seed=reqs[8]["seed"] + 1))
+        check(r["choices"][1]["tokens"] == r1["choices"][0]["tokens"], "n=2: choice 1 is not seed + 1")
+        check(r["usage"]["completion_tokens"] == len(r["choices"][0]["tokens"]) + len(r["choices"][1]["tokens"]),
+              "n=2: usage")
+        # stop strings: the text ends before the first one, streamed the same
+        body = dict(reqs[0], stop=[" Lily", "zzz"])
+        status, r, _ = post(port, "/v1/completions", body)
+        full = run_threads([lambda: post(port, "/v1/completions", reqs[0])])[0][1]["choices"][0]["text"]
+        cut = full[:full.index(" Lily")]
+        check(r["choices"][0]["text"] == cut and r["choices"][0]["finish_reason"] == "stop",
+              f"stop: {r['choices'][0]['text']!r} vs {cut!r}")
+        status, events = stream(port, "/v1/completions", body)
+        check(joined(events)[0] == cut and joined(events)[2] == "stop", "stop: streamed text differs")
+        print(f"n=2 and stop strings: ok ({cut!r})")
+
+        status, r, _ = request(port, "GET", "/v1/models")
+        check(status == 200 and r["data"][0]["id"] == "stories260K", f"models: {r}")
+        status, r, _ = request(port, "GET", "/v1/models/stories260K")
+        check(status == 200 and r["id"] == "stories260K", f"model: {r}")
+        status, r, _ = request(port, "GET", "/health")
+        check(status == 200 and r["status"] == "ok", f"health: {r}")
+        m = metrics(port)
+        gen = sum(len(ref[i]["tokens"]) for i in range(n)) * 3
+        check(m["mdi_jobs_total"] == 3 * n + 5, f"jobs {m['mdi_jobs_total']}")
+        check(m['mdi_requests_total{endpoint="/v1/completions",code="200"}'] == 3 * n + 5, "request count")
+        check(m["mdi_generated_tokens_total"] >= gen and m["mdi_slots_busy"] == 0 and m["mdi_queue_depth"] == 0,
+              "token and slot gauges")
+        for rank in range(a.np):
+            check(m[f'mdi_rank_compute_seconds_total{{rank="{rank}"}}'] > 0, f"rank {rank} compute")
+            check(f'mdi_rank_idle_seconds_total{{rank="{rank}"}}' in m, f"rank {rank} idle")
+        print(f"models, health, metrics: ok ({int(m['mdi_generated_tokens_total'])} tokens)")
+    finally:
+        try:
+            srv.stop()
+        finally:
+            srv.kill()
+    print("PASS")
+
+
+def expect_error(status_body, status, code=None, param=None):
+    st, body = status_body[0], status_body[1]
+    check(st == status, f"status {st}, expected {status}: {body}")
+    check(isinstance(body, dict) and "error" in body, f"no error object: {body!r}")
+    e = body["error"]
+    check(isinstance(e.get("message"), str) and e["message"] and "type" in e and "param" in e and "code" in e,
+          f"not an OpenAI error object: {e}")
+    if code:
+        check(e["code"] == code, f"code {e['code']}, expected {code}")
+    if param:
+        check(e["param"] == param, f"param {e['param']}, expected {param}")
+    return e
+
+
+def raw_request(port, data, timeout=10):
+    """Send raw bytes, read until the server closes; (bytes, seconds)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    t0 = time.time()
+    s.sendall(data)
+    out = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    return out, time.time() - t0
+
+
+def case_errors(a):
+    key = "sk-test-0123456789"
+    srv = Server(a.mpiexec, a.binary, a.model, a.np,
+                 ["-q", "--api-key", key, "--max-body", "65536", "--client-timeout", "2", "-t", "0"],
+                 os.path.join(a.work, "server.log"))
+    auth = {"Authorization": f"Bearer {key}"}
+    try:
+        port = srv.port
+        good = {"prompt": "Once upon a time", "max_tokens": 8, "return_tokens": True}
+
+        def still_serving():
+            status, r, _ = post(port, "/v1/completions", good, auth)
+            check(status == 200 and len(r["choices"][0]["tokens"]) == 8, f"not serving: {status} {r}")
+
+        # a slow-header client holds its own connection only
+        slow = socket.create_connection(("127.0.0.1", port))
+        slow.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\n")
+        t_slow = time.time()
+        still_serving()
+        expect_error(post(port, "/v1/completions", good), 401, "invalid_api_key")
+        expect_error(post(port, "/v1/completions", good, {"Authorization": "Bearer sk-wrong"}), 401, "invalid_api_key")
+        expect_error(post(port, "/v1/completions", good, {"Authorization": "Basic " + key}), 401, "invalid_api_key")
+        expect_error(request(port, "GET", "/metrics"), 401)
+        check(request(port, "GET", "/health")[0] == 200, "/health needs no key")
+        expect_error(post(port, "/v1/completions", b"{\"prompt\": \"x\",", auth), 400, "invalid_json")
+        expect_error(post(port, "/v1/completions", b"\xff\xfe not json", auth), 400, "invalid_json")
+        expect_error(post(port, "/v1/completions", [1, 2], auth), 400, "invalid_json")
+        expect_error(post(port, "/v1/completions", {"prompt": 3}, auth), 400, "invalid_type", "prompt")
+        expect_error(post(port, "/v1/completions", dict(good, temperature="hot"), auth), 400, "invalid_type",
+                     "temperature")
+        expect_error(post(port, "/v1/completions", dict(good, max_tokens=-3), auth), 400, "invalid_value", "max_tokens")
+        expect_error(post(port, "/v1/completions", dict(good, n=1000), auth), 400, "invalid_value", "n")
+        expect_error(post(port, "/v1/completions", dict(good, stop=[1]), auth), 400, "invalid_type", "stop")
+        expect_error(post(port, "/v1/completions", {"max_tokens": 3}, auth), 400, "missing_required_parameter", "prompt")
+        expect_error(post(port, "/v1/completions", {"prompt": "x " * 3000}, auth), 400, "context_length_exceeded")
+        expect_error(post(port, "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}, auth), 400,
+                     "no_chat_template")
+        expect_error(post(port, "/v1/chat/completions", {"messages": "hi"}, auth), 400, "invalid_type", "messages")
+        # unknown fields are ignored, as OpenAI does
+        status, r, _ = post(port, "/v1/completions", dict(good, logit_bias={"5": 1}, user="u", suffix=None), auth)
+        check(status == 200 and len(r["choices"][0]["tokens"]) == 8, f"unknown fields: {status}")
+        # bodies larger than --max-body: declared (refused unread) and chunked
+        big = json.dumps({"prompt": "x" * 100000}).encode()
+        expect_error(post(port, "/v1/completions", big, auth), 413, "request_too_large")
+        head = (f"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
+                "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+        body = b"".join(b"%x\r\n%s\r\n" % (len(big[i:i + 8192]), big[i:i + 8192]) for i in range(0, len(big), 8192))
+        out, _ = raw_request(port, head + body + b"0\r\n\r\n")
+        check(out.startswith(b"HTTP/1.1 413"), f"chunked body: {out[:60]!r}")
+        check(b'"code":"request_too_large"' in out, "chunked body: no error object")
+        expect_error(request(port, "GET", "/v1/nothing", headers=auth), 404, "unknown_url")
+        expect_error(request(port, "GET", "/", headers=auth), 404, "unknown_url")
+        expect_error(request(port, "GET", "/v1/models/gpt-4", headers=auth), 404, "model_not_found")
+        expect_error(request(port, "GET", "/v1/completions", headers=auth), 405)
+        expect_error(request(port, "DELETE", "/v1/models", headers=auth), 405)
+        still_serving()
+        # the slow client is closed after --client-timeout 2 s without an answer
+        slow.settimeout(30)
+        check(slow.recv(100) == b"", "the slow-header connection got data")
+        waited = time.time() - t_slow
+        check(1.0 <= waited <= 20, f"the slow-header connection closed after {waited:.1f} s")
+        slow.close()
+        print(f"slow-header client closed after {waited:.1f} s (--client-timeout 2) while others were served")
+        still_serving()
+        m = metrics(port, auth)
+        check(m['mdi_requests_total{endpoint="/v1/completions",code="400"}'] >= 10, "400s counted")
+        check(m['mdi_requests_total{endpoint="/v1/completions",code="401"}'] == 3, "401s counted")
+    finally:
+        try:
+            srv.stop()
+        finally:
+            srv.kill()
+    print("PASS")
+
+
+def case_cancel(a):
+    # one slot (B = 1, one micro-batch) and one place in the queue
+    srv = Server(a.mpiexec, a.binary, a.model, 3,
+                 ["-q", "-b", "1", "--micro-batches", "1", "--max-queue", "1", "-t", "0", "--client-timeout", "2"],
+                 os.path.join(a.work, "server.log"))
+    try:
+        port = srv.port
+        ref = {"prompt": "Once upon a time", "max_tokens": 60, "return_tokens": True}
+        want = post(port, "/v1/completions", ref)[1]["choices"][0]["tokens"]
+        stage = srv.rank_pid(2)
+        # a client leaves while its prompt is in the ring (held at rank 2)
+        os.kill(stage, signal.SIGSTOP)
+        before = metrics(port)
+        s = socket.create_connection(("127.0.0.1", port))
+        body = json.dumps({"prompt": "Once upon a time", "max_tokens": 400, "stream": True}).encode()
+        s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        wait_metric(port, "mdi_slots_busy", 1)
+        s.close()
+        time.sleep(0.5)  # the connection's thread sees it gone and cancels
+        os.kill(stage, signal.SIGCONT)
+        wait_metric(port, "mdi_slots_busy", 0, timeout=10)
+        after = metrics(port)
+        cancelled = after['mdi_sequences_total{reason="cancelled"}'] - before['mdi_sequences_total{reason="cancelled"}']
+        made = after["mdi_generated_tokens_total"] - before["mdi_generated_tokens_total"]
+        check(cancelled == 1 and made <= 1, f"cancelled {cancelled}, {made} tokens made after the client left")
+        print(f"a disconnected client's sequence was cancelled after {int(made)} token(s); its slot is free")
+
+        # a full queue: A runs, B waits, C is refused with 503
+        os.kill(stage, signal.SIGSTOP)
+        results = {}
+        ta = threading.Thread(target=lambda: results.update(a=post(port, "/v1/completions", ref)))
+        ta.start()
+        wait_metric(port, "mdi_slots_busy", 1)
+        tb = threading.Thread(target=lambda: results.update(b=post(port, "/v1/completions", ref)))
+        tb.start()
+        wait_metric(port, "mdi_queue_depth", 1)
+        st, body, headers = post(port, "/v1/completions", ref)
+        e = expect_error((st, body), 503, "server_busy")
+        check(headers.get("Retry-After") == "1", "503 without Retry-After")
+        os.kill(stage, signal.SIGCONT)
+        ta.join()
+        tb.join()
+        for k in "ab":
+            check(results[k][0] == 200 and results[k][1]["choices"][0]["tokens"] == want, f"request {k} after the wait")
+        check(metrics(port)["mdi_jobs_rejected_total"] == 1, "the refusal is counted")
+        print(f"queue full: 503 ({e['message']}); the running and the queued request completed")
+
+        # a stream that waits longer than --client-timeout for its first token
+        # stays open (keep-alive comments), as does a whole answer
+        os.kill(stage, signal.SIGSTOP)
+        ta = threading.Thread(target=lambda: results.update(a=post(port, "/v1/completions", ref)))
+        tb = threading.Thread(target=lambda: results.update(b=stream(port, "/v1/completions", ref)))
+        ta.start()
+        wait_metric(port, "mdi_slots_busy", 1)  # (both at once could find the one place in the queue taken)
+        tb.start()
+        time.sleep(5)
+        os.kill(stage, signal.SIGCONT)
+        ta.join()
+        tb.join()
+        check(results["a"][0] == 200 and results["a"][1]["choices"][0]["tokens"] == want, f"whole answer after 5 s: {results['a']}")
+        check(joined(results["b"][1])[1] == want, "stream after 5 s")
+        print("a ring held for 5 s (> --client-timeout 2): the waiting requests completed")
+    finally:
+        try:
+            srv.stop()
+        finally:
+            srv.kill()
+    print("PASS")
+
+
+def case_drain(a):
+    ref = {"prompt": "Once upon a time", "max_tokens": 60, "return_tokens": True}
+    for drain in ("30", "0.5"):
+        srv = Server(a.mpiexec, a.binary, a.model, 3, ["-q", "-t", "0", "--drain-timeout", drain],
+                     os.path.join(a.work, f"server.drain{drain}.log"))
+        try:
+            port = srv.port
+            want = post(port, "/v1/completions", ref)[1]["choices"][0]["tokens"]
+            stage = srv.rank_pid(2)
+            os.kill(stage, signal.SIGSTOP)
+            results = {}
+            ta = threading.Thread(target=lambda: results.update(a=post(port, "/v1/completions", ref)))
+            tb = threading.Thread(target=lambda: results.update(b=stream(port, "/v1/completions", ref)))
+            ta.start()
+            tb.start()
+            wait_metric(port, "mdi_slots_busy", 2)
+            srv.signal(signal.SIGTERM)
+            time.sleep(float(drain) + 0.5 if drain != "30" else 0.5)
+            try:
+                request(port, "GET", "/health", timeout=5)
+                raise Fail("a new connection was accepted while draining")
+            except (ConnectionRefusedError, ConnectionResetError):
+                pass
+            os.kill(stage, signal.SIGCONT)
+            ta.join()
+            tb.join()
+            rc = srv.wait()
+            check(rc == 0, f"exit status {rc} after SIGTERM")
+            if drain == "30":
+                check(results["a"][0] == 200 and results["a"][1]["choices"][0]["tokens"] == want, "whole request")
+                check(joined(results["b"][1])[1] == want, "streamed request")
+                print("SIGTERM: new connections refused, running requests finished, exit 0")
+            else:
+                expect_error(results["a"], 503, "server_shutting_down")
+                last = results["b"][1][-1]
+                check("error" in last and last["error"]["code"] == "server_shutting_down",
+                      f"stream did not end with an error event: {last}")
+                print("SIGTERM, drain timeout passed: running requests cancelled (503, error event), exit 0")
+        finally:
+            srv.kill()
+    print("PASS")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=["tokens", "errors", "cancel", "drain"])
+    ap.add_argument("--mpiexec", required=True)
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--np", type=int, default=1)
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    try:
+        globals()["case_" + a.case](a)
+    except Fail as e:
+        print(f"FAIL: {e}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
