@@ -406,6 +406,7 @@ int main(int argc, char **argv) {
     }
   }
   if (ok && r.front) ok = agree(r.rank == 0 ? setup_front(&r) : MDI_OK);
+  if (ok && r.front && r.rank != 0) mdi_serve_stage_signals();
   if (ok && r.opt.verbose)
     mdi_log_info("layers [%d,%d), %.2f MB weights, %.2f MB KV cache reserved", r.first, r.last,
                  (r.block.weights_bytes + r.vocab.weights_bytes) / 1e6, r.kv.bytes / 1e6);

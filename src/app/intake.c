@@ -222,10 +222,10 @@ void mdi_job_take(struct mdi_job *j, int k, struct mdi_take *t) {
   const size_t len = c->safe - c->taken;
   const int n_ids = c->n_ids - c->ids_taken;
   take_grow(t, len, n_ids);
-  memcpy(t->text, c->text + c->taken, len);
+  if (len) memcpy(t->text, c->text + c->taken, len); /* (c->text is NULL before the first token) */
   t->text[len] = '\0';
   t->len = len;
-  memcpy(t->ids, c->ids + c->ids_taken, (size_t)n_ids * sizeof(int));
+  if (n_ids) memcpy(t->ids, c->ids + c->ids_taken, (size_t)n_ids * sizeof(int));
   t->n_ids = n_ids;
   c->taken = c->safe;
   c->ids_taken = c->n_ids;

@@ -183,3 +183,8 @@ void mdi_serve_finish(struct mdi_serve *s) {
   free(s->api_key);
   free(s);
 }
+
+void mdi_serve_stage_signals(void) {
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+}

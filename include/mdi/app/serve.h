@@ -32,4 +32,9 @@ struct mdi_sequence_sink mdi_serve_sink(struct mdi_serve *s);
 /* The ring has stopped: close connections, join the threads, free. */
 void mdi_serve_finish(struct mdi_serve *s);
 
+/* Ranks other than 0 of a serving job ignore SIGINT and SIGTERM: a signal
+ * sent to every task (mpirun forwarding it, scancel --signal) drains rank 0,
+ * whose STOP then ends the stages. */
+void mdi_serve_stage_signals(void);
+
 #endif
