@@ -1,13 +1,12 @@
 /* Linear layers on panel-packed weights (see matmul.h).
  *
- * The kernel is a register tile of MR x rows by one 64-row panel: per k it
- * loads the panel's 64 weights (8 vectors) once and broadcasts x[m][k] into
- * MR x 8 accumulators (MR = 3: 24 accumulators + 8 weight vectors fit the
- * 32 vector registers of AVX-512VL; other targets spill a little).  Each
- * accumulator lane is one output's sequential FMA chain, so results are the
- * same for every tile shape.  For micro-batches the k loop is blocked (KB)
- * so a panel block stays in L2 while all rows pass over it; partial sums go
- * through `out` in between, which continues the same chain exactly. */
+ * The kernel is a register tile of up to TILE_MR rows by one 64-row panel
+ * (below, "register tiles").  Each accumulator lane is one output's
+ * sequential FMA chain, so results are the same for every tile shape.  The
+ * k loop is blocked (KB): a panel block stays in cache while all row tiles
+ * pass over it, and the first tile fetches the next block ahead; partial
+ * sums go through `out` in between, which continues the same chain
+ * exactly.  Quantized types have their own kernels (quant_kernels.h). */
 #include "mdi/model/matmul.h"
 
 #include <math.h>
@@ -82,73 +81,128 @@ void mdi_matrix_get_row(const struct mdi_matrix *w, int row, float *dst) {
   for (size_t k = 0; k < K; k++) dst[k] = panel[k * MDI_PANEL + j];
 }
 
-/* c[MR][64] (row stride ldc) continues the chains over k < nk of x[MR][k] * panel[k][64],
- * starting from zero when `first`, else from the partial sums in c. */
-#define DEFINE_TILE(MR)                                                                          \
-  static void tile##MR(float *c, size_t ldc, const float *x, size_t ldx, const float *panel,     \
-                       int nk, int first) {                                                      \
-    v8f acc[MR][8];                                                                              \
-    for (int i = 0; i < MR; i++)                                                                 \
-      for (int j = 0; j < 8; j++) acc[i][j] = first ? (v8f){0} : load8(c + i * ldc + 8 * j);     \
-    for (int k = 0; k < nk; k++) {                                                               \
-      const float *p = panel + (size_t)k * MDI_PANEL;                                            \
-      const v8f w0 = load8(p), w1 = load8(p + 8), w2 = load8(p + 16), w3 = load8(p + 24);        \
-      const v8f w4 = load8(p + 32), w5 = load8(p + 40), w6 = load8(p + 48), w7 = load8(p + 56);  \
-      for (int i = 0; i < MR; i++) {                                                             \
-        const v8f b = (v8f){0} + x[i * ldx + k];                                                 \
-        acc[i][0] += w0 * b;                                                                     \
-        acc[i][1] += w1 * b;                                                                     \
-        acc[i][2] += w2 * b;                                                                     \
-        acc[i][3] += w3 * b;                                                                     \
-        acc[i][4] += w4 * b;                                                                     \
-        acc[i][5] += w5 * b;                                                                     \
-        acc[i][6] += w6 * b;                                                                     \
-        acc[i][7] += w7 * b;                                                                     \
-      }                                                                                          \
-    }                                                                                            \
-    for (int i = 0; i < MR; i++)                                                                 \
-      for (int j = 0; j < 8; j++) store8(c + i * ldc + 8 * j, acc[i][j]);                        \
-  }
-DEFINE_TILE(1)
-DEFINE_TILE(2)
-DEFINE_TILE(3)
+/* ---- register tiles ------------------------------------------------------
+ *
+ * A tile is mr rows of x by one 64-row panel block: per k it loads the
+ * panel's 64 weights once (TILE_NV vectors) and broadcasts x[i][k] into
+ * mr x TILE_NV accumulators.  With AVX-512 (32 zmm registers) mr goes up to
+ * 6: 24 accumulators + 4 weight vectors, 24 FMAs per 4 weight loads.  With
+ * 8-float vectors (AVX2, or two NEON registers) up to 3: 24 accumulators +
+ * 8 weight vectors, which fits the 32 registers of AVX-512VL or NEON and
+ * spills a little on AVX2's 16.  Either way every accumulator lane is one
+ * output's sequential FMA chain over k, so the tile shape, the vector width
+ * and the instruction set do not change a single bit of the results. */
+#if defined(__AVX512F__)
+typedef float vtile __attribute__((vector_size(64)));
+#define TILE_MR 6
+#else
+typedef v8f vtile;
+#define TILE_MR 3
+#endif
+#define TILE_VL ((int)(sizeof(vtile) / sizeof(float)))
+#define TILE_NV (MDI_PANEL / TILE_VL)
 
-/* All M rows x one panel block (k0 .. k0+nk): the register tiles, through
- * tmp when the panel is the partial last one (out has no room for its
- * padding). */
+static inline vtile vt_load(const float *p) {
+  vtile v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline void vt_store(float *p, vtile v) { memcpy(p, &v, sizeof v); }
+
+/* s in every lane (GCC builds a lane-by-lane vector from an element loop) */
+static inline vtile vt_splat(float s) {
+#if defined(__AVX512F__)
+  const __m512 b = _mm512_set1_ps(s);
+#elif defined(__AVX__)
+  const __m256 b = _mm256_set1_ps(s);
+#else
+  const vtile b = (vtile){0} + s; /* the same value: no product of the tile can tell -0 from +0 */
+#endif
+  vtile v;
+  memcpy(&v, &b, sizeof v);
+  return v;
+}
+
+/* c[mr][64] (row stride ldc) continues the chains over k < nk of
+ * x[mr][k] * panel[k][64], starting from zero when `first`, else from the
+ * partial sums in c; the row k of `prefetch` (the next block, or NULL) is
+ * fetched into cache along.  Inlined with a constant mr, so each instance
+ * keeps its accumulators in registers. */
+static inline __attribute__((always_inline)) void tile(const int mr, float *c, size_t ldc, const float *x,
+                                                       size_t ldx, const float *panel, const float *prefetch,
+                                                       int nk, int first) {
+  vtile acc[TILE_MR][TILE_NV];
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < TILE_NV; j++) acc[i][j] = first ? (vtile){0} : vt_load(c + i * ldc + j * TILE_VL);
+  for (int k = 0; k < nk; k++) {
+    if (prefetch)
+      for (int l = 0; l < MDI_PANEL; l += 16) __builtin_prefetch(prefetch + (size_t)k * MDI_PANEL + l, 0, 2);
+    vtile w[TILE_NV];
+    for (int j = 0; j < TILE_NV; j++) w[j] = vt_load(panel + (size_t)k * MDI_PANEL + j * TILE_VL);
+    for (int i = 0; i < mr; i++) {
+      const vtile xb = vt_splat(x[i * ldx + k]);
+      for (int j = 0; j < TILE_NV; j++) acc[i][j] += w[j] * xb;
+    }
+  }
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < TILE_NV; j++) vt_store(c + i * ldc + j * TILE_VL, acc[i][j]);
+}
+
+typedef void (*tile_fn)(float *c, size_t ldc, const float *x, size_t ldx, const float *panel,
+                        const float *prefetch, int nk, int first);
+#define TILE_INSTANCE(MR)                                                                                  \
+  static void tile_##MR(float *c, size_t ldc, const float *x, size_t ldx, const float *panel,              \
+                        const float *prefetch, int nk, int first) {                                        \
+    tile(MR, c, ldc, x, ldx, panel, prefetch, nk, first);                                                  \
+  }
+TILE_INSTANCE(1)
+TILE_INSTANCE(2)
+TILE_INSTANCE(3)
+#if TILE_MR == 6
+TILE_INSTANCE(4)
+TILE_INSTANCE(5)
+TILE_INSTANCE(6)
+static const tile_fn tiles[TILE_MR + 1] = {NULL, tile_1, tile_2, tile_3, tile_4, tile_5, tile_6};
+#else
+static const tile_fn tiles[TILE_MR + 1] = {NULL, tile_1, tile_2, tile_3};
+#endif
+
+/* All M rows x one panel block (k0 .. k0+nk), in tiles of at most TILE_MR
+ * rows of as even heights as possible (a lone row would stream the panel
+ * block for little work); through tmp when the panel is the partial last
+ * one (out has no room for its padding).  The first tile fetches the next
+ * block (the panels are contiguous: it follows this one in memory). */
 static void tile_rows(float *out, const float *x, int M, const struct mdi_matrix *w, int p, int k0, int nk,
-                      float *tmp) {
+                      float *tmp /* [TILE_MR][64] */) {
   const int N = w->rows, K = w->cols, n0 = p * MDI_PANEL, first = k0 == 0;
   const int width = N - n0 < MDI_PANEL ? N - n0 : MDI_PANEL, direct = width == MDI_PANEL;
   const float *block = w->data + (size_t)p * MDI_PANEL * K + (size_t)k0 * MDI_PANEL;
-  for (int m = 0, mr; m < M; m += mr) {
-    /* tiles of 3 rows; 4 left over go as 2 + 2, since a lone row would
-     * stream the panel block for little work */
-    mr = M - m == 4 ? 2 : M - m < 3 ? M - m : 3;
+  const int n_tiles = (M + TILE_MR - 1) / TILE_MR;
+  for (int t = 0, m = 0; t < n_tiles; t++) {
+    const int mr = (M - m) / (n_tiles - t) + ((M - m) % (n_tiles - t) != 0);
     float *c = direct ? out + (size_t)m * N + n0 : tmp;
     const size_t ldc = direct ? (size_t)N : MDI_PANEL;
     if (!direct && !first)
       for (int i = 0; i < mr; i++) memcpy(tmp + i * MDI_PANEL, out + (size_t)(m + i) * N + n0, width * sizeof(float));
-    const float *xm = x + (size_t)m * K + k0;
-    if (mr == 3) tile3(c, ldc, xm, (size_t)K, block, nk, first);
-    else if (mr == 2) tile2(c, ldc, xm, (size_t)K, block, nk, first);
-    else tile1(c, ldc, xm, (size_t)K, block, nk, first);
+    tiles[mr](c, ldc, x + (size_t)m * K + k0, (size_t)K, block, t == 0 ? block + (size_t)nk * MDI_PANEL : NULL, nk,
+              first);
     if (!direct)
       for (int i = 0; i < mr; i++) memcpy(out + (size_t)(m + i) * N + n0, tmp + i * MDI_PANEL, width * sizeof(float));
+    m += mr;
   }
 }
 
 /* Panels [p0, p1) for all M rows. */
 static void matmul_panels(float *out, const float *x, const struct mdi_matrix *w, int M, int p0, int p1,
-                          float *tmp /* [3][64] */) {
+                          float *tmp /* [TILE_MR][64] */) {
   const int K = w->cols;
-  /* one or two rows stream each panel once; more rows block k so a panel
-   * block stays in cache while all row tiles pass over it */
-  const int KB = M <= 2 ? K : 256;
-  for (int k0 = 0; k0 < K; k0 += KB) {
-    const int nk = K - k0 < KB ? K - k0 : KB;
-    for (int p = p0; p < p1; p++) tile_rows(out, x, M, w, p, k0, nk, tmp);
-  }
+  /* k is blocked so that a panel block stays in cache (L1 for a
+   * micro-batch) while all row tiles pass over it, and so that the next
+   * block, fetched ahead while this one is used, is near */
+  const int KB = M <= TILE_MR ? 256 : 128;
+  for (int p = p0; p < p1; p++)
+    for (int k0 = 0; k0 < K; k0 += KB) tile_rows(out, x, M, w, p, k0, K - k0 < KB ? K - k0 : KB, tmp);
 }
 
 void mdi_matmul(float *out, const float *x, const struct mdi_matrix *w, int M) {
@@ -159,7 +213,7 @@ void mdi_matmul(float *out, const float *x, const struct mdi_matrix *w, int M) {
   const int P = n_panels(w->rows);
   const double work = (double)M * w->rows * w->cols;
   if (n_threads <= 1 || P == 1 || work < 65536.0) {
-    float tmp[3 * MDI_PANEL] __attribute__((aligned(64)));
+    float tmp[TILE_MR * MDI_PANEL] __attribute__((aligned(64)));
     matmul_panels(out, x, w, M, 0, P, tmp);
     return;
   }
@@ -167,7 +221,7 @@ void mdi_matmul(float *out, const float *x, const struct mdi_matrix *w, int M) {
 #pragma omp parallel num_threads(n_threads)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    float tmp[3 * MDI_PANEL] __attribute__((aligned(64)));
+    float tmp[TILE_MR * MDI_PANEL] __attribute__((aligned(64)));
     const int p0 = (int)((long)P * t / nt), p1 = (int)((long)P * (t + 1) / nt);
     if (p0 < p1) matmul_panels(out, x, w, M, p0, p1, tmp);
   }
