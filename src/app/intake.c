@@ -64,6 +64,16 @@ struct mdi_intake {
   struct mdi_rank_load *loads; /* [n_ranks] */
 };
 
+/* The absolute time timeout_s from now on `clock`, for pthread_cond_timedwait. */
+static struct timespec deadline(clockid_t clock, double timeout_s) {
+  struct timespec t;
+  clock_gettime(clock, &t);
+  const double ns = (double)t.tv_nsec + timeout_s * 1e9;
+  t.tv_sec += (time_t)(ns / 1e9);
+  t.tv_nsec = (long)(ns - (double)(time_t)(ns / 1e9) * 1e9);
+  return t;
+}
+
 double mdi_intake_clock(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -189,11 +199,7 @@ int mdi_job_wait(struct mdi_job *j, double timeout_s) {
   int all_done = 1;
   for (int k = 0; k < j->n; k++) all_done &= j->choices[k].done;
   if (!all_done && timeout_s > 0) {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    const double t = (double)until.tv_nsec * 1e-9 + timeout_s;
-    until.tv_sec += (time_t)t;
-    until.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
+    const struct timespec until = deadline(CLOCK_REALTIME, timeout_s); /* (j->cond has the default clock) */
     while (j->updates == seen) {
       if (pthread_cond_timedwait(&j->cond, &in->mu, &until) == ETIMEDOUT) break;
     }
@@ -340,11 +346,7 @@ static int source_pending(void *ctx) {
 
 static void source_wait(void *ctx, double timeout_s) {
   struct mdi_intake *in = ctx;
-  struct timespec until;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  const double t = (double)until.tv_nsec * 1e-9 + timeout_s;
-  until.tv_sec += (time_t)t;
-  until.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
+  const struct timespec until = deadline(CLOCK_MONOTONIC, timeout_s);
   pthread_mutex_lock(&in->mu);
   while (!in->head && !in->closed)
     if (pthread_cond_timedwait(&in->arrived, &in->mu, &until) == ETIMEDOUT) break;

@@ -48,17 +48,13 @@ def main():
                             "-q", "-o", offline], env=dict(os.environ, **MPI_ENV), capture_output=True, text=True,
                            timeout=300)
         check(r.returncode == 0, f"offline run: {r.returncode} {r.stderr[-400:]}")
-        srv = Server(a.mpiexec, a.binary, a.model, 3, ["-b", "8", "-q", "--api-key", key],
-                     os.path.join(a.work, "server.log"))
-        try:
+        with Server(a.mpiexec, a.binary, a.model, 3, ["-b", "8", "-q", "--api-key", key],
+                    os.path.join(a.work, "server.log")) as srv:
             r = subprocess.run(["node", os.path.join(a.node_dir, "openai_client.mjs"), str(srv.port), key, requests,
                                 offline], capture_output=True, text=True, timeout=600)
             print(r.stdout, end="")
             print(r.stderr, end="", file=sys.stderr)
             check(r.returncode == 0, f"the node client failed ({r.returncode})")
-            srv.stop()
-        finally:
-            srv.kill()
     except Fail as e:
         print(f"FAIL: {e}")
         sys.exit(1)

@@ -91,6 +91,18 @@ class Server:
             self.proc.kill()
             self.proc.wait()
 
+    # `with Server(...) as srv:` stops it at the end (SIGTERM, status 0 required),
+    # or kills it when the block failed
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        try:
+            if kind is None and self.proc.poll() is None:
+                self.stop()
+        finally:
+            self.kill()
+
 
 def request(port, method, path, body=None, headers=None, timeout=120):
     """(status, parsed JSON or text, headers) of one request."""

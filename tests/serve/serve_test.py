@@ -83,8 +83,8 @@ def curl_stream(port, body):
 
 def case_tokens(a):
     reqs, ref = load_ring16(a.data)
-    srv = Server(a.mpiexec, a.binary, a.model, a.np, ["-b", "4", "-n", "0", "-q"], os.path.join(a.work, "server.log"))
-    try:
+    with Server(a.mpiexec, a.binary, a.model, a.np, ["-b", "4", "-n", "0", "-q"],
+                os.path.join(a.work, "server.log")) as srv:
         port = srv.port
 
         def whole(i):
@@ -150,11 +150,6 @@ def case_tokens(a):
             check(m[f'mdi_rank_compute_seconds_total{{rank="{rank}"}}'] > 0, f"rank {rank} compute")
             check(f'mdi_rank_idle_seconds_total{{rank="{rank}"}}' in m, f"rank {rank} idle")
         print(f"models, health, metrics: ok ({int(m['mdi_generated_tokens_total'])} tokens)")
-    finally:
-        try:
-            srv.stop()
-        finally:
-            srv.kill()
     print("PASS")
 
 
@@ -192,11 +187,10 @@ def raw_request(port, data, timeout=10):
 
 def case_errors(a):
     key = "sk-test-0123456789"
-    srv = Server(a.mpiexec, a.binary, a.model, a.np,
-                 ["-q", "--api-key", key, "--max-body", "65536", "--client-timeout", "2", "-t", "0"],
-                 os.path.join(a.work, "server.log"))
     auth = {"Authorization": f"Bearer {key}"}
-    try:
+    with Server(a.mpiexec, a.binary, a.model, a.np,
+                ["-q", "--api-key", key, "--max-body", "65536", "--client-timeout", "2", "-t", "0"],
+                os.path.join(a.work, "server.log")) as srv:
         port = srv.port
         good = {"prompt": "Once upon a time", "max_tokens": 8, "return_tokens": True}
 
@@ -257,20 +251,14 @@ def case_errors(a):
         m = metrics(port, auth)
         check(m['mdi_requests_total{endpoint="/v1/completions",code="400"}'] >= 10, "400s counted")
         check(m['mdi_requests_total{endpoint="/v1/completions",code="401"}'] == 3, "401s counted")
-    finally:
-        try:
-            srv.stop()
-        finally:
-            srv.kill()
     print("PASS")
 
 
 def case_cancel(a):
     # one slot (B = 1, one micro-batch) and one place in the queue
-    srv = Server(a.mpiexec, a.binary, a.model, 3,
+    with Server(a.mpiexec, a.binary, a.model, 3,
                  ["-q", "-b", "1", "--micro-batches", "1", "--max-queue", "1", "-t", "0", "--client-timeout", "2"],
-                 os.path.join(a.work, "server.log"))
-    try:
+                 os.path.join(a.work, "server.log")) as srv:
         port = srv.port
         ref = {"prompt": "Once upon a time", "max_tokens": 60, "return_tokens": True}
         want = post(port, "/v1/completions", ref)[1]["choices"][0]["tokens"]
@@ -328,11 +316,6 @@ def case_cancel(a):
         check(results["a"][0] == 200 and results["a"][1]["choices"][0]["tokens"] == want, f"whole answer after 5 s: {results['a']}")
         check(joined(results["b"][1])[1] == want, "stream after 5 s")
         print("a ring held for 5 s (> --client-timeout 2): the waiting requests completed")
-    finally:
-        try:
-            srv.stop()
-        finally:
-            srv.kill()
     print("PASS")
 
 
