@@ -329,10 +329,10 @@ done:
 
 static void metrics(struct mdi_endpoints *ep, struct mdi_http_response *rs) {
   struct mdi_intake_stats st;
-  struct mdi_rank_load loads[1024];
-  mdi_intake_snapshot(ep->intake, &st, NULL);
-  const int n_ranks = st.n_ranks < 1024 ? st.n_ranks : 1024;
-  mdi_intake_snapshot(ep->intake, &st, n_ranks == st.n_ranks ? loads : NULL);
+  mdi_intake_snapshot(ep->intake, &st, NULL); /* n_ranks, fixed at start */
+  const int n_ranks = st.n_ranks;
+  struct mdi_rank_load *loads = mdi_xcalloc((size_t)n_ranks, sizeof *loads, "metrics");
+  mdi_intake_snapshot(ep->intake, &st, loads);
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
@@ -366,21 +366,20 @@ static void metrics(struct mdi_endpoints *ep, struct mdi_http_response *rs) {
              "# TYPE mdi_time_to_first_token_seconds summary\n"
              "mdi_time_to_first_token_seconds_sum %.6f\nmdi_time_to_first_token_seconds_count %ld\n",
           st.ttft_sum_s, st.ttft_count);
-  if (st.loads) {
-    fprintf(f, "# HELP mdi_rank_compute_seconds_total Seconds each rank spent computing (rank 0: also sampling).\n"
-               "# TYPE mdi_rank_compute_seconds_total counter\n");
-    for (int i = 0; i < n_ranks; i++)
-      fprintf(f, "mdi_rank_compute_seconds_total{rank=\"%d\"} %.6f\n", i, loads[i].compute_s);
-    fprintf(f, "# HELP mdi_rank_idle_seconds_total Seconds each rank's ring loop spent not computing.\n"
-               "# TYPE mdi_rank_idle_seconds_total counter\n");
-    for (int i = 0; i < n_ranks; i++) {
-      const double idle = loads[i].wall_s > loads[i].compute_s ? loads[i].wall_s - loads[i].compute_s : 0.0;
-      fprintf(f, "mdi_rank_idle_seconds_total{rank=\"%d\"} %.6f\n", i, idle);
-    }
+  fprintf(f, "# HELP mdi_rank_compute_seconds_total Seconds each rank spent computing (rank 0: also sampling).\n"
+             "# TYPE mdi_rank_compute_seconds_total counter\n");
+  for (int i = 0; i < n_ranks; i++)
+    fprintf(f, "mdi_rank_compute_seconds_total{rank=\"%d\"} %.6f\n", i, loads[i].compute_s);
+  fprintf(f, "# HELP mdi_rank_idle_seconds_total Seconds each rank's ring loop spent not computing.\n"
+             "# TYPE mdi_rank_idle_seconds_total counter\n");
+  for (int i = 0; i < n_ranks; i++) {
+    const double idle = loads[i].wall_s > loads[i].compute_s ? loads[i].wall_s - loads[i].compute_s : 0.0;
+    fprintf(f, "mdi_rank_idle_seconds_total{rank=\"%d\"} %.6f\n", i, idle);
   }
   fclose(f);
   reply(rs, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len);
   free(buf);
+  free(loads);
 }
 
 /* Constant-time comparison of "Bearer KEY" with the key. */

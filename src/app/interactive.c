@@ -88,7 +88,7 @@ static char *one_turn(const struct mdi_interactive *it, const char *text, int tu
 void *mdi_interactive_main(void *arg) {
   const struct mdi_interactive *it = arg;
   const int tty = isatty(STDIN_FILENO);
-  struct mdi_chat_message *conv = NULL;
+  struct mdi_api_message *conv = NULL;
   int n_conv = 0;
   char *line = NULL;
   size_t cap = 0;
@@ -101,7 +101,7 @@ void *mdi_interactive_main(void *arg) {
     char *prompt = NULL;
     if (it->chat) {
       conv = mdi_xrealloc(conv, (size_t)(n_conv + 2) * sizeof *conv, "conversation");
-      conv[n_conv++] = (struct mdi_chat_message){mdi_xstrdup("user"), mdi_xstrdup(line)};
+      conv[n_conv++] = (struct mdi_api_message){mdi_xstrdup("user"), mdi_xstrdup(line)};
       if (it->chat(it->chat_ctx, conv, n_conv, &prompt) != MDI_OK) {
         fprintf(stderr, "%s\n", mdi_error());
         free(conv[--n_conv].role), free(conv[n_conv].content);
@@ -110,8 +110,12 @@ void *mdi_interactive_main(void *arg) {
     }
     char *reply = one_turn(it, prompt ? prompt : line, turn);
     free(prompt);
-    if (it->chat && reply) conv[n_conv++] = (struct mdi_chat_message){mdi_xstrdup("assistant"), reply};
-    else free(reply);
+    if (it->chat && reply) {
+      conv[n_conv++] = (struct mdi_api_message){mdi_xstrdup("assistant"), reply};
+    } else {
+      if (it->chat) free(conv[--n_conv].role), free(conv[n_conv].content); /* the turn did not happen */
+      free(reply);
+    }
   }
   if (tty) fputc('\n', stdout);
   fflush(stdout);

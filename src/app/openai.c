@@ -149,7 +149,7 @@ static int get_messages(const struct mdi_json *o, struct mdi_api_request *r, str
     if (!role) return mdi_api_fail(e, 400, "invalid_request_error", "missing_required_parameter", "messages.role",
                                    "Missing required parameter: 'messages.role'.");
     if (mdi_json_type(role) != MDI_JSON_STRING) return bad_type(e, "messages.role", "a string", role);
-    struct mdi_chat_message *cm = &r->messages[r->n_messages++];
+    struct mdi_api_message *cm = &r->messages[r->n_messages++];
     cm->role = mdi_xstrdup(mdi_json_string(role));
     if (get_content(m, &cm->content, e) != MDI_OK) return MDI_ERR;
   }

@@ -19,7 +19,7 @@ enum { MDI_EP_COUNT = 6, MDI_EP_CODES = 10 };
 /* Renders chat messages into a prompt (the model's chat template); NULL
  * when the model has none.  Returns MDI_ERR with the message set when the
  * conversation does not fit the template. */
-typedef int (*mdi_chat_render)(void *ctx, const struct mdi_chat_message *m, int n, char **prompt);
+typedef int (*mdi_chat_renderer)(void *ctx, const struct mdi_api_message *m, int n, char **prompt);
 
 struct mdi_endpoints {
   struct mdi_intake *intake;
@@ -29,7 +29,7 @@ struct mdi_endpoints {
   const char *api_key;          /* NULL: no key needed */
   const char *model_name;
   int64_t created;              /* Unix time the server started */
-  mdi_chat_render chat;         /* NULL: /v1/chat/completions answers 400 */
+  mdi_chat_renderer chat;         /* NULL: /v1/chat/completions answers 400 */
   void *chat_ctx;
   /* counters (atomic) */
   uint64_t next_seed;           /* requests without a seed: --seed, then one more per sequence */

@@ -17,7 +17,7 @@ struct mdi_interactive {
   const struct mdi_tokenizer *tok;
   const struct mdi_options *opt;
   int max_seq;
-  mdi_chat_render chat;   /* NULL: each line is a plain prompt */
+  mdi_chat_renderer chat;   /* NULL: each line is a plain prompt */
   void *chat_ctx;
   int sig_fd;             /* readable when SIGINT/SIGTERM arrived (one byte each) */
 };

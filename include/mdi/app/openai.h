@@ -16,7 +16,7 @@
 
 enum mdi_api_kind { MDI_API_COMPLETIONS, MDI_API_CHAT };
 
-struct mdi_chat_message {
+struct mdi_api_message {
   char *role;     /* "system", "user", "assistant", ... */
   char *content;  /* text (parts of type "text" joined) */
 };
@@ -25,7 +25,7 @@ struct mdi_api_request {
   enum mdi_api_kind kind;
   char *model;                   /* NULL when absent */
   char *prompt;                  /* completions */
-  struct mdi_chat_message *messages; /* chat: [n_messages] */
+  struct mdi_api_message *messages; /* chat: [n_messages] */
   int n_messages;
   int max_tokens;                /* -1: absent (max_tokens, or max_completion_tokens for chat) */
   double temperature, top_p;     /* -1: absent */
