@@ -7,6 +7,7 @@
  * dequantization on real blocks).
  *
  * usage: test_quant_llamacpp FLOAT.gguf QUANTIZED.gguf... */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
