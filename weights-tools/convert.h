@@ -47,6 +47,19 @@ static inline int64_t convert_input_left(const struct convert_input *in) {
   return in->size - in->pos;
 }
 
+/* ---- checked output ---------------------------------------------------- */
+
+/* A binary file being written (the exporters); every write is checked and
+ * names the file and the item. */
+struct convert_output {
+  FILE *f;
+  const char *path;
+};
+int convert_output_open(struct convert_output *o, const char *path);
+int convert_output_write(struct convert_output *o, const void *data, size_t n, const char *what);
+/* Close; on failure or when `failed`, remove the file. */
+int convert_output_close(struct convert_output *o, int failed);
+
 /* ---- tensor copies ----------------------------------------------------- */
 
 /* How a tensor is stored in the input: float32, half floats (widened to
@@ -297,6 +310,7 @@ int convert_info_main(int argc, char **argv);
 int convert_split_main(int argc, char **argv);
 int convert_random_main(int argc, char **argv);
 int convert_export_llama2c_main(int argc, char **argv);
+int convert_export_gguf_main(int argc, char **argv);
 int convert_quantize_main(int argc, char **argv);
 int convert_hf_main(int argc, char **argv);
 

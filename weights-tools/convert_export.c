@@ -32,58 +32,22 @@
 #include "mdi/model/tokenizer.h"
 #include "mdi/model/weights.h"
 
-/* An output file being written; every write is checked. */
-struct export_out {
-  FILE *f;
-  const char *path;
-};
-
-static int out_write(struct export_out *o, const void *data, size_t n, const char *what) {
-  if (n && fwrite(data, 1, n, o->f) != n)
-    return mdi_fail("%s: writing %s failed: %s", o->path, what, strerror(errno));
-  return MDI_OK;
-}
-
-static int out_open(struct export_out *o, const char *path) {
-  o->path = path;
-  o->f = fopen(path, "wb");
-  if (!o->f) return mdi_fail("%s: cannot create: %s", path, strerror(errno));
-  return MDI_OK;
-}
-
-/* Close; on failure or when `failed`, remove the file. */
-static int out_close(struct export_out *o, int failed) {
-  if (!o->f) return failed ? MDI_ERR : MDI_OK;
-  int ok = !failed;
-  if (ok && (fflush(o->f) != 0 || ferror(o->f))) {
-    mdi_fail("%s: writing failed: %s", o->path, strerror(errno));
-    ok = 0;
-  }
-  if (fclose(o->f) != 0 && ok) {
-    mdi_fail("%s: closing failed: %s", o->path, strerror(errno));
-    ok = 0;
-  }
-  o->f = NULL;
-  if (!ok) remove(o->path);
-  return ok ? MDI_OK : MDI_ERR;
-}
-
 /* convert_rows_fn: append the rows to the checkpoint. */
 static int append_rows(void *ctx, const struct convert_tensor *t, const float *rows, int64_t row0,
                        int64_t nrows) {
   (void)row0;
   const int64_t cols = t->ndims == 2 ? t->dims[1] : t->dims[0];
-  return out_write(ctx, rows, (size_t)(nrows * cols) * sizeof(float), t->name);
+  return convert_output_write(ctx, rows, (size_t)(nrows * cols) * sizeof(float), t->name);
 }
 
-static int copy_tensor(struct mdi_h5 *f, struct export_out *o, const struct mdi_hparams *hp, int index) {
+static int copy_tensor(struct mdi_h5 *f, struct convert_output *o, const struct mdi_hparams *hp, int index) {
   struct convert_tensor t;
   convert_tensor_at(hp, index, &t);
   return convert_read_tensor_rows(f, &t, append_rows, o);
 }
 
 /* freq_cis_real then freq_cis_imag, one position (head_size/2 floats) at a time. */
-static int write_rope_tables(struct export_out *o, const struct mdi_hparams *hp) {
+static int write_rope_tables(struct convert_output *o, const struct mdi_hparams *hp) {
   const int head_size = mdi_hparams_head_size(hp), half = head_size / 2;
   float *row = mdi_malloc((size_t)half * sizeof(float), "RoPE table row"); /* [head_size/2] */
   if (!row) return MDI_ERR;
@@ -96,16 +60,16 @@ static int write_rope_tables(struct export_out *o, const struct mdi_hparams *hp)
         float angle = (float)pos * freq;
         row[i] = part == 0 ? cosf(angle) : sinf(angle);
       }
-      rc = out_write(o, row, (size_t)half * sizeof(float), part == 0 ? "freq_cis_real" : "freq_cis_imag");
+      rc = convert_output_write(o, row, (size_t)half * sizeof(float), part == 0 ? "freq_cis_real" : "freq_cis_imag");
     }
   free(row);
   return rc;
 }
 
-static int write_checkpoint(struct mdi_h5 *f, const struct mdi_hparams *hp, struct export_out *o) {
+static int write_checkpoint(struct mdi_h5 *f, const struct mdi_hparams *hp, struct convert_output *o) {
   const int32_t header[7] = {hp->dim, hp->hidden_dim, hp->n_layers, hp->n_heads, hp->n_kv_heads,
                              hp->shared_classifier ? hp->vocab_size : -hp->vocab_size, hp->seq_len};
-  if (out_write(o, header, sizeof header, "header") != MDI_OK || copy_tensor(f, o, hp, 0) != MDI_OK)
+  if (convert_output_write(o, header, sizeof header, "header") != MDI_OK || copy_tensor(f, o, hp, 0) != MDI_OK)
     return MDI_ERR;
   /* llama2.c groups by tensor kind, all layers of one kind together, in the
    * order of enum convert_layer_tensor; canonical index 1 + 9 * layer + kind */
@@ -118,13 +82,13 @@ static int write_checkpoint(struct mdi_h5 *f, const struct mdi_hparams *hp, stru
   return MDI_OK;
 }
 
-static int write_tokenizer(const struct mdi_tokenizer *t, struct export_out *o) {
+static int write_tokenizer(const struct mdi_tokenizer *t, struct convert_output *o) {
   const int32_t max_len = t->max_token_length;
-  if (out_write(o, &max_len, 4, "max_token_length") != MDI_OK) return MDI_ERR;
+  if (convert_output_write(o, &max_len, 4, "max_token_length") != MDI_OK) return MDI_ERR;
   for (int i = 0; i < t->vocab_size; i++) {
     const int32_t len = t->piece_lens[i];
-    if (out_write(o, &t->scores[i], 4, "a score") != MDI_OK || out_write(o, &len, 4, "a length") != MDI_OK ||
-        out_write(o, t->pieces[i], (size_t)len, "a piece") != MDI_OK)
+    if (convert_output_write(o, &t->scores[i], 4, "a score") != MDI_OK || convert_output_write(o, &len, 4, "a length") != MDI_OK ||
+        convert_output_write(o, t->pieces[i], (size_t)len, "a piece") != MDI_OK)
       return MDI_ERR;
   }
   return MDI_OK;
@@ -146,7 +110,7 @@ static int export_model(const char *in, const char *out, const char *tok_out) {
   struct mdi_hparams hp;
   struct mdi_tokenizer tok;
   int have_tok = 0, rc = MDI_ERR;
-  struct export_out o = {0}, ot = {0};
+  struct convert_output o = {0}, ot = {0};
   char *paths[2] = {(char *)out, (char *)tok_out}; /* removed on a signal; never written through */
   if (mdi_h5_read_hparams(f, &hp) != MDI_OK) goto done;
   if (mdi_hparams_is_gpt2(&hp)) { /* run.c knows the Llama block only */
@@ -171,18 +135,18 @@ static int export_model(const char *in, const char *out, const char *tok_out) {
     have_tok = 1;
   }
   warn_llama2c_limits(in, &hp, have_tok ? &tok : NULL);
-  if (out_open(&o, out) != MDI_OK) goto done;
+  if (convert_output_open(&o, out) != MDI_OK) goto done;
   /* a signal removes only what this run created: an older TOK.bin stays
    * until it is truncated here */
   convert_remove_on_signal_list(paths, 1);
   int failed = write_checkpoint(f, &hp, &o) != MDI_OK;
   if (!failed && tok_out) {
-    failed = out_open(&ot, tok_out) != MDI_OK;
+    failed = convert_output_open(&ot, tok_out) != MDI_OK;
     if (!failed) convert_remove_on_signal_list(paths, 2);
     if (!failed) failed = write_tokenizer(&tok, &ot) != MDI_OK;
   }
   /* close both; any failure removes both, so no half of a pair is left */
-  int c1 = out_close(&o, failed), c2 = out_close(&ot, failed || c1 != MDI_OK);
+  int c1 = convert_output_close(&o, failed), c2 = convert_output_close(&ot, failed || c1 != MDI_OK);
   if (c1 == MDI_OK && c2 != MDI_OK) remove(out);
   convert_remove_on_signal_list(NULL, 0);
   if (c1 != MDI_OK || c2 != MDI_OK) goto done;

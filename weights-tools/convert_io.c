@@ -265,3 +265,32 @@ int convert_read_dataset_rows(struct mdi_h5 *f, const char *name, enum mdi_dtype
   free(buf);
   return rc;
 }
+
+int convert_output_write(struct convert_output *o, const void *data, size_t n, const char *what) {
+  if (n && fwrite(data, 1, n, o->f) != n)
+    return mdi_fail("%s: writing %s failed: %s", o->path, what, strerror(errno));
+  return MDI_OK;
+}
+
+int convert_output_open(struct convert_output *o, const char *path) {
+  o->path = path;
+  o->f = fopen(path, "wb");
+  if (!o->f) return mdi_fail("%s: cannot create: %s", path, strerror(errno));
+  return MDI_OK;
+}
+
+int convert_output_close(struct convert_output *o, int failed) {
+  if (!o->f) return failed ? MDI_ERR : MDI_OK;
+  int ok = !failed;
+  if (ok && (fflush(o->f) != 0 || ferror(o->f))) {
+    mdi_fail("%s: writing failed: %s", o->path, strerror(errno));
+    ok = 0;
+  }
+  if (fclose(o->f) != 0 && ok) {
+    mdi_fail("%s: closing failed: %s", o->path, strerror(errno));
+    ok = 0;
+  }
+  o->f = NULL;
+  if (!ok) remove(o->path);
+  return ok ? MDI_OK : MDI_ERR;
+}

@@ -29,6 +29,8 @@ static void usage(FILE *out) {
           "                     llama-quantize makes them), or f32 to dequantize\n"
           "  export-llama2c IN.h5 OUT.bin [--tokenizer-out TOK.bin]\n"
           "                     back to llama2.c's legacy checkpoint (and tokenizer.bin)\n"
+          "  export-gguf IN.h5 OUT.gguf\n"
+          "                     a GGUF for llama.cpp with the same weights (quantized ones as blocks)\n"
           "\n"
           "'mdi_convert SUBCOMMAND --help' describes each one; 'mdi_convert --version' prints\n"
           "the version.  Exit status: 0 on success, 1 on bad input or I/O errors, 2 on\n"
@@ -57,6 +59,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "split") == 0) return convert_split_main(argc - 1, argv + 1);
   if (strcmp(cmd, "random") == 0) return convert_random_main(argc - 1, argv + 1);
   if (strcmp(cmd, "quantize") == 0) return convert_quantize_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "export-gguf") == 0) return convert_export_gguf_main(argc - 1, argv + 1);
   if (strcmp(cmd, "export-llama2c") == 0) return convert_export_llama2c_main(argc - 1, argv + 1);
   mdi_log_error("unknown subcommand '%s' (see 'mdi_convert --help')", cmd);
   return CONVERT_EXIT_USAGE;
