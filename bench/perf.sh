@@ -1,8 +1,10 @@
 #!/bin/bash
 # Single-node performance of mdi_pipeline against its targets: decode speed of
 # one sequence against llama2.c's run.c and against the memory-bandwidth
-# bound, micro-batched throughput, prefill, Q8_0 weights, and 2 ranks against
-# 1 rank on the same cores.
+# bound, micro-batched throughput, prefill, quantized weights (Q8_0, Q4_0,
+# Q4_K: decode, and for Q8_0 and Q4_K batches and prefill), 2 ranks against
+# 1 rank on the same cores, and with --llamacpp the same points of
+# llama.cpp on the same weights.
 #
 #   bench/perf.sh --out DIR [options]
 #
@@ -11,8 +13,9 @@
 #   --quick               short smoke version: 1 repeat, 64 positions per sequence, 256 MiB bandwidth arrays
 #   --model-preset NAME   `mdi_convert random` preset of the model (default stories110M; stories15M or
 #                         stories260K make a fast run)
-#   --big                 also measure single-sequence decode on the tinyllama1.1b preset (4.4 GB fp32;
-#                         skipped with a note when memory is short)
+#   --big                 also measure single-sequence decode on a big preset, fp32 and quantized
+#                         (skipped with a note when memory is short)
+#   --big-preset NAME     the big preset (default tinyllama1.1b, 4.4 GB fp32; llama3.2-1b: 4.9 GB)
 #   --repeats R           rounds of every point (default 3, --quick 1); medians are reported
 #   --threads "1 2"       thread counts (mdi_pipeline --threads N, run.c OMP_NUM_THREADS=N)
 #   --steps S             positions per sequence (default 256, --quick 64): run.c -n S, mdi_pipeline
@@ -21,6 +24,10 @@
 #   --llama2c FILE        llama2.c's run.c to build and compare with (default: $MDI_LLAMA2C); one
 #                         of --llama2c, MDI_LLAMA2C or --no-llama2c is required
 #   --no-llama2c          do not run run.c (its columns are skipped with a note)
+#   --llamacpp DIR        a built llama.cpp (DIR/build/bin/llama-bench, llama-batched-bench,
+#                         llama-quantize): the same points measured with llama.cpp on the same weights
+#                         (mdi_convert export-gguf writes them), in the same rounds; without it the
+#                         llama.cpp rows are skipped with a note
 #   --bind "core none"    mpirun --bind-to policies of the 2-rank point, each measured (default both)
 #   --stream-mib N        size of each bandwidth array in MiB (default 1024, --quick 256)
 #   --seed S              seed of the random model (default 1)
@@ -28,9 +35,10 @@
 #   --run-timeout S       a run that takes longer is ended and recorded as failed (default 900)
 #
 # Every point runs --repeats times, in rounds; inside a round our runs and
-# run.c runs alternate (R S P R B16 R B64 R Q8 R ...), and each ratio against
-# run.c takes the run.c runs just before and after it, so both sides of a
-# ratio see the same load on a shared machine. The table on stdout gives each
+# run.c runs alternate (R S P R B16 R B64 R, the same for each quantized type,
+# ...), and each ratio against run.c takes the run.c runs just before and
+# after it, so both sides of a ratio see the same load on a shared machine;
+# each llama.cpp run follows our run of the same point. The table on stdout gives each
 # measure, its value, its target and PASS or SHORT; a SHORT target does not
 # make the exit status non-zero (exit 1 only when runs failed, 2 on usage or
 # setup errors). Environment: MDI_BUILD_DIR (default build). Needs gcc,
@@ -47,6 +55,7 @@ log() { echo "perf.sh: $*" >&2; }
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 OUT="" QUICK=0 PRESET=stories110M BIG=0 REPEATS="" THREADS="1 2" STEPS="" PREFILL=500 LLAMA2C=${MDI_LLAMA2C:-} USE_LLAMA2C=1
+LLAMACPP="" BIG_PRESET=tinyllama1.1b
 BINDS="core none" STREAM_MIB="" SEED=1 CACHE="" RUN_TIMEOUT=900
 CMDLINE=$(printf "%q " "$0" "$@")
 while [ $# -gt 0 ]; do
@@ -55,12 +64,14 @@ while [ $# -gt 0 ]; do
     --quick) QUICK=1; shift ;;
     --model-preset) PRESET=${2:?--model-preset needs a name}; shift 2 ;;
     --big) BIG=1; shift ;;
+    --big-preset) BIG_PRESET=${2:?--big-preset needs a name}; shift 2 ;;
     --repeats) REPEATS=${2:?}; shift 2 ;;
     --threads) THREADS=${2:?}; shift 2 ;;
     --steps) STEPS=${2:?}; shift 2 ;;
     --prefill-tokens) PREFILL=${2:?}; shift 2 ;;
     --llama2c) LLAMA2C=${2:?--llama2c needs the path of run.c}; shift 2 ;;
     --no-llama2c) USE_LLAMA2C=0; shift ;;
+    --llamacpp) LLAMACPP=${2:?--llamacpp needs a llama.cpp directory}; shift 2 ;;
     --bind) BINDS=${2:?}; shift 2 ;;
     --stream-mib) STREAM_MIB=${2:?}; shift 2 ;;
     --seed) SEED=${2:?}; shift 2 ;;
@@ -94,6 +105,15 @@ command -v mpirun >/dev/null || die "mpirun not found (scripts/setup.sh installs
 unset OMP_NUM_THREADS BLIS_NUM_THREADS OMP_PROC_BIND OMP_PLACES || true
 
 if [ "$USE_LLAMA2C" = 1 ] && [ -n "$LLAMA2C" ] && [ ! -r "$LLAMA2C" ]; then die "--llama2c $LLAMA2C: not readable"; fi
+LLAMA_BENCH="" LLAMA_BATCHED="" LLAMA_QUANTIZE="" LLAMACPP_NOTE="no --llamacpp: llama.cpp rows skipped"
+if [ -n "$LLAMACPP" ]; then
+  LLAMA_BENCH=$LLAMACPP/build/bin/llama-bench LLAMA_BATCHED=$LLAMACPP/build/bin/llama-batched-bench
+  LLAMA_QUANTIZE=$LLAMACPP/build/bin/llama-quantize
+  for x in "$LLAMA_BENCH" "$LLAMA_BATCHED" "$LLAMA_QUANTIZE"; do
+    [ -x "$x" ] || die "--llamacpp $LLAMACPP: no $x (build llama-bench, llama-batched-bench and llama-quantize)"
+  done
+  LLAMACPP_NOTE=""
+fi
 mkdir -p "$OUT" 2>/dev/null && [ -d "$OUT" ] || die "cannot create the output directory $OUT"
 OUT=$(cd "$OUT" && pwd)
 CACHE=${CACHE:-$BUILD_DIR/bench-models}
@@ -171,17 +191,39 @@ export_llama2c() {
     mv "$f.llama2c.bin.perf-tmp.$$" "$f.llama2c.bin"
   fi
 }
-# quantized FILE: FILE's Q8_0 version (FILE.q8_0.h5), or nothing when mdi_convert cannot quantize
+# quantized FILE TYPE: FILE's weight matrices in TYPE (FILE%.h5.TYPE.h5, mdi_convert quantize)
 quantized() {
-  local f=$1 q=${1%.h5}.q8_0.h5
-  "$CONVERT" quantize --help >/dev/null 2>&1 || return 0
+  local f=$1 q=${1%.h5}.$2.h5
   if ! { [ -s "$q" ] && [ "$q" -nt "$f" ]; }; then
-    log "quantizing $f to Q8_0"
+    log "quantizing $f to $2"
     rm -f "$q.perf-tmp.$$.h5"
-    "$CONVERT" quantize --q8_0 "$f" "$q.perf-tmp.$$.h5" >&2 || { log "mdi_convert quantize --q8_0 $f failed"; return 0; }
+    "$CONVERT" quantize -q --type "$2" "$f" "$q.perf-tmp.$$.h5" >&2 || die "mdi_convert quantize --type $2 $f failed"
     mv "$q.perf-tmp.$$.h5" "$q"
   fi
   echo "$q"
+}
+# gguf FILE: FILE as GGUF for llama.cpp (FILE%.h5.gguf, mdi_convert export-gguf: the same weights)
+gguf() {
+  local f=$1 g=${1%.h5}.gguf
+  if ! { [ -s "$g" ] && [ "$g" -nt "$f" ]; }; then
+    log "exporting $f to GGUF"
+    "$CONVERT" export-gguf -q "$f" "$g.perf-tmp.$$" >&2 || die "mdi_convert export-gguf $f failed"
+    mv "$g.perf-tmp.$$" "$g"
+  fi
+  echo "$g"
+}
+# q4_k_m FILE: llama-quantize's Q4_K_M of FILE's GGUF, and its import (FILE%.h5.q4_k_m.{gguf,h5})
+q4_k_m() {
+  local f=$1 g=${1%.h5}.q4_k_m.gguf h=${1%.h5}.q4_k_m.h5
+  if ! { [ -s "$h" ] && [ "$h" -nt "$f" ]; }; then
+    log "llama-quantize Q4_K_M of $f"
+    "$LLAMA_QUANTIZE" "$(gguf "$f")" "$g.perf-tmp.$$" Q4_K_M >"$SCRATCH/quantize.txt" 2>&1 ||
+      { tail -n 5 "$SCRATCH/quantize.txt" >&2; die "llama-quantize Q4_K_M failed"; }
+    mv "$g.perf-tmp.$$" "$g"
+    "$CONVERT" gguf -q "$g" "$h.perf-tmp.$$" >&2 || die "mdi_convert gguf $g failed"
+    mv "$h.perf-tmp.$$" "$h"
+  fi
+  echo "$h"
 }
 # bytes_per_token INFO: weight bytes read per decode token: every layer tensor,
 # the final norm and the classifier (the embedding when it is shared); one
@@ -202,29 +244,44 @@ SEQ_LEN=$(info_value "$MODEL_INFO" seq_len)
 BPT=$(bytes_per_token "$MODEL_INFO")
 if [ -n "$RUNC" ]; then export_llama2c "$MODEL"; fi
 [ "$STEPS" -le "$SEQ_LEN" ] || die "--steps $STEPS is longer than $PRESET's seq_len $SEQ_LEN"
-MODEL_Q8=$(quantized "$MODEL")
-Q8_NOTE=""
-BPT_Q8=""
-if [ -n "$MODEL_Q8" ]; then
-  BPT_Q8=$(bytes_per_token "$(info_file "$MODEL_Q8")")
+# the quantized versions: Q8_0 and Q4_0, and Q4_K (as llama-quantize --pure makes them)
+QTYPES="q8_0 q4_0 q4_k"
+declare -A QMODEL QBPT
+for q in $QTYPES; do
+  QMODEL[$PRESET.$q]=$(quantized "$MODEL" "$q")
+  QBPT[$PRESET.$q]=$(bytes_per_token "$(info_file "${QMODEL[$PRESET.$q]}")")
+done
+# llama.cpp's files: the same weights as GGUF, and llama-quantize's Q4_K_M (the per-rank bytes row)
+declare -A GGUF
+MODEL_Q4KM="" GGUF_Q4KM=""
+if [ -n "$LLAMACPP" ]; then
+  GGUF[$PRESET]=$(gguf "$MODEL")
+  for q in $QTYPES; do GGUF[$PRESET.$q]=$(gguf "${QMODEL[$PRESET.$q]}"); done
+  MODEL_Q4KM=$(q4_k_m "$MODEL")
+  GGUF_Q4KM=${MODEL%.h5}.q4_k_m.gguf
 else
-  Q8_NOTE="mdi_convert has no 'quantize --q8_0' yet: Q8_0 rows skipped"
-  log "$Q8_NOTE"
+  # without llama.cpp, the Q4_K file's own export is "the GGUF" of the per-rank bytes row
+  MODEL_Q4KM=${QMODEL[$PRESET.q4_k]}
+  GGUF_Q4KM=$(gguf "$MODEL_Q4KM")
 fi
 
-BIG_MODEL="" BIG_NOTE="" BIG_Q8="" BIG_BPT="" BIG_BPT_Q8=""
+BIG_MODEL="" BIG_NOTE="" BIG_BPT=""
 if [ "$BIG" = 1 ]; then
   avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
-  # our process and run.c's mapping hold 4.4 GB each; the page cache wants the files too
-  if [ "$avail_kb" -lt $((12 * 1024 * 1024)) ]; then
-    BIG_NOTE="--big: $((avail_kb / 1024)) MiB available, tinyllama1.1b needs about 12 GiB: skipped"
+  # our process and run.c's mapping hold the fp32 weights each; the page cache wants the files too
+  if [ "$avail_kb" -lt $((13 * 1024 * 1024)) ]; then
+    BIG_NOTE="--big: $((avail_kb / 1024)) MiB available, $BIG_PRESET needs about 13 GiB: skipped"
     log "$BIG_NOTE"
   else
-    BIG_MODEL=$(random_model tinyllama1.1b)
+    BIG_MODEL=$(random_model $BIG_PRESET)
     BIG_BPT=$(bytes_per_token "$(info_file "$BIG_MODEL")")
     if [ -n "$RUNC" ]; then export_llama2c "$BIG_MODEL"; fi
-    BIG_Q8=$(quantized "$BIG_MODEL")
-    [ -z "$BIG_Q8" ] || BIG_BPT_Q8=$(bytes_per_token "$(info_file "$BIG_Q8")")
+    for q in $QTYPES; do
+      QMODEL[$BIG_PRESET.$q]=$(quantized "$BIG_MODEL" "$q")
+      QBPT[$BIG_PRESET.$q]=$(bytes_per_token "$(info_file "${QMODEL[$BIG_PRESET.$q]}")")
+      [ -z "$LLAMACPP" ] || GGUF[$BIG_PRESET.$q]=$(gguf "${QMODEL[$BIG_PRESET.$q]}")
+    done
+    [ -z "$LLAMACPP" ] || GGUF[$BIG_PRESET]=$(gguf "$BIG_MODEL")
   fi
 fi
 
@@ -319,6 +376,41 @@ runc() {
     round="$ROUND" seq="$SEQ" steps="$steps" command="$shown" dir="${dir#"$OUT"/}" $RUN_LOAD
   log "$(printf 'round %d %-7s %-14s t=%d np=1: %s' "$ROUND" run.c "$label" "$threads" "$(grep -h 'achieved' "$dir/stderr.txt" || echo 'no tok/s line')")"
 }
+# llama.cpp: one run of llama-bench (LS: -n 128 decode, LP: -p N prefill) or of
+# llama-batched-bench (LB16, LB64) on LABEL's GGUF, recorded like ours
+llama_run() { # TAG LABEL THREADS CMD...
+  local tag=$1 label=$2 threads=$3 rc=0
+  shift 3
+  SEQ=$((SEQ + 1))
+  local dir=$OUT/runs/r$ROUND-$(printf %03d $SEQ)-$tag-$label-t$threads
+  mkdir -p "$dir"
+  printf "%q " "$@" | sed "s/ $//" >"$dir/command.txt"
+  echo >>"$dir/command.txt"
+  run_cmd "$dir" "$@" || rc=$?
+  local shown
+  shown=$(sed -e "s|$OUT|\$OUT|g" -e "s|$CACHE|\$CACHE|g" -e "s|$LLAMACPP|\$LLAMACPP|g" "$dir/command.txt")
+  if [ "$rc" != 0 ]; then
+    record_failure "$tag" "$dir" "$rc" kind=llamacpp model="$label" threads="$threads" command="$shown"
+    return 0
+  fi
+  python3 "$REPORT" add-llama --out "$dir/stdout.txt" "$RUNS" tag="$tag" model="$label" threads="$threads" \
+    round="$ROUND" seq="$SEQ" command="$shown" dir="${dir#"$OUT"/}" $RUN_LOAD
+  log "$(printf 'round %d %-7s %-14s t=%d: %s' "$ROUND" "$tag" "$label" "$threads" \
+    "$(python3 -c 'import json, sys; r = [json.loads(l) for l in open(sys.argv[1])][-1]; print("%.2f tok/s" % r["tok_per_s"] if r.get("ok") else r.get("note"))' "$RUNS")")"
+}
+llama_tg() { # LABEL THREADS
+  [ -n "${GGUF[$1]:-}" ] || return 0
+  llama_run LS "$1" "$2" "$LLAMA_BENCH" -m "${GGUF[$1]}" -t "$2" -r 1 -o json -n 128 -p 0
+}
+llama_pp() { # LABEL THREADS
+  [ -n "${GGUF[$1]:-}" ] || return 0
+  llama_run LP "$1" "$2" "$LLAMA_BENCH" -m "${GGUF[$1]}" -t "$2" -r 1 -o json -n 0 -p "$P_LONG"
+}
+llama_batch() { # TAG LABEL THREADS SEQUENCES
+  [ -n "${GGUF[$2]:-}" ] || return 0
+  llama_run "$1" "$2" "$3" "$LLAMA_BATCHED" -m "${GGUF[$2]}" -t "$3" -tb "$3" -c $(($4 * (P_SHORT + NEW) + 64)) \
+    -b 2048 -ub 512 -npp "$P_SHORT" -ntg "$NEW" -npl "$4" --output-format jsonl
+}
 stream() { # THREADS
   local threads=$1 line
   SEQ=$((SEQ + 1))
@@ -374,8 +466,11 @@ log "prompts: '$PROMPT' is $P_SHORT tokens (run.c -n $STEPS, mdi_pipeline -n $NE
 # --- the description of the benchmark ---------------------------------------------
 BINDS_JSON=$(printf '"%s",' $BINDS)
 THREADS_JSON=$(printf '%s,' $THREADS)
+QMODELS_JSON=$(for k in "${!QMODEL[@]}"; do printf '"%s": "%s",' "$k" "${QMODEL[$k]}"; done)
+QBPT_JSON=$(for k in "${!QBPT[@]}"; do printf '"%s": %s,' "$k" "${QBPT[$k]}"; done)
 PERF_CMDLINE=$CMDLINE PERF_PIPELINE=$PIPELINE PERF_LLAMA2C=${RUNC:+$LLAMA2C} PERF_LLAMA2C_NOTE=$LLAMA2C_NOTE \
-  PERF_Q8_NOTE=$Q8_NOTE PERF_BIG_NOTE=$BIG_NOTE PERF_PROMPT=$PROMPT python3 - "$META" <<EOF
+  PERF_LLAMACPP=$LLAMACPP PERF_LLAMACPP_NOTE=$LLAMACPP_NOTE PERF_BIG_NOTE=$BIG_NOTE PERF_PROMPT=$PROMPT \
+  python3 - "$META" <<EOF
 import json, os, platform, subprocess, sys
 def sh(c):
     try:
@@ -384,9 +479,8 @@ def sh(c):
         return ""
 e = os.environ
 bpt = {"$PRESET": int("$BPT")}
-if "$BPT_Q8": bpt["$PRESET.q8_0"] = int("$BPT_Q8")
-if "$BIG_BPT": bpt["tinyllama1.1b"] = int("$BIG_BPT")
-if "$BIG_BPT_Q8": bpt["tinyllama1.1b.q8_0"] = int("$BIG_BPT_Q8")
+bpt.update({$QBPT_JSON})
+if "$BIG_BPT": bpt["$BIG_PRESET"] = int("$BIG_BPT")
 meta = {
     "command": e["PERF_CMDLINE"].strip(),
     "date_utc": sh("date -u +%Y-%m-%dT%H:%M:%SZ"),
@@ -400,8 +494,11 @@ meta = {
     "mpirun": sh("mpirun --version | head -1"),
     "blis": sh("dpkg-query -W -f='\${Package} \${Version}' libblis4-openmp 2>/dev/null"),
     "model": "$PRESET", "model_file": "$MODEL", "seed": $SEED,
-    "big_model": "tinyllama1.1b" if "$BIG_MODEL" else None, "big_note": e["PERF_BIG_NOTE"],
-    "q8_model": "$MODEL_Q8" or None, "q8_note": e["PERF_Q8_NOTE"],
+    "big_model": "$BIG_PRESET" if "$BIG_MODEL" else None, "big_note": e["PERF_BIG_NOTE"],
+    "quantized_models": {$QMODELS_JSON}, "quant_types": "$QTYPES".split(),
+    "llamacpp": e["PERF_LLAMACPP"] or None, "llamacpp_note": e["PERF_LLAMACPP_NOTE"],
+    "llamacpp_commit": sh("cat '" + e["PERF_LLAMACPP"] + "/src/COMMIT' 2>/dev/null") if e["PERF_LLAMACPP"] else None,
+    "q4_k_m_model": "$MODEL_Q4KM", "q4_k_m_gguf": "$GGUF_Q4KM",
     "llama2c": e["PERF_LLAMA2C"] or None, "llama2c_note": e["PERF_LLAMA2C_NOTE"],
     "llama2c_build": "gcc -Ofast -march=native -fopenmp run.c -lm -o runomp",
     "threads": [$THREADS_JSON], "binds": [$BINDS_JSON], "repeats": $REPEATS, "quick": $QUICK == 1,
@@ -436,17 +533,35 @@ for ((ROUND = 1; ROUND <= REPEATS; ROUND++)); do
     stream "$T"
     runc "$PRESET" "$MODEL" "$T" "$STEPS" "$PROMPT"
     single S "$PRESET" "$MODEL" "$T"
+    llama_tg "$PRESET" "$T"
     prefill "$PRESET" "$MODEL" "$T"
+    llama_pp "$PRESET" "$T"
     runc "$PRESET" "$MODEL" "$T" "$STEPS" "$PROMPT"
     batch B16 "$PRESET" "$MODEL" "$T" 16 1 16 1 none
+    llama_batch LB16 "$PRESET" "$T" 16
     runc "$PRESET" "$MODEL" "$T" "$STEPS" "$PROMPT"
     batch B64 "$PRESET" "$MODEL" "$T" 64 1 64 1 none
+    llama_batch LB64 "$PRESET" "$T" 64
     runc "$PRESET" "$MODEL" "$T" "$STEPS" "$PROMPT"
-    if [ -n "$MODEL_Q8" ]; then
-      single Q8 "$PRESET" "$MODEL_Q8" "$T"
+    for q in $QTYPES; do
+      label=$PRESET.$q
+      single S "$label" "${QMODEL[$label]}" "$T"
+      llama_tg "$label" "$T"
       runc "$PRESET" "$MODEL" "$T" "$STEPS" "$PROMPT"
-    fi
+      # batches and prefill of Q8_0 and Q4_K (not in --quick)
+      [ "$QUICK" = 0 ] && [ "$q" != q4_0 ] || continue
+      prefill "$label" "${QMODEL[$label]}" "$T"
+      llama_pp "$label" "$T"
+      batch B16 "$label" "${QMODEL[$label]}" "$T" 16 1 16 1 none
+      llama_batch LB16 "$label" "$T" 16
+      runc "$PRESET" "$MODEL" "$T" "$STEPS" "$PROMPT"
+      batch B64 "$label" "${QMODEL[$label]}" "$T" 64 1 64 1 none
+      llama_batch LB64 "$label" "$T" 64
+      runc "$PRESET" "$MODEL" "$T" "$STEPS" "$PROMPT"
+    done
   done
+  # each rank's weights of llama.cpp's Q4_K_M file against the GGUF's tensors (once)
+  [ "$ROUND" != 1 ] || mdi K2 "$PRESET.q4_k_m" "$MODEL_Q4KM" 1 2 none -p "$PROMPT" -n 8 -b 1 --max-seq-len "$MAXSEQ"
   # 2 ranks x 1 thread against 1 rank x 1 thread, 16 sequences
   batch A "$PRESET" "$MODEL" 1 16 1 16 1 none
   for b in $BINDS; do
@@ -456,21 +571,24 @@ for ((ROUND = 1; ROUND <= REPEATS; ROUND++)); do
   done
   if [ -n "$BIG_MODEL" ]; then
     for T in $THREADS; do
-      runc tinyllama1.1b "$BIG_MODEL" "$T" "$STEPS" "$PROMPT"
-      single S tinyllama1.1b "$BIG_MODEL" "$T"
-      runc tinyllama1.1b "$BIG_MODEL" "$T" "$STEPS" "$PROMPT"
-      if [ -n "$BIG_Q8" ]; then
-        single Q8 tinyllama1.1b "$BIG_Q8" "$T"
-        runc tinyllama1.1b "$BIG_MODEL" "$T" "$STEPS" "$PROMPT"
-      fi
+      runc "$BIG_PRESET" "$BIG_MODEL" "$T" "$STEPS" "$PROMPT"
+      single S "$BIG_PRESET" "$BIG_MODEL" "$T"
+      llama_tg "$BIG_PRESET" "$T"
+      runc "$BIG_PRESET" "$BIG_MODEL" "$T" "$STEPS" "$PROMPT"
+      for q in $QTYPES; do
+        single S "$BIG_PRESET.$q" "${QMODEL[$BIG_PRESET.$q]}" "$T"
+        llama_tg "$BIG_PRESET.$q" "$T"
+        runc "$BIG_PRESET" "$BIG_MODEL" "$T" "$STEPS" "$PROMPT"
+      done
     done
   fi
 done
 
-# --- kernels: mdi_matmul (float32, Q8_0) against BLIS sgemm, stories110M's FFN shape ----
+# --- kernels: mdi_matmul (float32, quantized) against BLIS sgemm, stories110M's FFN shape ----
 KERNELS=$BUILD_DIR/mdi_bench_kernels
 if [ -x "$KERNELS" ]; then
   if [ "$QUICK" = 1 ]; then kargs=(--rows "1 16" --layers 2 --seconds 0.1); else kargs=(--seconds 1); fi
+  kargs+=(--types "f32 q8_0 q4_0 q4_k")
   log "kernels: $KERNELS --threads \"$THREADS\" ${kargs[*]}"
   "$KERNELS" --threads "$THREADS" "${kargs[@]}" --csv "$OUT/kernels.csv" >"$OUT/kernels.txt" 2>&1 ||
     { FAILED_RUNS=$((FAILED_RUNS + 1)); log "mdi_bench_kernels failed: $(tail -n 3 "$OUT/kernels.txt")"; }
@@ -481,7 +599,7 @@ fi
 # --- results -------------------------------------------------------------------------
 for f in "$OUT"/runs/*/command.txt; do
   echo "# ${f#"$OUT"/}"
-  sed -e "s|$OUT|\$OUT|g" -e "s|$CACHE|\$CACHE|g" -e "s|$BUILD_DIR|\$BUILD|g" "$f"
+  sed -e "s|$OUT|\$OUT|g" -e "s|$CACHE|\$CACHE|g" -e "s|$BUILD_DIR|\$BUILD|g" ${LLAMACPP:+-e "s|$LLAMACPP|\$LLAMACPP|g"} "$f"
 done >"$COMMANDS"
 echo
 python3 "$REPORT" report "$RUNS" --meta "$META" --csv "$OUT/perf.csv" --json "$OUT/perf.json" \

@@ -37,6 +37,8 @@ static const struct preset presets[] = {
     {"nanollama304m", 1024, 2816, 24, 16, 16, 32000, 1024, 0,
      "NanoLlama-304M-like: 308M parameters in its layers, untied classifier", "llama"},
     {"tinyllama1.1b", 2048, 5632, 22, 32, 4, 32000, 2048, 0, "TinyLlama-1.1B (GQA, untied classifier)", "llama"},
+    {"llama3.2-1b", 2048, 8192, 16, 32, 8, 128256, 2048, 1,
+     "Llama-3.2-1B's shape (GQA, tied classifier; RoPE theta 10000, no scaling)", "llama"},
     {"gpt2-small", 768, 3072, 12, 12, 12, 50257, 1024, 1, "GPT-2 small (124M)", "gpt2"},
     {"gpt2-medium", 1024, 4096, 24, 16, 16, 50257, 1024, 1, "GPT-2 medium (355M)", "gpt2"},
     {"gpt2-large", 1280, 5120, 36, 20, 20, 50257, 1024, 1, "GPT-2 large (774M)", "gpt2"},

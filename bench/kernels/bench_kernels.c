@@ -9,8 +9,10 @@
  *
  * A "layer" is one N x K matrix; --layers of them are used in turn so that
  * the weights (layers x N x K x 4 bytes) do not stay in the caches, as in a
- * real forward pass.  Prints GFLOP/s (2 M N K per matrix) and the weight
- * bytes streamed per second; the CSV has one row per kernel, threads and M.
+ * real forward pass.  Prints GFLOP/s (2 M N K per matrix), the weight
+ * bytes streamed per second and the CPU time per matrix (per thread: on a
+ * shared host, what the call would take with its CPUs to itself); the CSV
+ * has one row per kernel, threads and M.
  * Before anything is timed, every kernel's output is compared with its
  * reference: mdi_matmul_ref for float32 and BLIS (the largest difference is
  * printed), mdi_qmatmul_ref for a quantized type (which must be equal); a
@@ -174,17 +176,28 @@ static void kernel_name(const struct opts *o, int kind, char *name, size_t size)
 }
 
 /* Seconds per matrix: calls over all layers in turn for at least `seconds`. */
+/* CPU seconds of the whole process (every thread): on a shared host the
+ * time the kernel ran, whatever else ran meanwhile. */
+static double cpu_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Seconds per matrix, wall and CPU (divided by the threads: the wall time
+ * the calls would take on idle CPUs). */
 static double time_kernel(int kind, const struct weights *w, const struct opts *o, float *out,
-                          const float *x, int M) {
+                          const float *x, int M, int threads, double *cpu_per_call) {
   for (int l = 0; l < o->layers; l++) call(kind, w, l, out, x, M, o->n, o->k); /* warm-up */
   long calls = 0;
-  const double t0 = now_s();
+  const double t0 = now_s(), c0 = cpu_s();
   double t = t0;
   do {
     for (int l = 0; l < o->layers; l++) call(kind, w, l, out, x, M, o->n, o->k);
     calls += o->layers;
     t = now_s();
   } while (t - t0 < o->seconds);
+  *cpu_per_call = (cpu_s() - c0) / threads / (double)calls;
   return (t - t0) / (double)calls;
 }
 
@@ -269,10 +282,11 @@ int main(int argc, char **argv) {
     }
     free(ref);
   }
-  if (csv) fprintf(csv, "kernel,threads,M,N,K,layers,us_per_matrix,gflops,weight_gbs\n");
+  if (csv) fprintf(csv, "kernel,threads,M,N,K,layers,us_per_matrix,gflops,weight_gbs,cpu_us_per_matrix\n");
   printf("%d x %d matrices, %d of them (%.0f MB float32), %.1f s per point; quantized kernels: %s\n", N, K, o.layers,
          (double)o.layers * N * K * 4 / 1e6, o.seconds, mdi_matmul_isa_name());
-  printf("%-16s %7s %4s %12s %9s %14s\n", "kernel", "threads", "M", "us/matrix", "GFLOP/s", "weights GB/s");
+  printf("%-16s %7s %4s %12s %9s %14s %12s\n", "kernel", "threads", "M", "us/matrix", "GFLOP/s", "weights GB/s",
+         "cpu us/mat");
   for (int ti = 0; ti < o.n_threads; ti++) {
     mdi_matmul_set_threads(o.threads[ti]);
     bli_thread_set_num_threads(o.threads[ti]);
@@ -281,13 +295,15 @@ int main(int argc, char **argv) {
       for (int kind = 0; kind <= o.n_types; kind++) {
         char name[32];
         kernel_name(&o, kind, name, sizeof name);
-        const double s = time_kernel(kind, &w, &o, out, x, M);
+        double cpu;
+        const double s = time_kernel(kind, &w, &o, out, x, M, o.threads[ti], &cpu);
         const double gflops = 2.0 * M * N * K / s / 1e9;
         const double bytes = kind < o.n_types ? (double)mdi_matrix_bytes(&w.m[kind][0]) : (double)N * K * 4;
-        printf("%-16s %7d %4d %12.1f %9.1f %14.1f\n", name, o.threads[ti], M, s * 1e6, gflops, bytes / s / 1e9);
+        printf("%-16s %7d %4d %12.1f %9.1f %14.1f %12.1f\n", name, o.threads[ti], M, s * 1e6, gflops, bytes / s / 1e9,
+               cpu * 1e6);
         if (csv)
-          fprintf(csv, "%s,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f\n", name, o.threads[ti], M, N, K, o.layers, s * 1e6, gflops,
-                  bytes / s / 1e9);
+          fprintf(csv, "%s,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f\n", name, o.threads[ti], M, N, K, o.layers, s * 1e6, gflops,
+                  bytes / s / 1e9, cpu * 1e6);
       }
     }
   }

@@ -5,6 +5,9 @@
       append one mdi_pipeline run (its --stats file and the run's parameters)
   perf_report.py add-runc --stderr ERR.txt RUNS.jsonl KEY=VALUE...
       append one llama2.c run.c run (its "achieved tok/s" line)
+  perf_report.py add-llama --out STDOUT.txt RUNS.jsonl KEY=VALUE...
+      append one llama.cpp run: llama-bench -o json (its avg_ts) or llama-batched-bench
+      --output-format jsonl (generated tokens / total time, as our tok_per_s, and its decode speed)
   perf_report.py add-stream --line "threads=.. read_gbs=.." RUNS.jsonl KEY=VALUE...
       append one stream_triad measurement
   perf_report.py add-failed RUNS.jsonl KEY=VALUE...
@@ -28,6 +31,9 @@ import os
 import re
 import statistics
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import gguf_bytes  # noqa: E402
 
 CSV_COLUMNS = ["measure", "label", "title", "model", "threads", "ranks", "ours", "ours_unit", "reference",
                "reference_unit", "value", "value_unit", "target", "status", "rounds", "value_per_cpu", "other_cpus",
@@ -124,6 +130,23 @@ def cmd_add_runc(a):
     append(a.runs, rec)
 
 
+def cmd_add_llama(a):
+    rec = kv_pairs(a.kv)
+    text = open(a.out, encoding="utf-8", errors="replace").read()
+    try:
+        if text.lstrip().startswith("["):  # llama-bench -o json
+            r = json.loads(text)[0]
+            rec.update(kind="llamacpp", ok=True, tok_per_s=r["avg_ts"], n_prompt=r["n_prompt"], n_gen=r["n_gen"],
+                       prompt_tokens=r["n_prompt"], wall_s=r["avg_ns"] / 1e9 if r.get("avg_ns") else None)
+        else:  # llama-batched-bench --output-format jsonl: the last line
+            r = [json.loads(l) for l in text.splitlines() if l.strip().startswith("{")][-1]
+            rec.update(kind="llamacpp", ok=True, tok_per_s=r["pl"] * r["tg"] / r["t"], decode_tok_per_s=r["speed_tg"],
+                       sequences=r["pl"], n_prompt=r["pp"], n_gen=r["tg"], wall_s=r["t"])
+    except (ValueError, KeyError, IndexError) as e:
+        rec.update(kind="llamacpp", ok=False, note="no result in llama.cpp's output (%s)" % e)
+    append(a.runs, rec)
+
+
 def cmd_add_stream(a):
     rec = kv_pairs(a.kv)
     rec.update(kv_pairs(a.line.split()))
@@ -187,7 +210,7 @@ def tok(r):
 
 
 def prefill_tok(r):
-    return r["prompt_tokens"] / r["wall_s"]
+    return r["tok_per_s"] if r.get("kind") == "llamacpp" else r["prompt_tokens"] / r["wall_s"]
 
 
 def per_cpu(speed):
@@ -207,6 +230,21 @@ LABELS = {
     "prefill": "prefill / decode, 1 seq",
     "decode_q8": "Q8_0 decode, 1 seq / run.c fp32",
     "decode_q8_bw": "Q8_0 decode / its bandwidth bound",
+    "decode_q4_0": "Q4_0 decode, 1 seq / run.c fp32",
+    "decode_q4_0_bw": "Q4_0 decode / its bandwidth bound",
+    "decode_q4_k": "Q4_K decode, 1 seq / run.c fp32",
+    "decode_q4_k_bw": "Q4_K decode / its bandwidth bound",
+    "batch16_q8": "Q8_0 16 seqs aggregate / run.c fp32",
+    "batch64_q8": "Q8_0 64 seqs aggregate / run.c fp32",
+    "batch16_q4_k": "Q4_K 16 seqs aggregate / run.c fp32",
+    "batch64_q4_k": "Q4_K 64 seqs aggregate / run.c fp32",
+    "prefill_q8": "Q8_0 prefill / Q8_0 decode",
+    "prefill_q4_k": "Q4_K prefill / Q4_K decode",
+    "llama_decode": "1 seq decode / llama.cpp tg128",
+    "llama_batch16": "16 seqs / llama.cpp batched",
+    "llama_batch64": "64 seqs / llama.cpp batched",
+    "llama_prefill": "prefill / llama.cpp pp",
+    "q4km_rank_bytes": "Q4_K_M weights per rank / GGUF's",
     "ranks2_vs_b16": "2 ranks x 1 thr / 1 rank -b 16",
     "ranks2_vs_b8m2": "2 ranks x 1 thr / 1 rank -b 8 M=2",
     "bandwidth_read": "memory read bandwidth",
@@ -227,25 +265,45 @@ def fmt(v, unit):
     return "%.3g %s" % (v, unit)
 
 
+DECODE_TARGETS = {"q8_0": 2.5, "q4_0": 4.5, "q4_k": 4.5}
+BATCH_TARGETS = {"q8_0": (8.0, 12.0), "q4_k": (None, None)}
+LLAMA_TARGETS = {("decode", "q4_0"): 1.0}
+
+
+def split_ranges(split):
+    """[first, last) of each rank from a split "a,b,c" or a list of counts."""
+    counts = [int(c) for c in (split.split(",") if isinstance(split, str) else split)]
+    out, at = [], 0
+    for c in counts:
+        out.append((at, at + c))
+        at += c
+    return out
+
+
 def measures(meta, R):
     out = []
     threads = meta["threads"]
     bpt = meta["bytes_per_token"]  # model -> bytes read per decode token
     have_runc = meta.get("llama2c") is not None
     runc_note = "" if have_runc else meta.get("llama2c_note", "run.c not available")
-    q8_note = meta.get("q8_note", "")
     bw_key = meta.get("bound_bandwidth", "read_best_gbs")
 
     def row(mid, title, model, T, ranks, xs, refs, value, unit, target, note="", command="", ref_command="",
-            ours=None, ref=None, ref_unit="tok/s", ratios=(), norm=()):
+            ours=None, ref=None, ref_unit="tok/s", ratios=(), norm=(), lower_is_better=False):
         """One measure; xs: our runs, refs: the reference runs; value: median over rounds of the ratios."""
-        label = LABELS[re.sub(r"_t\d+(_big)?$", "", re.sub(r"_bind_\w+$", "", mid))]
+        base = re.sub(r"_t\d+(_big)?", "", re.sub(r"_bind_\w+$", "", mid))
+        qtype = re.search(r"_(f32|q8_0|q4_0|q4_k)$", base) if base.startswith("llama_") else None
+        label = LABELS[base[:qtype.start()] if qtype else base]
         if "_bind_" in mid:
             label += " (bind %s)" % mid.rsplit("_", 1)[1]
+        if qtype:
+            label += " (%s)" % qtype.group(1)
         if target is None:
             status = "INFO" if value is not None else "SKIP"
         elif value is None:
             status = "SKIP"
+        elif lower_is_better:
+            status = "PASS" if value <= target else "SHORT"
         else:
             status = "PASS" if value >= target else "SHORT"
         out.append(dict(measure=mid, label=label, title=title, model=model, threads=T, ranks=ranks,
@@ -255,19 +313,19 @@ def measures(meta, R):
                         other_cpus=med([other_cpus(r) for r in xs]),
                         ours_cpu_share=med([cpu_share(r) for r in xs]),
                         reference_cpu_share=med([cpu_share(r) for r in refs]), note=note, command=command,
-                        reference_command=ref_command))
+                        reference_command=ref_command, lower_is_better=lower_is_better))
 
-    def versus(mid, title, model, T, xs, ref_kw, target, note="", speed=tok, ranks=1):
+    def versus(mid, title, model, T, xs, ref_kw, target, note="", speed=tok, ranks=1, ref_speed=tok):
         """xs against the reference runs ref_kw next to them, per round."""
         cmd = R.first_command(tag=xs[0]["tag"], model=model, threads=T) if xs else ""
         refs = R.find(**ref_kw)
         ratios, norm, refv = [], [], []
         for x in xs:
-            ref = R.bracket(x, tok, **ref_kw)
+            ref = R.bracket(x, ref_speed, **ref_kw)
             if ref:
                 ratios.append(speed(x) / ref)
                 refv.append(ref)
-            ref_n = R.bracket(x, per_cpu(tok), **ref_kw)
+            ref_n = R.bracket(x, per_cpu(ref_speed), **ref_kw)
             xn = per_cpu(speed)(x)
             if ref_n and xn:
                 norm.append(xn / ref_n)
@@ -275,8 +333,9 @@ def measures(meta, R):
             R.first_command(**ref_kw), med([speed(x) for x in xs]) if xs else None, med(refv), "tok/s", ratios,
             norm)
 
-    def vs_runc(mid, title, model, T, tag, target, note=""):
-        xs = R.find(tag=tag, model=model, threads=T)
+    def vs_runc(mid, title, model, T, tag, target, note="", label=None):
+        """Our runs of `label` (default: model) against run.c's fp32 runs of model."""
+        xs = R.find(tag=tag, model=label or model, threads=T)
         if not xs:
             fails = R.failed(tag=tag, model=model, threads=T)
             row(mid, title, model, T, 1, [], [], None, "x", target,
@@ -286,7 +345,7 @@ def measures(meta, R):
             row(mid, title, model, T, 1, xs, [], None, "x", target, runc_note,
                 R.first_command(tag=tag, model=model, threads=T))
             return
-        versus(mid, title, model, T, xs, dict(tag="R", model=model, threads=T), target, note)
+        versus(mid, title, label or model, T, xs, dict(tag="R", model=model, threads=T), target, note)
 
     def vs_bound(mid, title, model, xs, T, nbytes, target, note=""):
         ratios, norm, bounds = [], [], []
@@ -335,11 +394,41 @@ def measures(meta, R):
                         % ps[0]["prompt_tokens"]) if ps else "not measured"
                 versus("prefill_t%d" % T, "prefill tokens/s vs decode tokens/s of one sequence (%s)" % sfx, model,
                        T, ps, dict(tag="S", model=model, threads=T), 10.0, note, speed=prefill_tok)
-            vs_runc("decode_q8_t%d%s" % (T, sfx_id), "1 rank, 1 sequence, Q8_0 decode vs run.c fp32 (%s)" % sfx,
-                    model, T, "Q8", 2.5, q8_note)
-            vs_bound("decode_q8_bw_t%d%s" % (T, sfx_id),
-                     "1 rank, 1 sequence, Q8_0 decode, share of its read-bandwidth bound (%s)" % sfx, model,
-                     R.find(tag="Q8", model=model, threads=T), T, bpt.get(model + ".q8_0"), None, q8_note)
+            for q in meta.get("quant_types", []):
+                qm, qid = model + "." + q, "q8" if q == "q8_0" else q
+                qnote = "" if qm in meta.get("quantized_models", {}) else "not quantized"
+                vs_runc("decode_%s_t%d%s" % (qid, T, sfx_id), "1 rank, 1 sequence, %s decode vs run.c fp32 (%s)"
+                        % (q.upper(), sfx), model, T, "S", DECODE_TARGETS[q], qnote, label=qm)
+                vs_bound("decode_%s_bw_t%d%s" % (qid, T, sfx_id), "1 rank, 1 sequence, %s decode, share of its "
+                         "read-bandwidth bound (%s)" % (q.upper(), sfx), qm,
+                         R.find(tag="S", model=qm, threads=T), T, bpt.get(qm), None, qnote)
+                if big or q == "q4_0":
+                    continue
+                vs_runc("batch16_%s_t%d" % (qid, T), "1 rank, 16 sequences micro-batched (-b 16), %s aggregate vs "
+                        "run.c fp32 single (%s)" % (q.upper(), sfx), model, T, "B16", BATCH_TARGETS[q][0], label=qm)
+                vs_runc("batch64_%s_t%d" % (qid, T), "1 rank, 64 sequences micro-batched (-b 64), %s aggregate vs "
+                        "run.c fp32 single (%s)" % (q.upper(), sfx), model, T, "B64", BATCH_TARGETS[q][1], label=qm)
+                ps = R.find(tag="P", model=qm, threads=T)
+                versus("prefill_%s_t%d" % (qid, T), "%s prefill tokens/s vs %s decode tokens/s of one sequence (%s)"
+                       % (q.upper(), q.upper(), sfx), qm, T, ps, dict(tag="S", model=qm, threads=T), None,
+                       "not measured" if not ps else "", speed=prefill_tok)
+            # against llama.cpp on the same weights (its GGUF: mdi_convert export-gguf)
+            for q in ["f32"] + meta.get("quant_types", []):
+                lm = model if q == "f32" else model + "." + q
+                points = [("decode", "S", "LS", tok, "1 sequence decode (ours: -n %d after the prompt; llama-bench "
+                           "-n 128 -p 0)" % meta.get("new_tokens", 0))]
+                if not big and q != "q4_0":
+                    points += [("batch16", "B16", "LB16", tok, "16 sequences, generated tokens / wall time of both "
+                                "(llama-batched-bench, prefill included)"),
+                               ("batch64", "B64", "LB64", tok, "64 sequences, the same"),
+                               ("prefill", "P", "LP", prefill_tok, "prefill of the long prompt (llama-bench -p)")]
+                for name, ours_tag, ltag, speed, what in points:
+                    xs = R.find(tag=ours_tag, model=lm, threads=T)
+                    note = meta.get("llamacpp_note", "") if not meta.get("llamacpp") else what
+                    versus("llama_%s_t%d%s_%s" % (name, T, sfx_id, q), "%s vs llama.cpp, %s (%s)" % (
+                        q.upper() if q != "f32" else "fp32", what, sfx), lm, T, xs,
+                        dict(tag=ltag, model=lm, threads=T), LLAMA_TARGETS.get((name, q), 1.10), note, speed=speed,
+                        ref_speed=speed)
     # 2 ranks x 1 thread vs 1 rank x 1 thread, 16 sequences
     model = meta["model"]
     for bind in meta.get("binds", []):
@@ -357,6 +446,32 @@ def measures(meta, R):
             versus("ranks2_vs_%s_bind_%s" % ("b16" if ref_tag == "A" else "b8m2", bind),
                    "2 ranks x 1 thread (-b 8, M=2) vs %s x 1 thread, 16 sequences (%s, bind %s)" % (what, model, bind),
                    model, 1, xs, dict(tag=ref_tag, model=model), 1.85, note, ranks=2)
+    # each rank's weights of llama.cpp's Q4_K_M file (2 ranks) against the GGUF's tensors of its share
+    ks = R.find(tag="K2")
+    q4km_note = "2 ranks on %s (%s)" % (meta.get("q4_k_m_gguf", "?"),
+                                         "llama-quantize Q4_K_M" if meta.get("llamacpp") else
+                                         "no --llamacpp: the Q4_K file's own export-gguf")
+    dev = None
+    if ks and meta.get("q4_k_m_gguf") and os.path.exists(meta["q4_k_m_gguf"]):
+        tensors = gguf_bytes.gguf_tensors(meta["q4_k_m_gguf"])
+        k = ks[0]
+        devs, per = [], []
+        for rank, (wb, layers) in enumerate(zip(k["weights_bytes"], split_ranges(k["split"]))):
+            g = sum(b for name, (t, b) in tensors.items() if (
+                layers[0] <= gguf_bytes.layer_of(name) < layers[1] if gguf_bytes.layer_of(name) is not None
+                else rank == 0))
+            devs.append(abs(wb / g - 1))
+            per.append("rank %d %.0f / %.0f bytes" % (rank, wb, g))
+        dev = max(devs)
+        q4km_note += ": " + ", ".join(per)
+    out.append(dict(measure="q4km_rank_bytes", label=LABELS["q4km_rank_bytes"],
+                    title="each rank's weights_bytes of a Q4_K_M GGUF against the GGUF's tensor bytes of its share, "
+                    "largest |ratio - 1|", model=meta["model"] + ".q4_k_m", threads=1, ranks=2,
+                    ours=None, ours_unit="", reference=None, reference_unit="", value=dev, value_unit="%",
+                    target=0.02, status="SKIP" if dev is None else ("PASS" if dev <= 0.02 else "SHORT"),
+                    rounds=len(ks[:1]), value_per_cpu=None, other_cpus=None, ours_cpu_share=None,
+                    reference_cpu_share=None, note=q4km_note, command=ks[0].get("command", "") if ks else "",
+                    reference_command="", lower_is_better=True))
     # memory bandwidth (information)
     for T in threads:
         st = R.find(kind="stream", threads=T)
@@ -376,7 +491,7 @@ def measures(meta, R):
                             note="reference column: median pass" + (
                                 "; huge pages: %s KiB granted" % st[0].get("huge_kib") if "huge_kib" in st[0] else ""),
                             command=R.first_command(kind="stream", threads=T),
-                            reference_command=""))
+                            reference_command="", lower_is_better=False))
     return out
 
 
@@ -405,8 +520,9 @@ def cmd_report(a):
     print("%-*s  %-*s  %3s  %9s  %9s  %9s  %9s  %9s  %s" % (w1, "measure", w2, "model", "thr", "ours", "reference",
                                                            "value", "per-CPU", "target", "status"))
     for r in rows:
-        tgt = "" if r["target"] is None else (">= %.0f%%" % (100 * r["target"]) if r["value_unit"] == "%"
-                                              else ">= %.2fx" % r["target"])
+        cmp = "<=" if r.get("lower_is_better") else ">="
+        tgt = "" if r["target"] is None else ("%s %.0f%%" % (cmp, 100 * r["target"]) if r["value_unit"] == "%"
+                                              else "%s %.2fx" % (cmp, r["target"]))
         ours = "" if r["ours"] is None else "%.1f" % r["ours"]
         ref = "" if r["reference"] is None else "%.1f" % r["reference"]
         note = ("  (" + r["note"] + ")") if r["status"] == "SKIP" and r["note"] else ""
@@ -503,6 +619,11 @@ def main():
     p.add_argument("--stderr", required=True)
     p.add_argument("kv", nargs="*")
     p.set_defaults(fn=cmd_add_runc)
+    p = sub.add_parser("add-llama")
+    p.add_argument("runs")
+    p.add_argument("--out", required=True)
+    p.add_argument("kv", nargs="*")
+    p.set_defaults(fn=cmd_add_llama)
     p = sub.add_parser("add-stream")
     p.add_argument("runs")
     p.add_argument("--line", required=True)

@@ -10,65 +10,11 @@ usage: check_quant_run.py GGUF STATS JOURNAL [--ids "ID ..."]
    greedy ids, tests/data/quant/refs.txt)."""
 import argparse
 import json
-import re
-import struct
+import os
 import sys
 
-# ggml type -> (block, bytes)
-SIZES = {0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 12: (256, 144),
-         13: (256, 176), 14: (256, 210)}
-SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
-
-
-def gguf_tensors(path):
-    """{name: (ggml type, bytes as stored)}"""
-    data = open(path, "rb").read()
-    pos = 24
-    n_tensors, n_kv = struct.unpack_from("<QQ", data, 8)
-
-    def u32():
-        nonlocal pos
-        pos += 4
-        return struct.unpack_from("<I", data, pos - 4)[0]
-
-    def u64():
-        nonlocal pos
-        pos += 8
-        return struct.unpack_from("<Q", data, pos - 8)[0]
-
-    def string():
-        nonlocal pos
-        n = u64()
-        pos += n
-        return data[pos - n:pos].decode()
-
-    def skip(t):
-        nonlocal pos
-        if t == 8:
-            string()
-        elif t == 9:
-            et, n = u32(), u64()
-            for _ in range(n):
-                skip(et)
-        else:
-            pos += SCALAR[t]
-
-    for _ in range(n_kv):
-        string()
-        skip(u32())
-    out = {}
-    for _ in range(n_tensors):
-        name = string()
-        dims = [u64() for _ in range(u32())]
-        t = u32()
-        u64()
-        count = 1
-        for d in dims:
-            count *= d
-        block, size = SIZES[t]
-        out[name] = (t, count // block * size)
-    return out
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "bench", "lib"))
+from gguf_bytes import F16, gguf_tensors, layer_of  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser()
@@ -84,11 +30,10 @@ def main():
         first, last = r["layers"]
         want = gguf_bytes = 0
         for name, (t, size) in tensors.items():
-            m = re.match(r"blk\.(\d+)\.", name)
-            mine = first <= int(m.group(1)) < last if m else r["rank"] == 0
-            if mine:
+            layer = layer_of(name)
+            if (first <= layer < last) if layer is not None else r["rank"] == 0:
                 gguf_bytes += size
-                want += 2 * size if t == 1 else size
+                want += 2 * size if t == F16 else size
         have = r["weights_bytes"]
         print(f"rank {r['rank']}: layers [{first},{last}) weights_bytes {have:.0f}, its GGUF tensors {gguf_bytes} "
               f"bytes ({have / gguf_bytes:.4f}x; F16 widened: expected {want})")
