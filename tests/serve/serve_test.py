@@ -123,6 +123,10 @@ def case_tokens(a):
         check(r["choices"][1]["tokens"] == r1["choices"][0]["tokens"], "n=2: choice 1 is not seed + 1")
         check(r["usage"]["completion_tokens"] == len(r["choices"][0]["tokens"]) + len(r["choices"][1]["tokens"]),
               "n=2: usage")
+        status, events = stream(port, "/v1/completions", dict(reqs[8], n=2))
+        for k in range(2):
+            check(joined(events, k)[1] == r["choices"][k]["tokens"] and joined(events, k)[0] == r["choices"][k]["text"],
+                  f"n=2 streamed: choice {k} differs from the whole response")
         # stop strings: the text ends before the first one, streamed the same
         body = dict(reqs[0], stop=[" Lily", "zzz"])
         status, r, _ = post(port, "/v1/completions", body)
@@ -142,8 +146,8 @@ def case_tokens(a):
         check(status == 200 and r["status"] == "ok", f"health: {r}")
         m = metrics(port)
         gen = sum(len(ref[i]["tokens"]) for i in range(n)) * 3
-        check(m["mdi_jobs_total"] == 3 * n + 5, f"jobs {m['mdi_jobs_total']}")
-        check(m['mdi_requests_total{endpoint="/v1/completions",code="200"}'] == 3 * n + 5, "request count")
+        check(m["mdi_jobs_total"] == 3 * n + 6, f"jobs {m['mdi_jobs_total']}")
+        check(m['mdi_requests_total{endpoint="/v1/completions",code="200"}'] == 3 * n + 6, "request count")
         check(m["mdi_generated_tokens_total"] >= gen and m["mdi_slots_busy"] == 0 and m["mdi_queue_depth"] == 0,
               "token and slot gauges")
         for rank in range(a.np):
