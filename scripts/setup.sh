@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 # runtime (fuzzing, sanitizers), iproute2, procps.
 PACKAGES="build-essential cmake pkg-config git ca-certificates
 openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libblis-dev
-libiniparser-dev libcjson-dev libmicrohttpd-dev gnuplot-nox python3 python3-numpy
+libiniparser-dev libcjson-dev libmicrohttpd-dev libonig-dev libutf8proc-dev gnuplot-nox python3 python3-numpy
 clang libclang-rt-14-dev libomp-dev iproute2 procps"
 
 BUILD=1

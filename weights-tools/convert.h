@@ -117,12 +117,18 @@ struct convert_hf_config {
 int convert_read_hf_config(const char *dir, struct convert_hf_config *c);
 
 /* Read a Hugging Face tokenizer.json (a BPE model) for a model of
- * `vocab_size` tokens: byte-level BPE (pre_tokenizer ByteLevel, GPT-2) as
- * kind byte-bpe, or SentencePiece-style BPE (normalizer Prepend + Replace
- * of " " by U+2581, or pre_tokenizer Metaspace; Llama) as kind sentencepiece with
- * U+2581 stored as ' ' and score -rank of the first merge that makes each
- * piece (-1e10, never merged into, for the others).  Stop ids: the eos ids. */
-int convert_read_hf_tokenizer(struct mdi_tokenizer *t, const char *path, int vocab_size,
+ * `vocab_size` tokens as a tokenizer of kind "hf" (convert_hf_tokenizer.c):
+ * its normalizer, pre-tokenizer, added tokens, post-processor and decoder
+ * are kept and run as tokenizers runs them; what is not supported is
+ * refused by name.  Stop ids: the eos ids. */
+int convert_read_hf_tokenizer_json(struct mdi_tokenizer *t, const char *path, int vocab_size,
+                                   const struct convert_hf_ids *ids);
+/* The tokenizer of a Hugging Face directory: DIR/tokenizer.json as above,
+ * then DIR/tokenizer_config.json (the chat template, recognised as one of
+ * the built-in chat formats, and its bos/eos strings) and
+ * DIR/generation_config.json (more stop ids), both optional
+ * (convert_hf_chat.c). */
+int convert_read_hf_tokenizer(struct mdi_tokenizer *t, const char *dir, int vocab_size,
                               const struct convert_hf_ids *ids);
 
 /* ---- model layout (docs/FORMAT.md) -------------------------------------- */

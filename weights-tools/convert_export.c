@@ -82,16 +82,71 @@ static int write_checkpoint(struct mdi_h5 *f, const struct mdi_hparams *hp, stru
   return MDI_OK;
 }
 
-static int write_tokenizer(const struct mdi_tokenizer *t, struct convert_output *o) {
-  const int32_t max_len = t->max_token_length;
-  if (convert_output_write(o, &max_len, 4, "max_token_length") != MDI_OK) return MDI_ERR;
+/* An hf tokenizer as llama2.c's: pieces with U+2581 as a space, and each
+ * piece scored -rank of the first merge that makes it (-1e10, never merged
+ * into, for the others), so that run.c's best-score rule merges as the
+ * ranks do (what mdi_convert hf wrote before the hf kind existed).  Only a
+ * SentencePiece-style vocabulary (byte pieces <0x00>..<0xFF>) fits run.c. */
+static int llama2c_view(const char *in, const struct mdi_tokenizer *t, float *scores, char **pieces, int *lens) {
+  for (int b = 0; b < 256; b++)
+    if (t->byte_ids[b] < 0)
+      return mdi_fail("%s: the tokenizer has no byte piece <0x%02X>: llama2.c's tokenizer.bin holds "
+                      "SentencePiece-style tokenizers only (not byte-level BPE)", in, b);
+  for (int i = 0; i < t->vocab_size; i++) scores[i] = -1e10f;
+  for (uint32_t k = 0; k <= t->merge_mask; k++) {
+    const struct mdi_bpe_merge *m = &t->merge_table[k];
+    if (m->left >= 0 && -(float)m->rank > scores[m->result]) scores[m->result] = -(float)m->rank;
+  }
   for (int i = 0; i < t->vocab_size; i++) {
-    const int32_t len = t->piece_lens[i];
-    if (convert_output_write(o, &t->scores[i], 4, "a score") != MDI_OK || convert_output_write(o, &len, 4, "a length") != MDI_OK ||
-        convert_output_write(o, t->pieces[i], (size_t)len, "a piece") != MDI_OK)
-      return MDI_ERR;
+    char *p = pieces[i] = mdi_xmalloc((size_t)t->piece_lens[i] + 1, "piece");
+    int n = 0;
+    for (int k = 0; k < t->piece_lens[i]; k++) {
+      if (k + 3 <= t->piece_lens[i] && !memcmp(t->pieces[i] + k, "\xe2\x96\x81", 3)) {
+        p[n++] = ' ';
+        k += 2;
+      } else {
+        p[n++] = t->pieces[i][k];
+      }
+    }
+    lens[i] = n;
   }
   return MDI_OK;
+}
+
+static int write_tokenizer(const char *in, const struct mdi_tokenizer *t, struct convert_output *o) {
+  const int hf = t->kind == MDI_TOKENIZER_HF;
+  float *scores = t->scores;
+  char **pieces = t->pieces;
+  int *lens = t->piece_lens, rc = MDI_ERR;
+  if (t->kind == MDI_TOKENIZER_BYTE_BPE)
+    return mdi_fail("%s: the tokenizer is byte-level BPE; llama2.c's tokenizer.bin holds SentencePiece-style "
+                    "tokenizers only", in);
+  if (hf) {
+    scores = mdi_xmalloc((size_t)t->vocab_size * sizeof *scores, "scores");
+    pieces = mdi_xcalloc((size_t)t->vocab_size, sizeof *pieces, "pieces");
+    lens = mdi_xmalloc((size_t)t->vocab_size * sizeof *lens, "piece lengths");
+    if (llama2c_view(in, t, scores, pieces, lens) != MDI_OK) goto done;
+  }
+  int32_t max_len = 0;
+  for (int i = 0; i < t->vocab_size; i++)
+    if (lens[i] > max_len) max_len = lens[i];
+  if (!hf) max_len = t->max_token_length;
+  if (convert_output_write(o, &max_len, 4, "max_token_length") != MDI_OK) goto done;
+  for (int i = 0; i < t->vocab_size; i++) {
+    const int32_t len = lens[i];
+    if (convert_output_write(o, &scores[i], 4, "a score") != MDI_OK || convert_output_write(o, &len, 4, "a length") != MDI_OK ||
+        convert_output_write(o, pieces[i], (size_t)len, "a piece") != MDI_OK)
+      goto done;
+  }
+  rc = MDI_OK;
+done:
+  if (hf) {
+    for (int i = 0; i < t->vocab_size; i++) free(pieces[i]);
+    free(pieces);
+    free(scores);
+    free(lens);
+  }
+  return rc;
 }
 
 /* What run.c cannot represent: it is told, not refused. */
@@ -143,7 +198,7 @@ static int export_model(const char *in, const char *out, const char *tok_out) {
   if (!failed && tok_out) {
     failed = convert_output_open(&ot, tok_out) != MDI_OK;
     if (!failed) convert_remove_on_signal_list(paths, 2);
-    if (!failed) failed = write_tokenizer(&tok, &ot) != MDI_OK;
+    if (!failed) failed = write_tokenizer(in, &tok, &ot) != MDI_OK;
   }
   /* close both; any failure removes both, so no half of a pair is left */
   int c1 = convert_output_close(&o, failed), c2 = convert_output_close(&ot, failed || c1 != MDI_OK);

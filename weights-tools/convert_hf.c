@@ -365,7 +365,7 @@ static int convert(const char *dir, const char *out) {
     mdi_fail("%s: path too long", dir);
     goto done;
   }
-  if (convert_read_hf_tokenizer(&tok, tok_path, j.cfg.hp.vocab_size, &j.cfg.ids) != MDI_OK) goto done;
+  if (convert_read_hf_tokenizer(&tok, dir, j.cfg.hp.vocab_size, &j.cfg.ids) != MDI_OK) goto done;
   have_tok = 1;
   if (write_model(&j, &tok, out) != MDI_OK) goto done;
   report_unused(&j);

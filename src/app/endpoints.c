@@ -265,19 +265,18 @@ static void completion(struct mdi_endpoints *ep, const struct mdi_http_request *
   struct mdi_api_request r;
   struct mdi_api_error e;
   char *text = NULL;
-  int *tokens = NULL, n_prompt = 0;
+  struct mdi_ids ids = {0};
   if (mdi_api_parse(kind, rq->body, rq->body_len, &r, &e) != MDI_OK) {
     reply_error(rs, &e);
     return;
   }
   if (prompt_text(ep, &r, &text, &e) != MDI_OK) goto fail;
-  const size_t len = strlen(text);
-  tokens = mdi_xmalloc((len + 3) * sizeof(int), "prompt tokens");
-  if (mdi_prompt_encode(ep->tok, text, len, tokens, &n_prompt) != MDI_OK) {
+  if (mdi_prompt_encode(ep->tok, text, strlen(text), kind == MDI_API_CHAT ? MDI_PROMPT_CHAT : 0, &ids) != MDI_OK) {
     mdi_api_fail(&e, 400, "invalid_request_error", "invalid_value", kind == MDI_API_CHAT ? "messages" : "prompt",
                  "The prompt cannot be encoded: %s", mdi_error());
     goto fail;
   }
+  const int n_prompt = ids.n;
   if (n_prompt > ep->max_seq) {
     mdi_api_fail(&e, 400, "invalid_request_error", "context_length_exceeded", kind == MDI_API_CHAT ? "messages" : "prompt",
                  "This model's maximum context length is %d tokens. However, your prompt is %d tokens.", ep->max_seq,
@@ -291,7 +290,7 @@ static void completion(struct mdi_endpoints *ep, const struct mdi_http_request *
   const uint64_t seed = r.has_seed ? r.seed : __atomic_fetch_add(&ep->next_seed, (uint64_t)r.n, __ATOMIC_RELAXED);
   struct mdi_job_spec spec = {
       .prompt = text,
-      .prompt_tokens = tokens,
+      .prompt_tokens = ids.v,
       .n_prompt = n_prompt,
       .n = r.n,
       .max_new = max_new,
@@ -321,7 +320,7 @@ fail:
   reply_error(rs, &e);
 done:
   free(text);
-  free(tokens);
+  mdi_ids_free(&ids);
   mdi_api_request_free(&r);
 }
 

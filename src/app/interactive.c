@@ -39,18 +39,19 @@ static int read_line(const struct mdi_interactive *it, char **line, size_t *cap)
 /* Submit one prompt and print its text as it grows; returns the text
  * (malloc'd) or NULL when the prompt could not be used. */
 static char *one_turn(const struct mdi_interactive *it, const char *text, int turn) {
-  const size_t len = strlen(text);
-  int *tokens = mdi_xmalloc((len + 3) * sizeof(int), "prompt tokens"), n_prompt = 0;
-  if (mdi_prompt_encode(it->tok, text, len, tokens, &n_prompt) != MDI_OK || n_prompt > it->max_seq) {
-    if (n_prompt > it->max_seq) mdi_fail("the prompt is %d tokens long but max-seq-len is %d", n_prompt, it->max_seq);
+  struct mdi_ids ids = {0};
+  const int rc = mdi_prompt_encode(it->tok, text, strlen(text), it->chat ? MDI_PROMPT_CHAT : 0, &ids);
+  const int n_prompt = ids.n;
+  if (rc != MDI_OK || n_prompt > it->max_seq) {
+    if (rc == MDI_OK) mdi_fail("the prompt is %d tokens long but max-seq-len is %d", n_prompt, it->max_seq);
     fprintf(stderr, "%s\n", mdi_error());
-    free(tokens);
+    mdi_ids_free(&ids);
     return NULL;
   }
   const struct mdi_options *o = it->opt;
   const struct mdi_job_spec spec = {
       .prompt = text,
-      .prompt_tokens = tokens,
+      .prompt_tokens = ids.v,
       .n_prompt = n_prompt,
       .n = 1,
       .max_new = o->max_new_tokens,
@@ -59,7 +60,7 @@ static char *one_turn(const struct mdi_interactive *it, const char *text, int tu
   };
   int closed;
   struct mdi_job *job = mdi_intake_submit(it->intake, &spec, &closed);
-  free(tokens);
+  mdi_ids_free(&ids);
   if (!job) return NULL;
   struct mdi_take t = {0};
   char *all = mdi_xstrdup("");

@@ -22,7 +22,15 @@ static const struct mdi_option_desc table[] = {
      "a prompt (repeatable; \"\" starts from BOS alone)", NOLIM},
     {"prompt-file", 'f', "run", "prompt_file", MDI_OPT_STRING, OFF(prompt_file), "FILE",
      "prompts, one per line (ids are line numbers from 0; - reads standard input); a .jsonl file holds objects with "
-     "\"prompt\" and optional \"max_tokens\", \"seed\", \"temperature\", \"top_p\", \"top_k\"", PATH},
+     "\"prompt\" (or \"messages\": [{\"role\", \"content\"}], a conversation) and optional \"max_tokens\", "
+     "\"seed\", \"temperature\", \"top_p\", \"top_k\"", PATH},
+    {"chat", 0, "run", "chat", MDI_OPT_FLAG, OFF(chat), NULL,
+     "each prompt (-p, a line of -f) is the user's message of a conversation, rendered with the model's "
+     "chat format; the output is the reply (a .jsonl line may give \"messages\" instead)", NOLIM},
+    {"system", 0, "run", "system", MDI_OPT_STRING, OFF(system), "TEXT",
+     "with --chat and \"messages\" lines: the system message, unless the conversation starts with one", NOLIM},
+    {"parse-special", 0, "run", "parse_special", MDI_OPT_FLAG, OFF(parse_special), NULL,
+     "special tokens typed in a raw prompt (<|eot_id|>, <s>) are those tokens, not text", NOLIM},
     {"n-samples", 0, "run", "n_samples", MDI_OPT_INT, OFF(n_samples), "K",
      "samples of each prompt, seeds S+id (default 1)", 1, 1 << 20, 0},
     {"max-new-tokens", 'n', "run", "max_new_tokens", MDI_OPT_INT, OFF(max_new_tokens), "N",

@@ -21,7 +21,7 @@ int mdi_output_init(struct mdi_output *o, const struct mdi_tokenizer *tok, const
   return MDI_OK;
 }
 
-size_t mdi_output_decode(const struct mdi_tokenizer *tok, const int *tokens, int from, int n,
+size_t mdi_output_decode(const struct mdi_tokenizer *tok, const int *tokens, int from, int n, int fresh,
                          char **buf, size_t *cap) {
   size_t len = 0;
   const size_t piece_max = (size_t)tok->max_token_length + 8;
@@ -33,7 +33,8 @@ size_t mdi_output_decode(const struct mdi_tokenizer *tok, const int *tokens, int
       *buf = p;
       *cap = want;
     }
-    len += mdi_tokenizer_decode(tok, i > 0 ? tokens[i - 1] : -1, tokens[i], *buf + len, piece_max);
+    const int prev = i > 0 && (i > from || !fresh) ? tokens[i - 1] : -1;
+    len += mdi_tokenizer_decode(tok, prev, tokens[i], *buf + len, piece_max);
   }
   if (*buf) (*buf)[len] = '\0';
   return len;
@@ -52,13 +53,15 @@ static void print_progress(struct mdi_output *o, double now, int force) {
  * llama2.c-style tokenizers; for GPT-2 only from an empty prompt) does not
  * print it, one whose prompt has no BOS prints every token. */
 static int first_printed(const struct mdi_tokenizer *tok, const struct mdi_sequence *seq) {
+  if (seq->req->chat) return seq->req->n_prompt; /* a chat prints the reply, not the rendered conversation */
   return seq->n_tokens > 0 && seq->tokens[0] == tok->bos_id ? 1 : 0;
 }
 
 /* Streaming: print the tokens after BOS that are not printed yet. */
 static void stream_out(struct mdi_output *o, const struct mdi_sequence *seq) {
   if (o->streamed == 0) o->streamed = first_printed(o->tok, seq); /* BOS itself is never printed */
-  size_t n = mdi_output_decode(o->tok, seq->tokens, o->streamed, seq->n_tokens, &o->buf, &o->cap);
+  const int fresh = seq->req->chat && o->streamed == seq->req->n_prompt; /* a reply starts its own text */
+  size_t n = mdi_output_decode(o->tok, seq->tokens, o->streamed, seq->n_tokens, fresh, &o->buf, &o->cap);
   /* decode starts each piece from its predecessor, so a partial range is exact */
   if (n) fwrite(o->buf, 1, n, o->text); /* buf is still NULL when nothing was ever decoded */
   fflush(o->text);
@@ -79,7 +82,8 @@ int mdi_output_finish(struct mdi_output *o, const struct mdi_sequence *seq, doub
     stream_out(o, seq);
     fputc('\n', o->text);
   } else {
-    size_t n = mdi_output_decode(o->tok, seq->tokens, first_printed(o->tok, seq), seq->n_tokens, &o->buf, &o->cap);
+    size_t n = mdi_output_decode(o->tok, seq->tokens, first_printed(o->tok, seq), seq->n_tokens, r->chat, &o->buf,
+                                 &o->cap);
     fprintf(o->text, "=== sequence %d ===\n", r->id);
     if (n) fwrite(o->buf, 1, n, o->text);
     fputc('\n', o->text);
@@ -88,7 +92,7 @@ int mdi_output_finish(struct mdi_output *o, const struct mdi_sequence *seq, doub
   print_progress(o, now, 1);
   if (!o->journal) return MDI_OK;
   /* generated text only; its first piece is decoded after the last prompt token */
-  size_t len = mdi_output_decode(o->tok, seq->tokens, r->n_prompt, seq->n_tokens, &o->buf, &o->cap);
+  size_t len = mdi_output_decode(o->tok, seq->tokens, r->n_prompt, seq->n_tokens, r->chat, &o->buf, &o->cap);
   struct mdi_seq_record rec = {
       .id = r->id,
       .prompt = r->prompt,

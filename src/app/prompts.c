@@ -14,6 +14,8 @@
 struct prompt {
   char *text;
   size_t len;
+  struct mdi_chat_message *msgs; /* a conversation to render ([n_msgs]); NULL: text is the prompt */
+  int n_msgs;
   char where[96];
   int max_tokens; /* -1: the -n option */
   int64_t seed;   /* -1: S + id */
@@ -48,7 +50,9 @@ static int ends_with(const char *s, const char *suffix) {
 
 /* One JSONL prompt line: its keys, -1 where not given. */
 struct prompt_line {
-  char *prompt;        /* malloc'd */
+  char *prompt;        /* malloc'd; NULL when the line has messages */
+  struct mdi_chat_message *msgs; /* malloc'd [n_msgs] */
+  int n_msgs;
   int max_tokens;
   int64_t seed;
   double temperature;
@@ -67,8 +71,29 @@ static const struct prompt_key prompt_keys[] = {
     {"top_p", 1e-9, 1, 0},         {"top_k", 0, 1 << 22, 1},
 };
 
+/* "messages": [{"role": "...", "content": "..."}, ...] of a JSONL line. */
+static int parse_messages(const struct mdi_json *v, const char *where, struct prompt_line *out) {
+  const int n = mdi_json_count(v);
+  if (mdi_json_type(v) != MDI_JSON_ARRAY || n == 0)
+    return mdi_fail("%s: \"messages\" must be a non-empty list of {\"role\", \"content\"} objects", where);
+  out->msgs = mdi_xcalloc((size_t)n, sizeof *out->msgs, "chat messages");
+  for (const struct mdi_json *m = mdi_json_first(v); m; m = mdi_json_next(m)) {
+    const char *role = mdi_json_string(mdi_json_get(m, "role")), *content = mdi_json_string(mdi_json_get(m, "content"));
+    if (mdi_json_type(m) != MDI_JSON_OBJECT || !role || !content || mdi_json_count(m) != 2)
+      return mdi_fail("%s: message %d of \"messages\" must be {\"role\": string, \"content\": string}", where,
+                      out->n_msgs + 1);
+    out->msgs[out->n_msgs++] = (struct mdi_chat_message){mdi_xstrdup(role), mdi_xstrdup(content)};
+  }
+  return MDI_OK;
+}
+
+static void free_messages(struct mdi_chat_message *m, int n) {
+  for (int i = 0; i < n; i++) free(m[i].role), free(m[i].content);
+  free(m);
+}
+
 static int parse_prompt_line(const char *line, size_t len, const char *where, struct prompt_line *out) {
-  *out = (struct prompt_line){NULL, -1, -1, -1, -1, -1};
+  *out = (struct prompt_line){NULL, NULL, 0, -1, -1, -1, -1, -1};
   struct mdi_json_doc *doc;
   if (mdi_json_parse(&doc, line, len, where) != MDI_OK) return mdi_fail("%s: not a JSON object", where);
   const struct mdi_json *o = mdi_json_root(doc);
@@ -86,12 +111,16 @@ static int parse_prompt_line(const char *line, size_t len, const char *where, st
       }
       continue;
     }
+    if (!strcmp(key, "messages")) {
+      if (parse_messages(it, where, out) != MDI_OK) goto done;
+      continue;
+    }
     const struct prompt_key *k = NULL;
     for (size_t i = 0; i < sizeof prompt_keys / sizeof prompt_keys[0]; i++)
       if (!strcmp(key, prompt_keys[i].name)) k = &prompt_keys[i];
     if (!k) {
-      mdi_fail("%s: unknown key \"%s\" (expected prompt, max_tokens, seed, temperature, top_p, top_k)", where,
-               key);
+      mdi_fail("%s: unknown key \"%s\" (expected prompt or messages, max_tokens, seed, temperature, top_p, top_k)",
+               where, key);
       goto done;
     }
     const double v = mdi_json_type(it) == MDI_JSON_NUMBER ? mdi_json_number(it) : NAN;
@@ -107,13 +136,14 @@ static int parse_prompt_line(const char *line, size_t len, const char *where, st
     if (!strcmp(k->name, "top_k")) out->top_k = (int)v;
   }
   const char *prompt = mdi_json_string(mdi_json_get(o, "prompt"));
-  if (!prompt) {
-    mdi_fail("%s: the object has no \"prompt\"", where);
+  if (!prompt == !out->msgs) {
+    mdi_fail("%s: the object needs either \"prompt\" or \"messages\"", where);
     goto done;
   }
-  out->prompt = mdi_xstrdup(prompt);
+  if (prompt) out->prompt = mdi_xstrdup(prompt);
   rc = MDI_OK;
 done:
+  if (rc != MDI_OK) free_messages(out->msgs, out->n_msgs), out->msgs = NULL;
   mdi_json_free(doc);
   return rc;
 }
@@ -145,7 +175,9 @@ static int read_file(const char *path, const struct mdi_options *o, struct promp
         rc = MDI_ERR;
         break;
       }
-      p->text = pl.prompt;
+      p->text = pl.prompt ? pl.prompt : mdi_xstrdup("");
+      p->msgs = pl.msgs;
+      p->n_msgs = pl.n_msgs;
       p->max_tokens = pl.max_tokens;
       p->seed = pl.seed;
       if (pl.temperature >= 0) p->sampling.temperature = (float)pl.temperature;
@@ -164,25 +196,66 @@ static int read_file(const char *path, const struct mdi_options *o, struct promp
 }
 
 static void free_list(struct prompt_list *l) {
-  for (int i = 0; i < l->n; i++) free(l->items[i].text);
+  for (int i = 0; i < l->n; i++) free(l->items[i].text), free_messages(l->items[i].msgs, l->items[i].n_msgs);
   free(l->items);
 }
 
-int mdi_prompt_encode(const struct mdi_tokenizer *tok, const char *text, size_t len, int *tokens, int *n_tokens) {
-  /* the tokenizer says whether prompts start with BOS (llama2.c-style ones
-   * do, GPT-2's do not); an empty prompt starts from BOS all the same, the
-   * token GPT-2 generates unconditioned text from (<|endoftext|>) */
-  const int add_bos = tok->add_bos || len == 0;
-  return mdi_tokenizer_encode(tok, text, len, add_bos, 0, tokens, n_tokens);
+int mdi_prompt_chat(void *tokenizer, const struct mdi_chat_message *msgs, int n, char **prompt) {
+  const struct mdi_tokenizer *tok = tokenizer;
+  if (!tok->chat_format[0])
+    return mdi_fail(tok->chat_template ? "the model's chat template is none of the built-in chat formats, so chat "
+                                         "is not available (docs/MODELS.md, \"Chat\")"
+                                       : "the model has no chat template, so chat is not available");
+  const struct mdi_chat_options opt = {.add_generation_prompt = 1, .enable_thinking = -1};
+  return mdi_chat_render(tok->chat_format, tok->chat_bos, tok->chat_eos, msgs, n, &opt, prompt);
 }
 
-static int encode(struct mdi_request *r, const struct prompt *p, const struct mdi_tokenizer *tok,
-                  int max_seq) {
-  r->prompt = mdi_xstrdup(p->text);
-  r->prompt_tokens = mdi_malloc((p->len + 3) * sizeof(int), "prompt tokens");
-  if (!r->prompt_tokens) return MDI_ERR;
-  if (mdi_prompt_encode(tok, p->text, p->len, r->prompt_tokens, &r->n_prompt) != MDI_OK)
+/* The conversation of p (its messages, or its text as the user's message
+ * under --chat), with --system first unless it has a system message. */
+static int render_chat(const struct prompt *p, const struct mdi_options *o, const struct mdi_tokenizer *tok,
+                       char **out) {
+  const int n = p->msgs ? p->n_msgs : 1;
+  struct mdi_chat_message *m = mdi_xcalloc((size_t)n + 1, sizeof *m, "chat messages"), *at = m;
+  const int add_system = o->system && (!p->msgs || strcmp(p->msgs[0].role, "system") != 0);
+  if (add_system) *at++ = (struct mdi_chat_message){"system", o->system};
+  if (p->msgs) memcpy(at, p->msgs, (size_t)n * sizeof *m);
+  else *at = (struct mdi_chat_message){"user", p->text};
+  const int rc = mdi_prompt_chat((void *)tok, m, n + add_system, out);
+  free(m);
+  return rc;
+}
+
+int mdi_prompt_encode(const struct mdi_tokenizer *tok, const char *text, size_t len, unsigned flags,
+                      struct mdi_ids *ids) {
+  /* raw text gets the tokenizer's own special tokens (llama2.c-style ones
+   * and Llama's post-processor add BOS, GPT-2's and Qwen's add none); a
+   * rendered chat template has its special tokens written in it */
+  const unsigned how = flags & MDI_PROMPT_CHAT ? MDI_ENCODE_PARSE_SPECIAL
+                       : MDI_ENCODE_SPECIAL | (flags & MDI_PROMPT_PARSE_SPECIAL ? MDI_ENCODE_PARSE_SPECIAL : 0);
+  if (mdi_tokenizer_encode_text(tok, text, len, how, ids) != MDI_OK) return MDI_ERR;
+  /* an empty prompt starts from BOS all the same, the token GPT-2
+   * generates unconditioned text from (<|endoftext|>) */
+  if (ids->n == 0) mdi_ids_push(ids, tok->bos_id);
+  return MDI_OK;
+}
+
+static int encode(struct mdi_request *r, const struct prompt *p, const struct mdi_options *o,
+                  const struct mdi_tokenizer *tok, int max_seq) {
+  struct mdi_ids ids = {0};
+  unsigned flags = o->parse_special ? MDI_PROMPT_PARSE_SPECIAL : 0;
+  if (p->msgs || o->chat) { /* the rendered conversation is the prompt */
+    if (render_chat(p, o, tok, &r->prompt) != MDI_OK) return mdi_fail_context("prompt %s", p->where);
+    flags = MDI_PROMPT_CHAT;
+    r->chat = 1;
+  } else {
+    r->prompt = mdi_xstrdup(p->text);
+  }
+  if (mdi_prompt_encode(tok, r->prompt, strlen(r->prompt), flags, &ids) != MDI_OK) {
+    mdi_ids_free(&ids);
     return mdi_fail_context("prompt %s", p->where);
+  }
+  r->prompt_tokens = ids.v;
+  r->n_prompt = ids.n;
   if (r->n_prompt > max_seq)
     return mdi_fail("prompt %s is %d tokens long but max-seq-len is %d", p->where, r->n_prompt, max_seq);
   return MDI_OK;
@@ -224,9 +297,10 @@ int mdi_prompts_build(const struct mdi_options *o, const struct mdi_tokenizer *t
       r->seed = p->seed >= 0 ? (uint64_t)p->seed + (uint64_t)k : (uint64_t)o->seed + (uint64_t)r->id;
       r->sampling = p->sampling;
       if (k == 0) {
-        rc = encode(r, p, tok, max_seq);
+        rc = encode(r, p, o, tok, max_seq);
       } else { /* samples share the first one's encoding */
         r->prompt = mdi_xstrdup(reqs[j * K].prompt);
+        r->chat = reqs[j * K].chat;
         r->n_prompt = reqs[j * K].n_prompt;
         r->prompt_tokens = mdi_xmalloc((size_t)r->n_prompt * sizeof(int), "prompt tokens");
         memcpy(r->prompt_tokens, reqs[j * K].prompt_tokens, (size_t)r->n_prompt * sizeof(int));

@@ -21,6 +21,7 @@
 #include "mdi/app/http.h"
 #include "mdi/app/intake.h"
 #include "mdi/app/interactive.h"
+#include "mdi/app/prompts.h"
 #include "mdi/base/error.h"
 
 struct mdi_serve {
@@ -113,6 +114,16 @@ static void default_model_name(const char *model, char *out, size_t cap) {
   if (n > 3 && !strcmp(base + n - 3, ".h5")) n -= 3;
   snprintf(out, cap, "%.*s", (int)n, base);
 }
+/* The server's and -i's chat hook: the API's messages rendered with the
+ * model's chat format (ctx: the tokenizer). */
+static int render_chat(void *tok, const struct mdi_api_message *m, int n, char **prompt) {
+  struct mdi_chat_message *c = mdi_xcalloc((size_t)(n > 0 ? n : 1), sizeof *c, "chat messages");
+  for (int i = 0; i < n; i++) c[i] = (struct mdi_chat_message){m[i].role, m[i].content};
+  const int rc = mdi_prompt_chat(tok, c, n, prompt);
+  free(c);
+  return rc;
+}
+
 
 int mdi_serve_start(struct mdi_serve **out, const struct mdi_serve_config *cfg) {
   const struct mdi_options *o = cfg->opt;
@@ -125,7 +136,10 @@ int mdi_serve_start(struct mdi_serve **out, const struct mdi_serve_config *cfg) 
     return MDI_ERR;
   }
   if (o->interactive) {
-    s->term = (struct mdi_interactive){s->intake, cfg->tok, o, cfg->max_seq, NULL, NULL, sig_pipe[0]};
+    /* with a chat format each line is the user's turn of a conversation */
+    const int chat = cfg->tok->chat_format[0] != '\0';
+    s->term = (struct mdi_interactive){s->intake, cfg->tok, o, cfg->max_seq, chat ? render_chat : NULL,
+                                       (void *)cfg->tok, sig_pipe[0]};
     pthread_create(&s->terminal, NULL, mdi_interactive_main, &s->term);
     s->has_terminal = 1;
     *out = s;
@@ -136,7 +150,8 @@ int mdi_serve_start(struct mdi_serve **out, const struct mdi_serve_config *cfg) 
   const char *env_key = getenv("MDI_API_KEY");
   if (o->api_key || (env_key && env_key[0])) s->api_key = mdi_xstrdup(o->api_key ? o->api_key : env_key);
   s->ep = (struct mdi_endpoints){.intake = s->intake, .tok = cfg->tok, .opt = o, .max_seq = cfg->max_seq,
-                                 .api_key = s->api_key, .model_name = s->model_name, .created = (int64_t)time(NULL)};
+                                 .api_key = s->api_key, .model_name = s->model_name, .created = (int64_t)time(NULL),
+                                 .chat = cfg->tok->chat_format[0] ? render_chat : NULL, .chat_ctx = (void *)cfg->tok};
   mdi_endpoints_init(&s->ep);
   const struct mdi_http_config hc = {o->serve, (size_t)o->max_body, o->client_timeout, 1024};
   int port;

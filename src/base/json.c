@@ -314,3 +314,26 @@ void mdi_jw_int_array(struct mdi_json_writer *w, const char *key, const int *v, 
   for (int i = 0; i < n; i++) mdi_jw_int(w, NULL, v[i]);
   mdi_jw_array_end(w);
 }
+
+void mdi_jw_value(struct mdi_json_writer *w, const char *key, const struct mdi_json *v) {
+  switch (mdi_json_type(v)) {
+    case MDI_JSON_NULL: mdi_jw_null(w, key); break;
+    case MDI_JSON_BOOL: mdi_jw_bool(w, key, mdi_json_bool(v)); break;
+    case MDI_JSON_STRING: mdi_jw_cstring(w, key, mdi_json_string(v)); break;
+    case MDI_JSON_NUMBER: {
+      int64_t i;
+      if (mdi_json_int(v, -((int64_t)1 << 53), (int64_t)1 << 53, &i)) mdi_jw_int(w, key, i);
+      else mdi_jw_double(w, key, mdi_json_number(v));
+      break;
+    }
+    case MDI_JSON_ARRAY:
+    case MDI_JSON_OBJECT: {
+      const int object = mdi_json_type(v) == MDI_JSON_OBJECT;
+      open_container(w, key, object);
+      for (const struct mdi_json *e = mdi_json_first(v); e; e = mdi_json_next(e))
+        mdi_jw_value(w, object ? mdi_json_key(e) : NULL, e);
+      close_container(w, object);
+      break;
+    }
+  }
+}

@@ -81,3 +81,34 @@ size_t mdi_utf8_sanitize(const char *s, size_t n, char *out) {
   out[o] = '\0';
   return o;
 }
+
+size_t mdi_utf8_lossy(const char *str, size_t n, char *out) {
+  const unsigned char *s = (const unsigned char *)str;
+  size_t o = 0;
+  for (size_t i = 0; i < n;) {
+    const unsigned c = s[i];
+    int need = 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c < 0x80) need = 0;
+    else if (c >= 0xC2 && c <= 0xDF) need = 1;
+    else if (c == 0xE0) need = 2, lo = 0xA0;
+    else if (c == 0xED) need = 2, hi = 0x9F;
+    else if (c >= 0xE1 && c <= 0xEF) need = 2;
+    else if (c == 0xF0) need = 3, lo = 0x90;
+    else if (c == 0xF4) need = 3, hi = 0x8F;
+    else if (c >= 0xF1 && c <= 0xF3) need = 3;
+    else need = -1; /* not a lead byte */
+    int k = 1; /* bytes of the sequence that are valid so far */
+    while (need > 0 && k <= need && i + (size_t)k < n && s[i + k] >= lo && s[i + k] <= hi) lo = 0x80, hi = 0xBF, k++;
+    if (need >= 0 && k == need + 1) {
+      memcpy(out + o, s + i, (size_t)k);
+      o += (size_t)k;
+    } else {
+      memcpy(out + o, "\xEF\xBF\xBD", 3);
+      o += 3;
+    }
+    i += (size_t)k;
+  }
+  out[o] = '\0';
+  return o;
+}

@@ -20,39 +20,27 @@
 #include "mdi/base/utf8.h"
 #include "mdi/model/weights.h"
 #include "tokenizer_bpe.h"
-
-/* Longest piece accepted: real vocabularies stay far below (Llama 2: 16
- * bytes, tok512: 7); the bound keeps the merge buffer small. */
-#define MDI_MAX_PIECE_BYTES 4096
+#include "tokenizer_hf.h"
 
 /* "<0xNN>" is 6 bytes */
 #define BYTE_PIECE_LEN 6
 
 static const char *source_name(const char *source) { return source ? source : "tokenizer"; }
 
-/* -1, 0, 1 as strcmp orders the NUL-free strings a[0..alen) and b[0..blen). */
-static int bytes_cmp(const char *a, int alen, const char *b, int blen) {
-  int c = memcmp(a, b, (size_t)(alen < blen ? alen : blen));
-  if (c != 0) return c;
-  return (alen > blen) - (alen < blen);
+static uint32_t bytes_hash(const char *s, int len) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (int i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+  return h;
 }
 
-/* Id of the piece equal to s[0..len), or -1.  sorted_ids orders equal pieces
- * by id, and the first of them is returned, so duplicates resolve to the
- * lowest id. */
+/* Id of the piece equal to s[0..len), or -1; a piece listed twice resolves
+ * to its lowest id (the one inserted first). */
 static int piece_lookup(const struct mdi_tokenizer *t, const char *s, int len) {
-  int lo = 0, hi = t->vocab_size; /* first position whose piece is >= s */
-  while (lo < hi) {
-    int mid = lo + (hi - lo) / 2;
-    int id = t->sorted_ids[mid];
-    if (bytes_cmp(t->pieces[id], t->piece_lens[id], s, len) < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
+  for (uint32_t i = bytes_hash(s, len) & t->piece_mask;; i = (i + 1) & t->piece_mask) {
+    const int id = t->piece_slots[i];
+    if (id < 0) return -1;
+    if (t->piece_lens[id] == len && memcmp(t->pieces[id], s, (size_t)len) == 0) return id;
   }
-  if (lo == t->vocab_size) return -1;
-  int id = t->sorted_ids[lo];
-  return bytes_cmp(t->pieces[id], t->piece_lens[id], s, len) == 0 ? id : -1;
 }
 
 int mdi_tokenizer_lookup(const struct mdi_tokenizer *t, const char *s, int len) {
@@ -60,7 +48,7 @@ int mdi_tokenizer_lookup(const struct mdi_tokenizer *t, const char *s, int len) 
 }
 
 const char *mdi_tokenizer_kind_name(enum mdi_tokenizer_kind kind) {
-  return kind == MDI_TOKENIZER_BYTE_BPE ? "byte-bpe" : "sentencepiece";
+  return kind == MDI_TOKENIZER_HF ? "hf" : kind == MDI_TOKENIZER_BYTE_BPE ? "byte-bpe" : "sentencepiece";
 }
 
 /* ---- construction ------------------------------------------------------ */
@@ -114,41 +102,32 @@ static int alloc_arrays(struct mdi_tokenizer *t, int vocab, int64_t total_bytes)
   t->pieces = mdi_calloc((size_t)vocab, sizeof *t->pieces, "tokenizer pieces");
   t->piece_lens = mdi_malloc((size_t)vocab * sizeof *t->piece_lens, "tokenizer piece lengths");
   t->scores = mdi_malloc((size_t)vocab * sizeof *t->scores, "tokenizer scores");
-  t->sorted_ids = mdi_malloc((size_t)vocab * sizeof *t->sorted_ids, "tokenizer sorted ids");
   /* all pieces live in one block, each followed by its NUL; pieces[0] is
    * the block's start, which is what mdi_tokenizer_free releases */
   char *text = mdi_malloc((size_t)total_bytes + (size_t)vocab, "tokenizer piece text");
   if (t->pieces) t->pieces[0] = text;
-  if (!t->pieces || !t->piece_lens || !t->scores || !t->sorted_ids || !text) {
+  if (!t->pieces || !t->piece_lens || !t->scores || !text) {
     if (!t->pieces) free(text);
     return MDI_ERR;
   }
   return MDI_OK;
 }
 
-struct piece_key {
-  const char *s;
-  int len;
-  int id;
-};
-
-/* Piece byte order, then id, so the order is total and lookups of
- * duplicated pieces are deterministic. */
-static int piece_key_cmp(const void *a, const void *b) {
-  const struct piece_key *x = a, *y = b;
-  int c = bytes_cmp(x->s, x->len, y->s, y->len);
-  if (c != 0) return c;
-  return (x->id > y->id) - (x->id < y->id);
-}
-
-static int build_sorted_ids(struct mdi_tokenizer *t) {
-  int vocab = t->vocab_size;
-  struct piece_key *keys = mdi_malloc((size_t)vocab * sizeof *keys, "tokenizer sort keys");
-  if (!keys) return MDI_ERR;
-  for (int i = 0; i < vocab; i++) keys[i] = (struct piece_key){t->pieces[i], t->piece_lens[i], i};
-  qsort(keys, (size_t)vocab, sizeof *keys, piece_key_cmp);
-  for (int i = 0; i < vocab; i++) t->sorted_ids[i] = keys[i].id;
-  free(keys);
+/* The open-addressing table of piece_lookup: load factor at most 1/2. */
+static int build_piece_slots(struct mdi_tokenizer *t) {
+  uint32_t cap = 16;
+  while (cap < 2u * (uint32_t)t->vocab_size) cap *= 2;
+  t->piece_slots = mdi_malloc((size_t)cap * sizeof *t->piece_slots, "tokenizer piece table");
+  if (!t->piece_slots) return MDI_ERR;
+  t->piece_mask = cap - 1;
+  for (uint32_t i = 0; i < cap; i++) t->piece_slots[i] = -1;
+  for (int id = 0; id < t->vocab_size; id++)
+    if (piece_lookup(t, t->pieces[id], t->piece_lens[id]) < 0)
+      for (uint32_t i = bytes_hash(t->pieces[id], t->piece_lens[id]) & t->piece_mask;; i = (i + 1) & t->piece_mask)
+        if (t->piece_slots[i] < 0) {
+          t->piece_slots[i] = id;
+          break;
+        }
   return MDI_OK;
 }
 
@@ -184,7 +163,7 @@ int mdi_tokenizer_init(struct mdi_tokenizer *t, int vocab_size, const float *sco
     text += len + 1;
   }
   memcpy(t->scores, scores, (size_t)vocab_size * sizeof *scores);
-  if (build_sorted_ids(t) != MDI_OK) goto fail;
+  if (build_piece_slots(t) != MDI_OK) goto fail;
   build_byte_ids(t);
   t->bos_id = bos_id;
   t->eos_id = eos_id;
@@ -205,213 +184,22 @@ void mdi_tokenizer_free(struct mdi_tokenizer *t) {
   free(t->pieces);
   free(t->piece_lens);
   free(t->scores);
-  free(t->sorted_ids);
+  free(t->piece_slots);
   free(t->merges);
   free(t->merge_table);
+  mdi_hf_pipeline_free(t->hf);
+  free(t->chat_template);
   memset(t, 0, sizeof *t);
-}
-
-/* ---- the /tokenizer group ------------------------------------------------ */
-
-/* Length of the 1-D dataset tokenizer/<name>, checked to lie in [lo, hi]. */
-static int dataset_len(struct mdi_h5 *f, const char *name, int64_t lo, int64_t hi, int64_t *len) {
-  int nd;
-  int64_t dims[MDI_MAX_DIMS];
-  if (mdi_h5_shape(f, name, &nd, dims) != MDI_OK) return MDI_ERR;
-  if (nd != 1)
-    return mdi_fail("%s: /%s has %d dimensions, expected 1", mdi_h5_path(f), name, nd);
-  if (dims[0] < lo || dims[0] > hi) {
-    if (lo == hi)
-      return mdi_fail("%s: /%s has %lld entries, expected %lld", mdi_h5_path(f), name,
-                      (long long)dims[0], (long long)lo);
-    return mdi_fail("%s: /%s has %lld entries (%lld to %lld allowed)", mdi_h5_path(f), name,
-                    (long long)dims[0], (long long)lo, (long long)hi);
-  }
-  *len = dims[0];
-  return MDI_OK;
-}
-
-/* Integer attribute of /tokenizer that must lie in [lo, hi]. */
-static int group_attr(struct mdi_h5 *f, const char *attr, int64_t lo, int64_t hi, int *out) {
-  int64_t v;
-  if (mdi_h5_attr_int(f, "/tokenizer", attr, &v) != MDI_OK) return MDI_ERR;
-  if (v < lo || v > hi)
-    return mdi_fail("%s: attribute %s of /tokenizer is %lld (%lld to %lld allowed)",
-                    mdi_h5_path(f), attr, (long long)v, (long long)lo, (long long)hi);
-  *out = (int)v;
-  return MDI_OK;
-}
-
-/* Every offset must point into piece_bytes ([0, total]) before init checks
- * their order; init is given no byte count, so this is checked here. */
-static int check_offsets_range(struct mdi_h5 *f, const int64_t *off, int64_t vocab, int64_t total) {
-  for (int64_t i = 0; i <= vocab; i++)
-    if (off[i] < 0 || off[i] > total)
-      return mdi_fail("%s: /tokenizer/piece_offsets[%lld] = %lld is outside /tokenizer/piece_bytes "
-                      "(%lld bytes)", mdi_h5_path(f), (long long)i, (long long)off[i],
-                      (long long)total);
-  if (off[vocab] != total)
-    return mdi_fail("%s: /tokenizer/piece_offsets ends at %lld but /tokenizer/piece_bytes has %lld "
-                    "bytes", mdi_h5_path(f), (long long)off[vocab], (long long)total);
-  return MDI_OK;
-}
-
-/* Buffers read from the file before they are copied by init. */
-struct tok_file_data {
-  float *scores;     /* [vocab] */
-  int64_t *offsets;  /* [vocab+1] */
-  uint8_t *bytes;    /* [total] */
-  int stop_ids[MDI_MAX_STOP_IDS];
-  int n_stop;
-  int bos_id, eos_id, max_token_length;
-};
-
-static int read_group(struct mdi_h5 *f, struct tok_file_data *d, int64_t *vocab) {
-  int64_t v, total, n_offsets, n_stop;
-  if (dataset_len(f, "tokenizer/scores", 1, INT_MAX - 1, &v) != MDI_OK ||
-      /* one offset more than there are scores */
-      dataset_len(f, "tokenizer/piece_offsets", v + 1, v + 1, &n_offsets) != MDI_OK ||
-      dataset_len(f, "tokenizer/piece_bytes", 0, v * MDI_MAX_PIECE_BYTES, &total) != MDI_OK ||
-      dataset_len(f, "tokenizer/stop_ids", 0, MDI_MAX_STOP_IDS, &n_stop) != MDI_OK)
-    return MDI_ERR;
-  *vocab = v;
-  d->scores = mdi_malloc((size_t)v * sizeof *d->scores, "tokenizer scores");
-  d->offsets = mdi_malloc((size_t)n_offsets * sizeof *d->offsets, "tokenizer piece offsets");
-  d->bytes = mdi_malloc((size_t)total, "tokenizer piece bytes");
-  if (!d->scores || !d->offsets || !d->bytes) return MDI_ERR;
-  int32_t stop[MDI_MAX_STOP_IDS];
-  if (mdi_h5_read(f, "tokenizer/scores", MDI_F32, 1, &v, d->scores) != MDI_OK ||
-      mdi_h5_read(f, "tokenizer/piece_offsets", MDI_I64, 1, &n_offsets, d->offsets) != MDI_OK ||
-      check_offsets_range(f, d->offsets, v, total) != MDI_OK ||
-      mdi_h5_read(f, "tokenizer/piece_bytes", MDI_U8, 1, &total, d->bytes) != MDI_OK ||
-      mdi_h5_read(f, "tokenizer/stop_ids", MDI_I32, 1, &n_stop, stop) != MDI_OK)
-    return MDI_ERR;
-  d->n_stop = (int)n_stop;
-  for (int i = 0; i < d->n_stop; i++) d->stop_ids[i] = stop[i];
-  if (group_attr(f, "bos_id", 0, v - 1, &d->bos_id) != MDI_OK ||
-      group_attr(f, "eos_id", 0, v - 1, &d->eos_id) != MDI_OK ||
-      group_attr(f, "max_token_length", 1, MDI_MAX_PIECE_BYTES, &d->max_token_length) != MDI_OK)
-    return MDI_ERR;
-  return MDI_OK;
-}
-
-/* The optional attributes kind and add_bos, and a byte-bpe tokenizer's
- * merges int32 [n][2] (absent: none), applied to the tokenizer t built from
- * the pieces. */
-static int read_kind(struct mdi_h5 *f, struct mdi_tokenizer *t) {
-  const char *path = mdi_h5_path(f);
-  char kind[32] = "sentencepiece";
-  if (mdi_h5_attr_exists(f, "/tokenizer", "kind") &&
-      mdi_h5_attr_string(f, "/tokenizer", "kind", kind, sizeof kind) != MDI_OK)
-    return MDI_ERR;
-  int add_bos = 1;
-  if (mdi_h5_attr_exists(f, "/tokenizer", "add_bos") && group_attr(f, "add_bos", 0, 1, &add_bos) != MDI_OK)
-    return MDI_ERR;
-  if (strcmp(kind, "sentencepiece") == 0) {
-    t->add_bos = add_bos;
-    return MDI_OK;
-  }
-  if (strcmp(kind, "byte-bpe") != 0)
-    return mdi_fail("%s: attribute kind of /tokenizer is \"%s\" (expected \"sentencepiece\" or \"byte-bpe\")",
-                    path, kind);
-  int64_t dims[2] = {0, 2};
-  int32_t *merges = NULL;
-  if (mdi_h5_exists(f, "tokenizer/merges")) {
-    int nd;
-    int64_t have[MDI_MAX_DIMS];
-    if (mdi_h5_shape(f, "tokenizer/merges", &nd, have) != MDI_OK) return MDI_ERR;
-    if (nd != 2 || have[1] != 2 || have[0] < 0 || have[0] > (1 << 26))
-      return mdi_fail("%s: /tokenizer/merges must be int32 [n][2] with n <= %d", path, 1 << 26);
-    dims[0] = have[0];
-    merges = mdi_malloc((size_t)(dims[0] > 0 ? dims[0] : 1) * 2 * sizeof *merges, "tokenizer merges");
-    if (!merges) return MDI_ERR;
-    if (dims[0] > 0 && mdi_h5_read(f, "tokenizer/merges", MDI_I32, 2, dims, merges) != MDI_OK) {
-      free(merges);
-      return MDI_ERR;
-    }
-  }
-  int rc = mdi_tokenizer_set_byte_bpe(t, merges, (int)dims[0], path);
-  free(merges);
-  if (rc == MDI_OK) t->add_bos = add_bos;
-  return rc;
-}
-
-int mdi_tokenizer_load(struct mdi_tokenizer *t, struct mdi_h5 *f) {
-  const char *path = mdi_h5_path(f);
-  memset(t, 0, sizeof *t);
-  if (!mdi_h5_exists(f, "tokenizer"))
-    return mdi_fail("%s: the model file has no /tokenizer group", path);
-  struct tok_file_data d = {0};
-  int64_t vocab = 0;
-  int rc = read_group(f, &d, &vocab);
-  if (rc == MDI_OK)
-    rc = mdi_tokenizer_init(t, (int)vocab, d.scores, d.bytes, d.offsets, d.bos_id, d.eos_id,
-                            d.stop_ids, d.n_stop, path);
-  if (rc == MDI_OK && d.max_token_length < t->max_token_length) {
-    rc = mdi_fail("%s: attribute max_token_length of /tokenizer is %d but the longest piece has "
-                  "%d bytes", path, d.max_token_length, t->max_token_length);
-    mdi_tokenizer_free(t);
-  }
-  if (rc == MDI_OK && read_kind(f, t) != MDI_OK) {
-    rc = MDI_ERR;
-    mdi_tokenizer_free(t);
-  }
-  /* a larger declared value is kept: decode buffers sized from it still fit */
-  if (rc == MDI_OK) t->max_token_length = d.max_token_length;
-  free(d.scores);
-  free(d.offsets);
-  free(d.bytes);
-  return rc;
-}
-
-int mdi_tokenizer_save(const struct mdi_tokenizer *t, struct mdi_h5w *w) {
-  int64_t vocab = t->vocab_size, total = 0;
-  for (int i = 0; i < t->vocab_size; i++) total += t->piece_lens[i];
-  int64_t *offsets = mdi_malloc((size_t)(vocab + 1) * sizeof *offsets, "tokenizer piece offsets");
-  uint8_t *bytes = mdi_malloc((size_t)total, "tokenizer piece bytes");
-  int rc = MDI_ERR;
-  if (!offsets || !bytes) goto done;
-  offsets[0] = 0;
-  for (int i = 0; i < t->vocab_size; i++) {
-    memcpy(bytes + offsets[i], t->pieces[i], (size_t)t->piece_lens[i]);
-    offsets[i + 1] = offsets[i] + t->piece_lens[i];
-  }
-  int32_t stop[MDI_MAX_STOP_IDS];
-  for (int i = 0; i < t->n_stop; i++) stop[i] = t->stop_ids[i];
-  const int64_t n_offsets = vocab + 1, n_stop = t->n_stop;
-  if (mdi_h5w_write(w, "tokenizer/scores", MDI_F32, 1, &vocab, t->scores) != MDI_OK ||
-      mdi_h5w_write(w, "tokenizer/piece_offsets", MDI_I64, 1, &n_offsets, offsets) != MDI_OK ||
-      mdi_h5w_write(w, "tokenizer/piece_bytes", MDI_U8, 1, &total, bytes) != MDI_OK ||
-      mdi_h5w_write(w, "tokenizer/stop_ids", MDI_I32, 1, &n_stop, stop) != MDI_OK ||
-      mdi_h5w_attr_int(w, "/tokenizer", "bos_id", t->bos_id) != MDI_OK ||
-      mdi_h5w_attr_int(w, "/tokenizer", "eos_id", t->eos_id) != MDI_OK ||
-      mdi_h5w_attr_int(w, "/tokenizer", "max_token_length", t->max_token_length) != MDI_OK)
-    goto done;
-  /* the defaults (sentencepiece, add_bos 1) are left implicit, so llama2.c-style
-   * tokenizers are written exactly as before these attributes existed */
-  if ((t->kind != MDI_TOKENIZER_SENTENCEPIECE || !t->add_bos) &&
-      (mdi_h5w_attr_string(w, "/tokenizer", "kind", mdi_tokenizer_kind_name(t->kind)) != MDI_OK ||
-       mdi_h5w_attr_int(w, "/tokenizer", "add_bos", t->add_bos) != MDI_OK))
-    goto done;
-  const int64_t merge_dims[2] = {t->n_merges, 2};
-  if (t->kind == MDI_TOKENIZER_BYTE_BPE && t->n_merges > 0 &&
-      mdi_h5w_write(w, "tokenizer/merges", MDI_I32, 2, merge_dims, t->merges) != MDI_OK)
-    goto done;
-  rc = MDI_OK;
-done:
-  free(offsets);
-  free(bytes);
-  return rc;
 }
 
 /* ---- encode -------------------------------------------------------------- */
 
 /* Append the id of one code point s[0..len), or its bytes' <0xNN> ids. */
 static int push_code_point(const struct mdi_tokenizer *t, const char *s, int len, size_t offset,
-                           int *ids, int *n) {
+                           struct bpe_work *w) {
   int id = piece_lookup(t, s, len);
   if (id >= 0) {
-    ids[(*n)++] = id;
+    bpe_work_add(w, id, len);
     return MDI_OK;
   }
   for (int i = 0; i < len; i++) {
@@ -419,52 +207,53 @@ static int push_code_point(const struct mdi_tokenizer *t, const char *s, int len
     if (t->byte_ids[b] < 0)
       return mdi_fail("cannot encode byte 0x%02X at byte offset %zu: the vocabulary has neither "
                       "the character nor the piece <0x%02X>", b, offset + (size_t)i, b);
-    ids[(*n)++] = t->byte_ids[b];
+    bpe_work_add(w, t->byte_ids[b], 1);
   }
   return MDI_OK;
 }
 
-/* Id of the piece spelling pieces[a] followed by pieces[b], or -1.
- * buf holds 2 * max_token_length bytes. */
-static int pair_id(const struct mdi_tokenizer *t, int a, int b, char *buf) {
-  int la = t->piece_lens[a], lb = t->piece_lens[b];
-  if (la + lb > t->max_token_length) return -1; /* longer than every piece */
-  memcpy(buf, t->pieces[a], (size_t)la);
-  memcpy(buf + la, t->pieces[b], (size_t)lb);
-  return piece_lookup(t, buf, la + lb);
-}
-
-/* run.c's merge loop: repeatedly replace the adjacent pair whose merged
- * piece has the highest score (strictly higher than -1e10 and than every
- * earlier pair, so the leftmost of equal scores wins) until none merges.
- * pair[i] caches the merged id of (ids[i], ids[i+1]); only the two pairs
- * touching a merge change, which gives the same result as rescanning.
- * ids[n], pair[n]; returns the new n. */
-static int merge_pairs(const struct mdi_tokenizer *t, int *ids, int n, int *pair, char *buf) {
-  for (int i = 0; i + 1 < n; i++) pair[i] = pair_id(t, ids[i], ids[i + 1], buf);
-  for (;;) {
-    float best_score = -1e10f;
-    int best = -1;
-    for (int i = 0; i + 1 < n; i++) {
-      if (pair[i] >= 0 && t->scores[pair[i]] > best_score) {
-        best_score = t->scores[pair[i]];
-        best = i;
-      }
-    }
-    if (best < 0) return n;
-    ids[best] = pair[best];
-    memmove(ids + best + 1, ids + best + 2, (size_t)(n - best - 2) * sizeof *ids);
-    if (n - best - 3 > 0)
-      memmove(pair + best + 1, pair + best + 2, (size_t)(n - best - 3) * sizeof *pair);
-    n--;
-    if (best > 0) pair[best - 1] = pair_id(t, ids[best - 1], ids[best], buf);
-    if (best + 1 < n) pair[best] = pair_id(t, ids[best], ids[best + 1], buf);
+/* run.c's merge rule: the adjacent pair whose concatenation is a piece with
+ * the highest score merges (strictly above -1e10; the leftmost of equal
+ * scores).  As a priority queue this gives what run.c's rescans give. */
+static int pair_llama2c(const struct mdi_tokenizer *t, struct bpe_work *w, int a, int b, uint32_t *key,
+                        int *new_id) {
+  const int la = t->piece_lens[a], lb = t->piece_lens[b];
+  if (la + lb > t->max_token_length) return 0; /* longer than every piece */
+  if (w->cap_buf < (size_t)(la + lb)) {
+    w->cap_buf = 2 * (size_t)(la + lb);
+    w->buf = mdi_xrealloc(w->buf, w->cap_buf, "tokenizer merge buffer");
   }
+  memcpy(w->buf, t->pieces[a], (size_t)la);
+  memcpy(w->buf + la, t->pieces[b], (size_t)lb);
+  const int id = piece_lookup(t, w->buf, la + lb);
+  if (id < 0 || !(t->scores[id] > -1e10f)) return 0;
+  *key = bpe_score_key(t->scores[id]);
+  *new_id = id;
+  return 1;
 }
 
-int mdi_tokenizer_encode(const struct mdi_tokenizer *t, const char *text, size_t len, int add_bos,
-                         int add_eos, int *ids, int *n_ids) {
-  *n_ids = 0;
+static int encode_llama2c(const struct mdi_tokenizer *t, const char *text, size_t len, int add_bos,
+                          struct mdi_ids *out) {
+  struct bpe_work w = {0};
+  int rc = MDI_ERR;
+  if (add_bos) bpe_work_add(&w, t->bos_id, 1);
+  /* SentencePiece's dummy prefix: a space before non-empty text, looked up
+   * like any other code point */
+  if (len > 0 && push_code_point(t, " ", 1, 0, &w) != MDI_OK) goto done;
+  for (size_t i = 0; i < len;) {
+    int cl = mdi_utf8_seq_len((unsigned char)text[i]);
+    if (push_code_point(t, text + i, cl, i, &w) != MDI_OK) goto done;
+    i += (size_t)cl;
+  }
+  /* like run.c, BOS takes part in the merges (no tok512 piece starts with it) */
+  bpe_merge(t, &w, pair_llama2c, out);
+  rc = MDI_OK;
+done:
+  bpe_work_free(&w);
+  return rc;
+}
+
+static int check_text(const char *text, size_t len) {
   size_t bad = mdi_utf8_bad_offset(text, len);
   if (bad < len) {
     if (text[bad] == '\0')
@@ -472,37 +261,50 @@ int mdi_tokenizer_encode(const struct mdi_tokenizer *t, const char *text, size_t
     return mdi_fail("text is not valid UTF-8: bad byte 0x%02X at byte offset %zu",
                     (unsigned char)text[bad], bad);
   }
-  if (t->kind == MDI_TOKENIZER_BYTE_BPE) {
-    int n = 0;
-    if (add_bos) ids[n++] = t->bos_id;
-    if (mdi_bpe_encode(t, text, len, ids, &n) != MDI_OK) return MDI_ERR;
-    if (add_eos) ids[n++] = t->eos_id;
-    *n_ids = n;
-    return MDI_OK;
+  return MDI_OK;
+}
+
+int mdi_tokenizer_encode_text(const struct mdi_tokenizer *t, const char *text, size_t len, unsigned flags,
+                              struct mdi_ids *out) {
+  if (check_text(text, len) != MDI_OK) return MDI_ERR;
+  switch (t->kind) {
+    case MDI_TOKENIZER_HF:
+      return mdi_hf_encode(t, text, len, flags, out);
+    case MDI_TOKENIZER_BYTE_BPE:
+      if ((flags & MDI_ENCODE_SPECIAL) && t->add_bos) mdi_ids_push(out, t->bos_id);
+      return mdi_hf_encode(t, text, len, 0, out);
+    case MDI_TOKENIZER_SENTENCEPIECE:
+      break;
   }
-  /* merge candidates: 2 pieces; pair cache: one per token (len + 2 at most) */
-  char *buf = mdi_malloc(2 * (size_t)t->max_token_length, "tokenizer merge buffer");
-  int *pair = mdi_malloc((len + 2) * sizeof *pair, "tokenizer merge pairs");
-  int n = 0, rc = MDI_ERR;
-  if (!buf || !pair) goto done;
-  if (add_bos) ids[n++] = t->bos_id;
-  /* SentencePiece's dummy prefix: a space before non-empty text, looked up
-   * like any other code point */
-  if (len > 0 && push_code_point(t, " ", 1, 0, ids, &n) != MDI_OK) goto done;
-  for (size_t i = 0; i < len;) {
-    int cl = mdi_utf8_seq_len((unsigned char)text[i]);
-    if (push_code_point(t, text + i, cl, i, ids, &n) != MDI_OK) goto done;
-    i += (size_t)cl;
+  return encode_llama2c(t, text, len, (flags & MDI_ENCODE_SPECIAL) && t->add_bos, out);
+}
+
+int mdi_tokenizer_encode(const struct mdi_tokenizer *t, const char *text, size_t len, int add_bos,
+                         int add_eos, int *ids, int *n_ids) {
+  *n_ids = 0;
+  struct mdi_ids l = {0};
+  int rc = check_text(text, len);
+  if (rc == MDI_OK && t->kind == MDI_TOKENIZER_SENTENCEPIECE) {
+    rc = encode_llama2c(t, text, len, add_bos, &l);
+  } else if (rc == MDI_OK) {
+    if (add_bos) mdi_ids_push(&l, t->bos_id);
+    rc = mdi_hf_encode(t, text, len, 0, &l);
   }
-  /* like run.c, BOS takes part in the merges (no tok512 piece starts with it) */
-  n = merge_pairs(t, ids, n, pair, buf);
-  if (add_eos) ids[n++] = t->eos_id;
-  *n_ids = n;
-  rc = MDI_OK;
-done:
-  free(buf);
-  free(pair);
+  if (rc == MDI_OK && add_eos) mdi_ids_push(&l, t->eos_id);
+  if (rc == MDI_OK && (size_t)l.n > len + 3)
+    rc = mdi_fail("the text's %d tokens exceed the %zu ids this call can return", l.n, len + 3);
+  if (rc == MDI_OK) {
+    memcpy(ids, l.v, (size_t)l.n * sizeof *ids);
+    *n_ids = l.n;
+  }
+  mdi_ids_free(&l);
   return rc;
+}
+
+int mdi_tokenizer_is_special(const struct mdi_tokenizer *t, int id) {
+  if (id < 0 || id >= t->vocab_size) return 0;
+  if (t->kind == MDI_TOKENIZER_HF) return t->hf->added_of_id[id] >= 0 && t->hf->added[t->hf->added_of_id[id]].special;
+  return id == t->bos_id || id == t->eos_id;
 }
 
 /* ---- decode -------------------------------------------------------------- */
@@ -534,6 +336,7 @@ size_t mdi_tokenizer_decode(const struct mdi_tokenizer *t, int prev, int token, 
   MDI_ASSERT(token >= 0 && token < t->vocab_size);
   const char *p = t->pieces[token];
   int len = t->piece_lens[token];
+  if (t->kind == MDI_TOKENIZER_HF) return mdi_hf_decode_piece(t, prev, token, out, cap);
   if (t->kind == MDI_TOKENIZER_BYTE_BPE) {
     size_t n = mdi_bpe_decode(t, token, out, cap);
     if (n == 1 && !byte_printable((unsigned char)out[0])) out[n = 0] = '\0';
@@ -555,3 +358,23 @@ size_t mdi_tokenizer_decode(const struct mdi_tokenizer *t, int prev, int token, 
   return (size_t)len;
 }
 
+
+int mdi_tokenizer_decode_text(const struct mdi_tokenizer *t, const int *ids, int n, int skip_special, char **out,
+                              size_t *out_len) {
+  if (t->kind == MDI_TOKENIZER_HF) return mdi_hf_decode(t, ids, n, skip_special, out, out_len);
+  const size_t piece_max = (size_t)t->max_token_length + 8;
+  char *buf = mdi_xmalloc((size_t)n * piece_max + 1, "decoded text");
+  size_t len = 0;
+  for (int i = 0; i < n; i++) {
+    if (ids[i] < 0 || ids[i] >= t->vocab_size) {
+      free(buf);
+      return mdi_fail("cannot decode token id %d: outside the vocabulary [0, %d)", ids[i], t->vocab_size);
+    }
+    if (skip_special && mdi_tokenizer_is_special(t, ids[i])) continue;
+    len += mdi_tokenizer_decode(t, i > 0 ? ids[i - 1] : -1, ids[i], buf + len, piece_max);
+  }
+  buf[len] = '\0';
+  *out = buf;
+  *out_len = len;
+  return MDI_OK;
+}

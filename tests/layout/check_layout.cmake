@@ -21,6 +21,8 @@ set(OWNERS
   "cjson/cJSON.h=src/base/json.c"
   "iniparser.h=src/app/config.c"
   "microhttpd.h=src/app/http.c"
+  "oniguruma.h=src/model/regex.c"
+  "utf8proc.h=src/model/unicode.c"
   "omp.h=src/model/"
   "immintrin.h=src/model/"
   "arm_neon.h=src/model/")

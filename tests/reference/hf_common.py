@@ -196,6 +196,10 @@ class Tokenizer:
             self.ranks.setdefault(m, r)
         pre = j.get("pre_tokenizer") or {}
         self.byte_level = pre.get("type") == "ByteLevel"
+        # Metaspace (prepend_scheme "first", no split) replaces spaces and
+        # prepends U+2581 unless the text starts with one; the normalizers
+        # Prepend + Replace prepend it always
+        self.metaspace = pre.get("type") == "Metaspace"
         self.byte_char = bytes_to_unicode()
         self.bos_id = bos_id
 
@@ -208,7 +212,9 @@ class Tokenizer:
                 symbols = [self.byte_char[b] for b in piece.encode("utf-8")]
                 ids += [self.vocab[s] for s in bpe(symbols, self.ranks)]
             return ids
-        normalized = "\u2581" + text.replace(" ", "\u2581")
+        normalized = text.replace(" ", "\u2581")
+        if not (self.metaspace and normalized.startswith("\u2581")):
+            normalized = "\u2581" + normalized
         symbols = []
         for c in normalized:  # byte fallback for characters outside the vocabulary
             symbols += [c] if c in self.vocab else ["<0x%02X>" % b for b in c.encode("utf-8")]

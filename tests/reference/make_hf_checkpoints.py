@@ -149,7 +149,7 @@ def llama_tokenizer(n_merges):
         "pre_tokenizer": None,
         "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
                                                                     {"Sequence": {"id": "A", "type_id": 0}}],
-                           "pair": [], "special_tokens": {}},
+                           "pair": [], "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}},
         "decoder": {"type": "Sequence", "decoders": [
             {"type": "Replace", "pattern": {"String": SPACE}, "content": " "},
             {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
@@ -211,12 +211,26 @@ def llama_weights(rng, c):
 # ---- files ----------------------------------------------------------------------------
 
 
-def write_dir(d, config, tokenizer, tensors, dtype="F32", raw=None, shards=1):
+def llama_chat_files():
+    """tokenizer_config.json with Llama 2 chat's template (tests/data/chat), and a
+    generation_config.json: the Llama checkpoints get chat_format llama2."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "chat", "templates",
+                        "llama2_7b_chat.jinja")
+    with open(path, encoding="utf-8") as f:
+        template = f.read()
+    return {"tokenizer_config.json": {"bos_token": "<s>", "eos_token": "</s>", "chat_template": template},
+            "generation_config.json": {"bos_token_id": 1, "eos_token_id": [2]}}
+
+
+def write_dir(d, config, tokenizer, tensors, dtype="F32", raw=None, shards=1, extra=None):
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
     with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(tokenizer, f, ensure_ascii=False, indent=1)
+    for name, content in (extra or {}).items():
+        with open(os.path.join(d, name), "w", encoding="utf-8") as f:
+            json.dump(content, f, ensure_ascii=False, indent=1)
     if shards == 1:
         hf.write_safetensors(os.path.join(d, "model.safetensors"), tensors, dtype, {"format": "pt"}, raw)
         return
@@ -313,11 +327,12 @@ def main():
             "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "rope_scaling": None, "tie_word_embeddings": False,
             "attention_bias": False, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float32"}
     lw = llama_weights(rng, lcfg)
-    write_dir(os.path.join(out, "llama"), lcfg, ltok, lw)
+    chat = llama_chat_files()
+    write_dir(os.path.join(out, "llama"), lcfg, ltok, lw, extra=chat)
     for dtype in ("F16", "BF16"):
         c = dict(lcfg, torch_dtype="float16" if dtype == "F16" else "bfloat16")
-        write_dir(os.path.join(out, "llama-" + dtype.lower()), c, ltok, lw, dtype)
-    write_dir(os.path.join(out, "llama-sharded"), lcfg, ltok, lw, shards=2)
+        write_dir(os.path.join(out, "llama-" + dtype.lower()), c, ltok, lw, dtype, extra=chat)
+    write_dir(os.path.join(out, "llama-sharded"), lcfg, ltok, lw, shards=2, extra=chat)
     write_llama2c(os.path.join(out, "llama2c"), lcfg, {n: np.float32(a) for n, a in lw.items()}, ltok)
     tcfg = dict(lcfg, tie_word_embeddings=True, rope_theta=500000.0, rms_norm_eps=1e-6)
     tw = {n: a for n, a in lw.items() if n != "lm_head.weight"}

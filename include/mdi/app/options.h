@@ -18,6 +18,9 @@ struct mdi_options {
   int n_prompts;
   char *prompt_file;      /* -f: one prompt per line, or JSONL */
   int n_samples;          /* samples of each prompt */
+  int chat;               /* each text prompt is the user's message of a conversation */
+  char *system;           /* --system: the system message of --chat conversations */
+  int parse_special;      /* special tokens typed in raw prompts are those tokens */
   int max_new_tokens;     /* -n: new tokens per sequence (0 = until stop or max_seq_len) */
   double timeout;         /* seconds a rank may wait on a neighbour */
   /* [sampling] */

@@ -39,9 +39,10 @@ int mdi_output_close(struct mdi_output *o);
 /* The two calls above as the sink the ring's rank 0 feeds. */
 struct mdi_sequence_sink mdi_output_sink(struct mdi_output *o);
 
-/* The printed text of tokens[from, n) (each decoded after its predecessor),
+/* The printed text of tokens[from, n) (each decoded after its predecessor;
+ * fresh: tokens[from] starts a text of its own, as a chat reply does),
  * appended to *buf; returns its length.  Used for stdout and the journal. */
-size_t mdi_output_decode(const struct mdi_tokenizer *tok, const int *tokens, int from, int n,
+size_t mdi_output_decode(const struct mdi_tokenizer *tok, const int *tokens, int from, int n, int fresh,
                          char **buf, size_t *cap);
 
 #endif

@@ -90,5 +90,9 @@ void mdi_jw_double(struct mdi_json_writer *w, const char *key, double v);
 void mdi_jw_bool(struct mdi_json_writer *w, const char *key, int v);
 void mdi_jw_null(struct mdi_json_writer *w, const char *key);
 void mdi_jw_int_array(struct mdi_json_writer *w, const char *key, const int *v, int n);
+/* A copy of a parsed value (objects keep their member order; numbers with
+ * an integer value are written as integers).  Nesting is limited to the
+ * writer's 32 levels (deeper: MDI_PANIC). */
+void mdi_jw_value(struct mdi_json_writer *w, const char *key, const struct mdi_json *v);
 
 #endif

@@ -35,4 +35,11 @@ int mdi_utf8_encode(uint32_t cp, char buf[4]);
  * which may end in half a character, written where UTF-8 is required. */
 size_t mdi_utf8_sanitize(const char *s, size_t n, char *out);
 
+/* Copy s[0..n) to out as Rust's String::from_utf8_lossy does: each maximal
+ * part of an invalid sequence (a bad byte, or the valid start of a sequence
+ * that breaks off) becomes one U+FFFD; NUL is kept.  out must hold 3n + 1
+ * bytes; returns the length written (out is NUL-terminated).  Hugging Face
+ * tokenizers' ByteLevel decoder produces text this way. */
+size_t mdi_utf8_lossy(const char *s, size_t n, char *out);
+
 #endif

@@ -16,6 +16,7 @@ struct mdi_request {
   int *prompt_tokens;     /* [n_prompt] with BOS */
   int n_prompt;
   int max_new;            /* new-token limit (0 = until stop or max_seq) */
+  int chat;               /* the prompt is a rendered conversation: the output is the reply alone */
   uint64_t seed;
   struct mdi_sampler_params sampling;
   int cancel;             /* set by the request's owner (any thread): stop it at the next chance */

@@ -1,13 +1,14 @@
-/* The two tokenizer kinds on converted Hugging Face tokenizers:
+/* Converted Hugging Face tokenizers of the test checkpoints:
  *   test_hf_tokenizer GPT2.h5 LLAMA.h5
- *  - GPT-2's pre-tokenizer on the cases of its pattern (contractions,
- *    numbers, runs of spaces, newlines, punctuation, non-ASCII);
- *  - byte-bpe (GPT-2) and sentencepiece (Llama) encode/decode round trips on
- *    ASCII and non-ASCII text, BOS handling, byte pieces;
- *  - a byte-bpe tokenizer saved and loaded encodes the same;
+ *  - GPT-2's (byte-level) and Llama's (SentencePiece-style with byte
+ *    fallback) encode/decode round trips on ASCII and non-ASCII text, BOS
+ *    handling, byte pieces;
+ *  - an hf tokenizer and a byte-bpe one (the kind files written before hf
+ *    existed hold) saved and loaded encode the same;
  *  - bad byte-bpe tokenizers are refused.
- * Token ids against Hugging Face's definition are checked by the greedy tests
- * (prompt_tokens from tests/reference/hf_common.py). */
+ * Token ids against Hugging Face's definition are checked by the greedy and
+ * encode tests (tests/reference/hf_common.py) and, for real tokenizers, by
+ * test_real_tokenizers. */
 #include <stdint.h>
 #include <unistd.h>
 
@@ -16,54 +17,6 @@
 #include "mdi/model/tokenizer.h"
 #include "mdi/model/weights.h"
 #include "mdi_test.h"
-
-/* GPT-2's pre-tokenizer splits text into exactly the pieces of want[]
- * (NULL-terminated). */
-static void check_split(const char *text, const char *const *want) {
-  size_t len = strlen(text), ends[256], start = 0;
-  size_t n = mdi_bpe_pretokenize(text, len, ends);
-  int same = 1;
-  size_t k = 0;
-  for (; want[k]; k++) {
-    const size_t wl = strlen(want[k]);
-    if (k >= n || ends[k] - start != wl || memcmp(text + start, want[k], wl) != 0) same = 0;
-    if (k < n) start = ends[k];
-  }
-  if (!same || k != n) {
-    fprintf(stderr, "pre-tokenization of \"%s\":", text);
-    start = 0;
-    for (size_t i = 0; i < n; i++) fprintf(stderr, " [%.*s]", (int)(ends[i] - start), text + start), start = ends[i];
-    fprintf(stderr, "\n");
-    mdi_test_failures++;
-  }
-}
-
-static void test_pretokenize(void) {
-#define SPLIT(text, ...) check_split(text, (const char *const[]){__VA_ARGS__, NULL})
-  SPLIT("Hello world", "Hello", " world");
-  SPLIT("it's", "it", "'s");
-  SPLIT("I'll they'd we're you've", "I", "'ll", " they", "'d", " we", "'re", " you", "'ve");
-  SPLIT("don't", "don", "'t");
-  SPLIT("'hello 'S", "'", "hello", " '", "S"); /* contractions are lower case only */
-  SPLIT("abc123 4567", "abc", "123", " 4567");
-  SPLIT("a  b", "a", " ", " b");
-  SPLIT("a   b", "a", "  ", " b");
-  SPLIT("a\nb", "a", "\n", "b");
-  SPLIT("a\n\nb", "a", "\n", "\n", "b");
-  SPLIT("\t\tx", "\t", "\t", "x");
-  SPLIT("end  ", "end", "  ");
-  SPLIT("  lead", " ", " lead");
-  SPLIT("Hello, world!", "Hello", ",", " world", "!");
-  SPLIT(" ?!x", " ?!", "x");
-  SPLIT("h\xc3\xa9llo w\xc3\xb6rld", "h\xc3\xa9llo", " w\xc3\xb6rld");                 /* héllo wörld */
-  SPLIT("x\xc2\xb2 \xc2\xbd", "x", "\xc2\xb2", " \xc2\xbd");                           /* x² ½ */
-  SPLIT("\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x99\x82!", "\xe6\x97\xa5\xe6\x9c\xac", " \xf0\x9f\x99\x82!"); /* 日本 🙂! */
-  SPLIT("a\xc2\xa0" "b", "a", "\xc2\xa0", "b");                                          /* no-break space */
-  SPLIT("\xe2\x80\x94" "dash", "\xe2\x80\x94", "dash");                                  /* em dash */
-#undef SPLIT
-  size_t ends[1];
-  CHECK_EQ_INT(mdi_bpe_pretokenize("", 0, ends), 0);
-}
 
 static int load(struct mdi_tokenizer *t, const char *path) {
   struct mdi_h5 *f;
@@ -117,16 +70,23 @@ static void round_trips(const struct mdi_tokenizer *t, const char *what) {
   }
 }
 
+/* Id of the byte-level piece of byte b. */
+static int byte_piece(const struct mdi_tokenizer *t, int b) {
+  char s[2];
+  const int n = mdi_bpe_byte_char(b, s);
+  return mdi_tokenizer_lookup(t, s, n);
+}
+
 static void test_gpt2(const struct mdi_tokenizer *t) {
-  CHECK_EQ_INT(t->kind, MDI_TOKENIZER_BYTE_BPE);
+  CHECK_EQ_INT(t->kind, MDI_TOKENIZER_HF);
   CHECK_EQ_INT(t->add_bos, 0);
   CHECK_EQ_INT(t->vocab_size, 300);
   CHECK_STR(t->pieces[t->eos_id], "<|endoftext|>");
   CHECK_EQ_INT(t->bos_id, t->eos_id);
   CHECK(mdi_is_stop_id(t->stop_ids, t->n_stop, t->eos_id));
   CHECK(t->n_merges == 43);
-  for (int b = 0; b < 256; b++) CHECK(t->byte_ids[b] >= 0);
-  CHECK(t->byte_ids['!'] == 0); /* GPT-2's ids follow the table: printable bytes first */
+  for (int b = 0; b < 256; b++) CHECK(byte_piece(t, b) >= 0);
+  CHECK(byte_piece(t, '!') == 0); /* GPT-2's ids follow the table: printable bytes first */
   round_trips(t, "gpt2");
   /* no BOS, no dummy prefix: " world" and "world" differ */
   int a[16], b[16], na, nb;
@@ -139,15 +99,16 @@ static void test_gpt2(const struct mdi_tokenizer *t) {
   CHECK(na == 1 && a[0] == t->bos_id);
   /* decode: the newline byte's piece is "\xc4\x8a" (U+010A), it prints "\n" */
   char out[16];
-  CHECK_EQ_INT(mdi_tokenizer_decode(t, -1, t->byte_ids['\n'], out, sizeof out), 1);
+  CHECK_EQ_INT(mdi_tokenizer_decode(t, -1, byte_piece(t, '\n'), out, sizeof out), 1);
   CHECK_STR(out, "\n");
-  CHECK_EQ_INT(mdi_tokenizer_decode(t, -1, t->byte_ids[0x01], out, sizeof out), 0); /* unprintable alone */
-  CHECK_EQ_INT(mdi_tokenizer_decode(t, -1, t->byte_ids[0xC3], out, sizeof out), 1); /* half a character */
+  CHECK_EQ_INT(mdi_tokenizer_decode(t, -1, byte_piece(t, 0x01), out, sizeof out), 1); /* the byte as it is */
+  CHECK_EQ_INT(mdi_tokenizer_decode(t, -1, byte_piece(t, 0xC3), out, sizeof out), 1); /* half a character */
+  CHECK_EQ_INT(mdi_tokenizer_decode(t, -1, t->eos_id, out, sizeof out), 0);          /* special: nothing */
   CHECK(mdi_tokenizer_encode(t, "\xff", 1, 0, 0, a, &na) == MDI_ERR);                /* invalid UTF-8 */
 }
 
 static void test_llama(const struct mdi_tokenizer *t) {
-  CHECK_EQ_INT(t->kind, MDI_TOKENIZER_SENTENCEPIECE);
+  CHECK_EQ_INT(t->kind, MDI_TOKENIZER_HF);
   CHECK_EQ_INT(t->add_bos, 1);
   CHECK_EQ_INT(t->bos_id, 1);
   CHECK_EQ_INT(t->eos_id, 2);
@@ -162,8 +123,7 @@ static void test_llama(const struct mdi_tokenizer *t) {
   CHECK(has_newline);
 }
 
-/* A byte-bpe tokenizer saved and loaded again: same pieces, merges and
- * encodings. */
+/* A tokenizer saved and loaded again: same kind, merges and encodings. */
 static void test_save_load(const struct mdi_tokenizer *t) {
   char path[512];
   const char *dir = getenv("MDI_BINARY_DIR");
@@ -220,6 +180,10 @@ static void test_bad_byte_bpe(void) {
   int ids[8], n;
   CHECK_EQ_INT(mdi_tokenizer_encode(&t, "abab", 4, 0, 0, ids, &n), MDI_OK);
   CHECK(n == 2 && ids[0] == 256 && ids[1] == 256);
+  /* GPT-2's pattern makes "ab" and " ab" pre-tokens; " " + "ab" has no merge */
+  CHECK_EQ_INT(mdi_tokenizer_encode(&t, "ab ab", 5, 0, 0, ids, &n), MDI_OK);
+  CHECK(n == 3 && ids[0] == 256 && ids[1] == ' ' && ids[2] == 256);
+  test_save_load(&t); /* a byte-bpe file stays one */
   mdi_tokenizer_free(&t);
   /* without the byte 0xFF's piece */
   CHECK_EQ_INT(mdi_tokenizer_init(&t, 255, scores, bytes, off, 0, 0, stop, 1, "test"), MDI_OK);
@@ -233,13 +197,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: test_hf_tokenizer GPT2.h5 LLAMA.h5\n");
     return 2;
   }
-  test_pretokenize();
   test_bad_byte_bpe();
   struct mdi_tokenizer gpt2, llama;
   if (load(&gpt2, argv[1]) != MDI_OK || load(&llama, argv[2]) != MDI_OK) return 1;
   test_gpt2(&gpt2);
   test_llama(&llama);
   test_save_load(&gpt2);
+  test_save_load(&llama);
   mdi_tokenizer_free(&gpt2);
   mdi_tokenizer_free(&llama);
   return mdi_test_finish("test_hf_tokenizer");
