@@ -205,26 +205,40 @@ static void matmul_panels(float *out, const float *x, const struct mdi_matrix *w
     for (int k0 = 0; k0 < K; k0 += KB) tile_rows(out, x, M, w, p, k0, K - k0 < KB ? K - k0 : KB, tmp);
 }
 
+void mdi_matmul_share_cols(const struct mdi_matrix *w, int t, int n, int *c0, int *c1) {
+  if (w->type != MDI_MATRIX_F32) {
+    mdi_qmatmul_share_cols(w, t, n, c0, c1);
+    return;
+  }
+  const int P = n_panels(w->rows);
+  const int p0 = (int)((long)P * t / n), p1 = (int)((long)P * (t + 1) / n);
+  *c0 = p0 * MDI_PANEL;
+  *c1 = p1 * MDI_PANEL < w->rows ? p1 * MDI_PANEL : w->rows;
+}
+
+void mdi_matmul_share(float *out, const float *x, const struct mdi_matrix *w, int M, int t, int n) {
+  if (w->type != MDI_MATRIX_F32) {
+    mdi_qmatmul_share(out, x, w, M, t, n);
+    return;
+  }
+  const int P = n_panels(w->rows);
+  const int p0 = (int)((long)P * t / n), p1 = (int)((long)P * (t + 1) / n);
+  float tmp[TILE_MR * MDI_PANEL] __attribute__((aligned(64)));
+  if (p0 < p1) matmul_panels(out, x, w, M, p0, p1, tmp);
+}
+
 void mdi_matmul(float *out, const float *x, const struct mdi_matrix *w, int M) {
   if (w->type != MDI_MATRIX_F32) {
     mdi_qmatmul(out, x, w, M, n_threads);
     return;
   }
-  const int P = n_panels(w->rows);
   const double work = (double)M * w->rows * w->cols;
-  if (n_threads <= 1 || P == 1 || work < 65536.0) {
-    float tmp[TILE_MR * MDI_PANEL] __attribute__((aligned(64)));
-    matmul_panels(out, x, w, M, 0, P, tmp);
+  if (n_threads <= 1 || n_panels(w->rows) == 1 || work < 65536.0) {
+    mdi_matmul_share(out, x, w, M, 0, 1);
     return;
   }
-  /* threads take disjoint panel ranges: the same chains, only elsewhere */
 #pragma omp parallel num_threads(n_threads)
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    float tmp[TILE_MR * MDI_PANEL] __attribute__((aligned(64)));
-    const int p0 = (int)((long)P * t / nt), p1 = (int)((long)P * (t + 1) / nt);
-    if (p0 < p1) matmul_panels(out, x, w, M, p0, p1, tmp);
-  }
+  mdi_matmul_share(out, x, w, M, omp_get_thread_num(), omp_get_num_threads());
 }
 
 void mdi_matmul_ref(float *out, const float *x, const float *w, int M, int N, int K) {

@@ -1,7 +1,6 @@
 /* Loading and running the pieces of a model (see model.h). */
 #include "mdi/model/model.h"
 
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +264,12 @@ int mdi_workspace_init(struct mdi_workspace *ws, const struct mdi_hparams *hp, i
       return MDI_ERR;
     }
   }
+  ws->row_slot = mdi_malloc(R * sizeof *ws->row_slot, "activation workspace");
+  ws->row_pos = mdi_malloc(R * sizeof *ws->row_pos, "activation workspace");
+  if (!ws->row_slot || !ws->row_pos) {
+    mdi_workspace_free(ws);
+    return MDI_ERR;
+  }
   return MDI_OK;
 }
 
@@ -277,111 +282,12 @@ void mdi_workspace_free(struct mdi_workspace *ws) {
   free(ws->hb);
   free(ws->hb2);
   free(ws->scores);
+  free(ws->row_slot);
+  free(ws->row_pos);
   memset(ws, 0, sizeof *ws);
 }
 
-/* ---- forward ----------------------------------------------------------- */
-
-/* Apply RoPE to the new rows' q and k, store k and v in the cache, then
- * attend.  Rows of a span are consecutive positions of one slot. */
-static void attention_rows(const struct mdi_block *b, struct mdi_kv_cache *kv,
-                           struct mdi_workspace *ws, int layer, const struct mdi_span *spans,
-                           int n_spans, int rows) {
-  const struct mdi_hparams *hp = &b->hp;
-  const int dim = hp->dim, kv_dim = mdi_hparams_kv_dim(hp), hs = mdi_hparams_head_size(hp);
-  const int half = hs / 2;
-  int r = 0;
-  for (int s = 0; s < n_spans; s++) {
-    float *kc = mdi_kv_keys(kv, layer, spans[s].slot), *vc = mdi_kv_values(kv, layer, spans[s].slot);
-    for (int t = 0; t < spans[s].n_tokens; t++, r++) {
-      const int pos = spans[s].pos + t;
-      if (b->rope_cos) { /* llama; gpt2 has learned positions instead */
-        const float *c = b->rope_cos + (size_t)pos * half, *sn = b->rope_sin + (size_t)pos * half;
-        mdi_rope_apply(ws->q + (size_t)r * dim, dim, hs, c, sn);
-        mdi_rope_apply(ws->k + (size_t)r * kv_dim, kv_dim, hs, c, sn);
-      }
-      for (int kh = 0; kh < hp->n_kv_heads; kh++) { /* cache: [kv_head][pos][hs] */
-        const size_t at = ((size_t)kh * kv->max_seq + pos) * hs;
-        memcpy(kc + at, ws->k + (size_t)r * kv_dim + (size_t)kh * hs, hs * sizeof(float));
-        memcpy(vc + at, ws->v + (size_t)r * kv_dim + (size_t)kh * hs, hs * sizeof(float));
-      }
-    }
-  }
-  MDI_ASSERT(r == rows);
-  /* the row -> (slot, pos) map is rebuilt per thread from the spans */
-#pragma omp parallel num_threads(ws->n_threads) if (ws->n_threads > 1 && rows > 1)
-  {
-    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-    float *scratch = ws->scores + (size_t)tid * hp->n_heads * ws->max_seq;
-    int row = 0;
-    for (int s = 0; s < n_spans; s++) {
-      const float *kc = mdi_kv_keys(kv, layer, spans[s].slot);
-      const float *vc = mdi_kv_values(kv, layer, spans[s].slot);
-      for (int t = 0; t < spans[s].n_tokens; t++, row++) {
-        if (row % nt != tid) continue;
-        mdi_attention(ws->att + (size_t)row * dim, ws->q + (size_t)row * dim, kc, vc,
-                      spans[s].pos + t, kv->max_seq, hp->n_heads, hp->n_kv_heads, hs, scratch);
-      }
-    }
-  }
-}
-
-static void add_rows(float *x, const float *y, size_t n) {
-  for (size_t i = 0; i < n; i++) x[i] += y[i];
-}
-
-static void add_bias(float *x, const float *b, int rows, int n) {
-  for (int r = 0; r < rows; r++)
-    for (int i = 0; i < n; i++) x[(size_t)r * n + i] += b[i];
-}
-
-/* out = norm(x) row by row: RMSNorm (llama) or LayerNorm with bias (gpt2). */
-static void norm_rows(const struct mdi_hparams *hp, float *out, const float *x, const float *w, const float *b,
-                      int rows) {
-  const int dim = hp->dim;
-  for (int r = 0; r < rows; r++) {
-    if (b)
-      mdi_layernorm(out + (size_t)r * dim, x + (size_t)r * dim, w, b, dim, hp->norm_eps);
-    else
-      mdi_rmsnorm(out + (size_t)r * dim, x + (size_t)r * dim, w, dim, hp->norm_eps);
-  }
-}
-
-/* y = x . W^T (+ bias) */
-static void linear(float *y, const float *x, const struct mdi_matrix *w, const float *bias, int rows) {
-  mdi_matmul(y, x, w, rows);
-  if (bias) add_bias(y, bias, rows, w->rows);
-}
-
-void mdi_block_forward(const struct mdi_block *b, struct mdi_kv_cache *kv, struct mdi_workspace *ws,
-                       const struct mdi_span *spans, int n_spans, float *x, int rows,
-                       mdi_progress_fn progress, void *progress_ctx) {
-  const struct mdi_hparams *hp = &b->hp;
-  const int dim = hp->dim, hid = hp->hidden_dim, gpt2 = mdi_hparams_is_gpt2(hp);
-  MDI_ASSERT(rows <= ws->max_rows);
-  for (int l = 0; l < b->last - b->first; l++) {
-    const struct mdi_layer *L = &b->layers[l];
-    norm_rows(hp, ws->xb, x, L->attn_norm, L->attn_norm_bias, rows);
-    linear(ws->q, ws->xb, &L->wq, L->bq, rows);
-    linear(ws->k, ws->xb, &L->wk, L->bk, rows);
-    linear(ws->v, ws->xb, &L->wv, L->bv, rows);
-    attention_rows(b, kv, ws, l, spans, n_spans, rows);
-    linear(ws->xb, ws->att, &L->wo, L->bo, rows);
-    add_rows(x, ws->xb, (size_t)rows * dim);
-
-    norm_rows(hp, ws->xb, x, L->ffn_norm, L->ffn_norm_bias, rows);
-    linear(ws->hb, ws->xb, &L->w1, L->b1, rows);
-    if (gpt2) {
-      mdi_gelu(ws->hb, rows * hid);
-    } else {
-      mdi_matmul(ws->hb2, ws->xb, &L->w3, rows);
-      mdi_swiglu(ws->hb, ws->hb2, rows * hid);
-    }
-    linear(ws->xb, ws->hb, &L->w2, L->b2, rows);
-    add_rows(x, ws->xb, (size_t)rows * dim);
-    if (progress) progress(progress_ctx);
-  }
-}
+/* ---- vocabulary layers ------------------------------------------------ */
 
 void mdi_embed(const struct mdi_vocab_layers *v, const int *tokens, const int *positions, int n, float *x) {
   const int dim = v->hp.dim;
@@ -401,6 +307,13 @@ void mdi_embed(const struct mdi_vocab_layers *v, const int *tokens, const int *p
 }
 
 void mdi_classify(const struct mdi_vocab_layers *v, float *x, int n, float *logits) {
-  norm_rows(&v->hp, x, x, v->final_norm, v->final_norm_bias, n);
+  const int dim = v->hp.dim;
+  for (int r = 0; r < n; r++) {
+    float *row = x + (size_t)r * dim;
+    if (v->final_norm_bias)
+      mdi_layernorm(row, row, v->final_norm, v->final_norm_bias, dim, v->hp.norm_eps);
+    else
+      mdi_rmsnorm(row, row, v->final_norm, dim, v->hp.norm_eps);
+  }
   mdi_matmul(logits, x, &v->classifier, n);
 }

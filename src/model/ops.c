@@ -174,36 +174,39 @@ static void weighted_sum(float *o, const float *a, const float *v, int T, int hs
   }
 }
 
-void mdi_attention(float *out, const float *q, const float *keys, const float *values, int pos, int max_seq,
-                   int n_heads, int n_kv_heads, int head_size, float *scratch) {
+void mdi_attention_kv_head(float *out, const float *q, const float *keys, const float *values, int pos,
+                           int max_seq, int n_heads, int n_kv_heads, int head_size, int kh, float *scratch) {
   const int group = n_heads / n_kv_heads, T = pos + 1;
   const float scale = 1.0f / sqrtf((float)head_size);
-  for (int kh = 0; kh < n_kv_heads; kh++) {
-    const float *kcache = keys + (size_t)kh * max_seq * head_size;
-    const float *vcache = values + (size_t)kh * max_seq * head_size;
-    /* scores[g][t] for the `group` query heads sharing K/V head kh; each key
-     * row is read once for all of them */
-    int t = 0;
-    for (; t + 4 <= T; t += 4) {
-      const float *k = kcache + (size_t)t * head_size;
-      for (int g = 0; g < group; g++) {
-        float d[4];
-        dot_head4(q + (kh * group + g) * head_size, k, k + head_size, k + 2 * head_size, k + 3 * head_size,
-                  head_size, d);
-        for (int j = 0; j < 4; j++) scratch[(size_t)g * T + t + j] = d[j] * scale;
-      }
-    }
-    for (; t < T; t++) {
-      const float *k = kcache + (size_t)t * head_size;
-      for (int g = 0; g < group; g++) {
-        scratch[(size_t)g * T + t] = dot_head(q + (kh * group + g) * head_size, k, head_size) * scale;
-      }
-    }
+  const float *kcache = keys + (size_t)kh * max_seq * head_size;
+  const float *vcache = values + (size_t)kh * max_seq * head_size;
+  /* scores[g][t] for the `group` query heads sharing K/V head kh; each key
+   * row is read once for all of them */
+  int t = 0;
+  for (; t + 4 <= T; t += 4) {
+    const float *k = kcache + (size_t)t * head_size;
     for (int g = 0; g < group; g++) {
-      mdi_softmax(scratch + (size_t)g * T, T);
-      weighted_sum(out + (kh * group + g) * head_size, scratch + (size_t)g * T, vcache, T, head_size);
+      float d[4];
+      dot_head4(q + (kh * group + g) * head_size, k, k + head_size, k + 2 * head_size, k + 3 * head_size,
+                head_size, d);
+      for (int j = 0; j < 4; j++) scratch[(size_t)g * T + t + j] = d[j] * scale;
     }
   }
+  for (; t < T; t++) {
+    const float *k = kcache + (size_t)t * head_size;
+    for (int g = 0; g < group; g++)
+      scratch[(size_t)g * T + t] = dot_head(q + (kh * group + g) * head_size, k, head_size) * scale;
+  }
+  for (int g = 0; g < group; g++) {
+    mdi_softmax(scratch + (size_t)g * T, T);
+    weighted_sum(out + (kh * group + g) * head_size, scratch + (size_t)g * T, vcache, T, head_size);
+  }
+}
+
+void mdi_attention(float *out, const float *q, const float *keys, const float *values, int pos, int max_seq,
+                   int n_heads, int n_kv_heads, int head_size, float *scratch) {
+  for (int kh = 0; kh < n_kv_heads; kh++)
+    mdi_attention_kv_head(out, q, keys, values, pos, max_seq, n_heads, n_kv_heads, head_size, kh, scratch);
 }
 
 void mdi_attention_ref(float *out, const float *q, const float *keys, const float *values, int pos, int max_seq,

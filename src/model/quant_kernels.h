@@ -162,5 +162,9 @@ void mdi_qmatrix_get_row(const struct mdi_matrix *w, int row, float *dst);
  * (scratch: K floats). */
 void mdi_qmatrix_fill(struct mdi_matrix *w, float *scratch);
 void mdi_qmatmul(float *out, const float *x, const struct mdi_matrix *w, int M, int n_threads);
+/* matmul.h's mdi_matmul_share and mdi_matmul_share_cols for quantized types
+ * (whole 16-row groups). */
+void mdi_qmatmul_share(float *out, const float *x, const struct mdi_matrix *w, int M, int t, int n);
+void mdi_qmatmul_share_cols(const struct mdi_matrix *w, int t, int n, int *c0, int *c1);
 
 #endif

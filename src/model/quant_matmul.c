@@ -178,3 +178,20 @@ void mdi_qmatmul(float *out, const float *x, const struct mdi_matrix *w, int M, 
     if (g0 < g1) run_groups(out, &act, w, M, g0, g1, kernel);
   }
 }
+
+void mdi_qmatmul_share_cols(const struct mdi_matrix *w, int t, int n, int *c0, int *c1) {
+  const int G = n_groups(w->rows);
+  const int g0 = (int)((long)G * t / n), g1 = (int)((long)G * (t + 1) / n);
+  *c0 = g0 * QGROUP;
+  *c1 = g1 * QGROUP < w->rows ? g1 * QGROUP : w->rows;
+}
+
+/* Every thread of the team quantizes x itself (into its own scratch): the
+ * same values, no barrier, and little work next to its share of groups. */
+void mdi_qmatmul_share(float *out, const float *x, const struct mdi_matrix *w, int M, int t, int n) {
+  const int G = n_groups(w->rows);
+  const int g0 = (int)((long)G * t / n), g1 = (int)((long)G * (t + 1) / n);
+  if (g0 >= g1) return;
+  const struct mdi_qact act = quantize_activations(x, M, w->cols, qact_block(w->type));
+  run_groups(out, &act, w, M, g0, g1, kernel_for(w->type, isa));
+}

@@ -2,7 +2,11 @@
  *  - all 512 logits at position 0 match llama2.c within 1e-4;
  *  - the top-5 at position 4 of "Once upon a time" match the reference;
  *  - a prompt sent as one prefill chunk gives bit-identical logits to the
- *    same tokens fed one by one, alone or batched with another sequence. */
+ *    same tokens fed one by one, alone or batched with another sequence;
+ *  - a block forward pass by a team of 1, 2 or 3 threads gives
+ *    bit-identical logits, for a prompt chunk and for decoding rows
+ *    (`test_model --threads FILE...` runs only this, on other models: the
+ *    quantized and GQA fixtures). */
 #include <stdlib.h>
 
 #include "mdi/base/error.h"
@@ -17,7 +21,11 @@ static void forward(struct mdi_test_model *m, const struct mdi_span *spans, int 
   int rows = 0;
   for (int i = 0; i < n; i++) rows += spans[i].n_tokens;
   float *x = mdi_aligned_alloc((size_t)rows * m->hp.dim * sizeof(float), "x");
-  mdi_embed(&m->head, tokens, NULL, rows, x);
+  int *positions = malloc((size_t)rows * sizeof(int)); /* gpt2's learned positions */
+  for (int i = 0, r = 0; i < n; i++)
+    for (int t = 0; t < spans[i].n_tokens; t++) positions[r++] = spans[i].pos + t;
+  mdi_embed(&m->head, tokens, positions, rows, x);
+  free(positions);
   mdi_block_forward(&m->block, &m->kv, &m->ws, spans, n, x, rows, NULL, NULL);
   int r = 0;
   for (int i = 0; i < n; i++) { /* compact to the last row of each span */
@@ -81,7 +89,51 @@ static void test_prefill_equals_decode(struct mdi_test_model *m) {
   free(step);
 }
 
-int main(void) {
+/* Two sequences: a 6-token prompt chunk in slot 0 batched with a one-token
+ * one in slot 1, then both decode 3 tokens; every logit of every step must
+ * not depend on the team's size. */
+static void threads_run(struct mdi_test_model *m, int threads, float *logits /* [4][2][V] */) {
+  const int V = m->hp.vocab_size;
+  m->ws.n_threads = threads;
+  struct mdi_span spans[2] = {{0, 0, 6}, {1, 0, 1}};
+  int tokens[7] = {1, 5, 9, 17, 33, 65, 1};
+  for (int i = 0; i < 7; i++) tokens[i] %= V;
+  for (int step = 0; step < 4; step++) {
+    forward(m, spans, 2, tokens, logits + (size_t)step * 2 * V);
+    spans[0].pos += spans[0].n_tokens, spans[1].pos += spans[1].n_tokens;
+    spans[0].n_tokens = spans[1].n_tokens = 1;
+    tokens[0] = (7 * step + 3) % V, tokens[1] = (11 * step + 2) % V;
+  }
+}
+
+static void test_threads(const char *path) {
+  struct mdi_test_model m;
+  if (mdi_test_model_open(&m, path, 2, 8) != MDI_OK) {
+    CHECK(0);
+    return;
+  }
+  mdi_workspace_free(&m.ws); /* a workspace for up to 3 threads */
+  CHECK(mdi_workspace_init(&m.ws, &m.hp, 8, m.hp.seq_len, 3) == MDI_OK);
+  const size_t n = (size_t)4 * 2 * m.hp.vocab_size;
+  float *one = malloc(n * sizeof(float)), *more = malloc(n * sizeof(float));
+  threads_run(&m, 1, one);
+  for (int t = 2; t <= 3; t++) {
+    threads_run(&m, t, more);
+    size_t differ = 0;
+    for (size_t i = 0; i < n; i++) differ += memcmp(&one[i], &more[i], sizeof(float)) != 0;
+    printf("%s: %zu of %zu logits differ between 1 and %d threads\n", path, differ, n, t);
+    CHECK(differ == 0);
+  }
+  free(one);
+  free(more);
+  mdi_test_model_free(&m);
+}
+
+int main(int argc, char **argv) {
+  if (argc > 2 && strcmp(argv[1], "--threads") == 0) {
+    for (int i = 2; i < argc; i++) test_threads(argv[i]);
+    return mdi_test_finish("test_model --threads");
+  }
   const char *dir = getenv("MDI_BINARY_DIR");
   char path[512];
   snprintf(path, sizeof path, "%s/tests/stories260K.h5", dir ? dir : ".");
@@ -90,5 +142,6 @@ int main(void) {
   test_logits_pos0(&m);
   test_prefill_equals_decode(&m);
   mdi_test_model_free(&m);
+  test_threads(path);
   return mdi_test_finish("test_model");
 }

@@ -57,8 +57,20 @@ void mdi_matrix_get_row(const struct mdi_matrix *w, int row, float *dst);
 /* Quantized: row `row` as its GGUF blocks (row bytes). */
 void mdi_matrix_get_row_blocks(const struct mdi_matrix *w, int row, uint8_t *dst);
 
-/* out[M][w->rows] = x[M][w->cols] . w^T */
+/* out[M][w->rows] = x[M][w->cols] . w^T, with the threads of
+ * mdi_matmul_set_threads (one parallel region per call). */
 void mdi_matmul(float *out, const float *x, const struct mdi_matrix *w, int M);
+/* The same product computed by a team of n threads that is already running
+ * (block forward passes keep one parallel region per pass, not one per
+ * matrix): thread t of n calls it with the same arguments and computes the
+ * output columns [c0, c1) that mdi_matmul_share_cols gives it, disjoint
+ * ranges covering all w->rows (n = 1: all of them).  No barrier inside; the
+ * caller separates the product from the use of `out` by its own.  Every
+ * weight type's kernel must keep this contract: a kernel that prepares x
+ * (for example quantizes it) does so in thread-private scratch, since all n
+ * threads run at once. */
+void mdi_matmul_share(float *out, const float *x, const struct mdi_matrix *w, int M, int t, int n);
+void mdi_matmul_share_cols(const struct mdi_matrix *w, int t, int n, int *c0, int *c1);
 /* Plain triple loop on a row-major W[N][K]: the reference for tests. */
 void mdi_matmul_ref(float *out, const float *x, const float *w, int M, int N, int K);
 /* The quantized kernels' arithmetic (quant_kernels.h) in plain loops on

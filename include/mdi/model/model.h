@@ -72,7 +72,8 @@ struct mdi_workspace {
   float *att;     /* [max_rows][dim] attention output */
   float *hb, *hb2;/* [max_rows][hidden] */
   float *scores;  /* [threads][n_heads][max_seq] */
-  int n_threads;
+  int *row_slot, *row_pos; /* [max_rows] each row's KV-cache slot and position */
+  int n_threads;  /* the team of a block forward pass (forward.c) */
 };
 
 /* Load layers [first, last) (an empty block when first == last). */

@@ -38,6 +38,12 @@ void mdi_rope_apply_ref(float *vec, int n, int head_size, int pos, float theta);
  *   scratch [n_heads/n_kv_heads][pos+1] floats. */
 void mdi_attention(float *out, const float *q, const float *keys, const float *values, int pos, int max_seq,
                    int n_heads, int n_kv_heads, int head_size, float *scratch);
+/* The part of mdi_attention that K/V head kh serves: out and q are whole
+ * rows as above, only the query heads kh*group .. (kh+1)*group-1 are
+ * written (group = n_heads / n_kv_heads); scratch [group][pos+1].  Threads
+ * may take different kh of the same row. */
+void mdi_attention_kv_head(float *out, const float *q, const float *keys, const float *values, int pos,
+                           int max_seq, int n_heads, int n_kv_heads, int head_size, int kh, float *scratch);
 /* One query head at a time, as llama2.c; the same cache layout; scratch [pos+1]. */
 void mdi_attention_ref(float *out, const float *q, const float *keys, const float *values, int pos, int max_seq,
                        int n_heads, int n_kv_heads, int head_size, float *scratch);
