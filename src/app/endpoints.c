@@ -109,13 +109,24 @@ static void sse_produce(struct sse *s) {
       s->ended[k] = 1;
       continue;
     }
-    if (t->len || t->n_ids || t->done) {
-      struct mdi_api_choice c = {t->text, t->len, t->ids, t->n_ids, t->done ? finish_name(t->finish) : NULL};
+    /* one event per token; a token whose text ends inside a character (or
+     * has none) goes with the next */
+    size_t from = 0;
+    int first = 0;
+    for (int i = 0; i < t->n_ids || (i == 0 && t->done); i++) {
+      const int last = i >= t->n_ids - 1;
+      const size_t end = last ? t->len : t->ends[i];
+      if (!last && (end == from || ((unsigned char)t->text[end] & 0xC0) == 0x80)) continue;
+      const int n = t->n_ids ? i + 1 - first : 0;
+      struct mdi_api_choice c = {t->text + from, end - from, n ? t->ids + first : NULL, n,
+                                 last && t->done ? finish_name(t->finish) : NULL};
       struct mdi_json_writer w;
       mdi_jw_init(&w, 0);
       mdi_api_write_chunk(&w, &s->meta, k, &c, !s->started[k], s->include_usage);
       sse_event(s, &w);
       s->started[k] = 1;
+      from = end;
+      first = i + 1;
     }
     if (t->done) {
       s->ended[k] = 1;

@@ -23,6 +23,7 @@ struct choice {
   size_t safe;               /* text[0, safe) may be shown */
   size_t taken;              /* text[0, taken) was handed to the frontend */
   int *ids;                  /* generated token ids */
+  size_t *ends;              /* [n_ids] the text's length after each token */
   int n_ids, cap_ids, ids_taken;
   int done;
   enum mdi_finish finish;
@@ -109,6 +110,7 @@ static void free_memory(struct mdi_job *j) {
   for (int k = 0; k < j->n; k++) {
     free(j->choices[k].text);
     free(j->choices[k].ids);
+    free(j->choices[k].ends);
   }
   for (int s = 0; s < j->n_stop; s++) free(j->stop[s]);
   free(j->choices);
@@ -218,24 +220,45 @@ static void take_grow(struct mdi_take *t, size_t len, int n_ids) {
   if (n_ids > t->cap_ids) {
     t->cap_ids = 2 * n_ids;
     t->ids = mdi_xrealloc(t->ids, (size_t)t->cap_ids * sizeof(int), "take");
+    t->ends = mdi_xrealloc(t->ends, (size_t)t->cap_ids * sizeof(size_t), "take");
   }
+}
+
+/* 1 when text[0, end) ends between two characters. */
+static int char_boundary(const char *text, size_t len, size_t end) {
+  return end >= len || ((unsigned char)text[end] & 0xC0) != 0x80;
 }
 
 void mdi_job_take(struct mdi_job *j, int k, struct mdi_take *t) {
   MDI_ASSERT(k >= 0 && k < j->n);
   pthread_mutex_lock(&j->in->mu);
   struct choice *c = &j->choices[k];
-  const size_t len = c->safe - c->taken;
-  const int n_ids = c->n_ids - c->ids_taken;
+  /* whole tokens only: up to the last one whose text ends in the safe part
+   * on a character boundary (everything once the choice is done) */
+  int upto = c->ids_taken;
+  size_t end = c->taken;
+  for (int i = c->ids_taken; i < c->n_ids; i++) {
+    const size_t e = c->ends[i] < c->len ? c->ends[i] : c->len; /* (a stop string cut the text) */
+    if (!c->done && (e > c->safe || !char_boundary(c->text, c->len, e))) continue;
+    upto = i + 1;
+    if (e > end) end = e;
+  }
+  if (c->done) upto = c->n_ids, end = c->len;
+  const size_t len = end - c->taken;
+  const int n_ids = upto - c->ids_taken;
   take_grow(t, len, n_ids);
   if (len) memcpy(t->text, c->text + c->taken, len); /* (c->text is NULL before the first token) */
   t->text[len] = '\0';
   t->len = len;
-  if (n_ids) memcpy(t->ids, c->ids + c->ids_taken, (size_t)n_ids * sizeof(int));
+  for (int i = 0; i < n_ids; i++) {
+    const size_t e = c->ends[c->ids_taken + i];
+    t->ids[i] = c->ids[c->ids_taken + i];
+    t->ends[i] = (e < end ? e : end) - c->taken;
+  }
   t->n_ids = n_ids;
-  c->taken = c->safe;
-  c->ids_taken = c->n_ids;
-  t->done = c->done;
+  c->taken = end;
+  c->ids_taken = upto;
+  t->done = c->done && upto == c->n_ids;
   t->finish = c->finish;
   t->n_prompt = c->req.n_prompt;
   t->n_generated = c->n_ids;
@@ -245,6 +268,7 @@ void mdi_job_take(struct mdi_job *j, int k, struct mdi_take *t) {
 void mdi_take_free(struct mdi_take *t) {
   free(t->text);
   free(t->ids);
+  free(t->ends);
   memset(t, 0, sizeof *t);
 }
 
@@ -423,7 +447,9 @@ static int sink_token(void *ctx, const struct mdi_sequence *seq, double now) {
   if (c->n_ids == c->cap_ids) {
     c->cap_ids = 2 * c->cap_ids + 16;
     c->ids = mdi_xrealloc(c->ids, (size_t)c->cap_ids * sizeof(int), "generated ids");
+    c->ends = mdi_xrealloc(c->ends, (size_t)c->cap_ids * sizeof(size_t), "generated ids");
   }
+  c->ends[c->n_ids] = c->len;
   c->ids[c->n_ids++] = token;
   in->st.generated_tokens++;
   if (!c->got_first) {

@@ -10,6 +10,7 @@
 
 #include "mdi/app/prompts.h"
 #include "mdi/base/error.h"
+#include "mdi/base/utf8.h"
 
 /* 1 when a signal byte is waiting (and takes it). */
 static int took_signal(int fd) {
@@ -71,11 +72,14 @@ static char *one_turn(const struct mdi_interactive *it, const char *text, int tu
     if (took_signal(it->sig_fd)) mdi_job_cancel(job); /* Ctrl-C: stop this reply */
     mdi_job_take(job, 0, &t);
     if (t.len) {
-      fwrite(t.text, 1, t.len, stdout);
+      /* whole characters only come out of a take; a byte that is none is
+       * shown as U+FFFD, as the API and the journal write it, and so the
+       * reply can go back into the conversation */
+      all = mdi_xrealloc(all, all_len + 3 * t.len + 1, "reply");
+      const size_t n = mdi_utf8_sanitize(t.text, t.len, all + all_len);
+      fwrite(all + all_len, 1, n, stdout);
       fflush(stdout);
-      all = mdi_xrealloc(all, all_len + t.len + 1, "reply");
-      memcpy(all + all_len, t.text, t.len + 1);
-      all_len += t.len;
+      all_len += n;
     }
     done = t.done;
   }

@@ -83,10 +83,34 @@ def pty_session(a, want):
             pass
 
 
+def chat(a):
+    """-i on a model with a chat format: the lines are the user's turns of one
+    conversation; turn 2 equals a batch run of the conversation so far."""
+    users = ["Name a colour.", "Another one?"]
+    args = ["-t", "1.0", "-s", "77", "-n", "8", "-q"]
+    r = subprocess.run([a.binary, "-m", a.chat_model, "-i"] + args, input="".join(u + "\n" for u in users).encode(),
+                       capture_output=True, timeout=120)
+    check(r.returncode == 0, f"-i chat: status {r.returncode}: {r.stderr.decode()[-300:]}")
+    replies = r.stdout.decode().split("\n")[:2]  # (-i shows a byte that is no character as U+FFFD)
+    lines = os.path.join(a.work, "chat.jsonl")
+    with open(lines, "w") as f:
+        f.write(json.dumps({"messages": [{"role": "user", "content": users[0]}]}) + "\n")
+        f.write(json.dumps({"messages": [{"role": "user", "content": users[0]},
+                                         {"role": "assistant", "content": replies[0]},
+                                         {"role": "user", "content": users[1]}]}) + "\n")
+    out = os.path.join(a.work, "chat.batch.jsonl")
+    r = subprocess.run([a.binary, "-m", a.chat_model, "-f", lines, "-o", out] + args, capture_output=True, timeout=120)
+    check(r.returncode == 0, f"chat batch: {r.stderr.decode()[-300:]}")
+    ref = {x["id"]: x for x in map(json.loads, open(out))}
+    check([ref[0]["text"], ref[1]["text"]] == replies, f"-i chat: {replies} != batch {[ref[0]['text'], ref[1]['text']]}")
+    print(f"-i on a chat model: turn 2 continues the conversation (= a batch run of it): {replies}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     for k in ("mpiexec", "binary", "model", "work"):
         ap.add_argument("--" + k, required=True)
+    ap.add_argument("--chat-model", help="a model with a chat format: -i keeps a conversation")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     try:
@@ -111,6 +135,8 @@ def main():
         ref = {x["id"]: x for x in map(json.loads, open(batch))}
         check(sorted(got) == sorted(ref) and all(got[i]["tokens"] == ref[i]["tokens"] for i in ref), "-f -: tokens")
         print("-f - reads the prompts from stdin: the same tokens")
+        if a.chat_model:
+            chat(a)
     except Fail as e:
         print(f"FAIL: {e}")
         sys.exit(1)

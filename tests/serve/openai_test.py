@@ -8,6 +8,7 @@ NODE_DIR holds package.json, package-lock.json and openai_client.mjs; when
 its node_modules is missing, `npm ci` installs it there.  Without node or
 without the registry the test is skipped (exit 77) with a message."""
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -37,6 +38,7 @@ def main():
     ap = argparse.ArgumentParser()
     for k in ("mpiexec", "binary", "model", "data", "work", "node-dir"):
         ap.add_argument("--" + k, required=True)
+    ap.add_argument("--chat-model", help="a model with a chat format for chat.completions")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     install(a.node_dir)
@@ -55,6 +57,24 @@ def main():
             print(r.stdout, end="")
             print(r.stderr, end="", file=sys.stderr)
             check(r.returncode == 0, f"the node client failed ({r.returncode})")
+        if a.chat_model:
+            chat = os.path.join(a.work, "chat.jsonl")
+            with open(chat, "w") as f:
+                f.write(json.dumps({"messages": [{"role": "system", "content": "You are terse."},
+                                                 {"role": "user", "content": "Name a colour."}],
+                                    "max_tokens": 8, "temperature": 0}) + "\n")
+                f.write(json.dumps({"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 6,
+                                    "seed": 4, "temperature": 0.8}) + "\n")
+            batch = os.path.join(a.work, "chat.batch.jsonl")
+            r = subprocess.run([a.binary, "-m", a.chat_model, "-f", chat, "-q", "-o", batch], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, timeout=120)
+            check(r.returncode == 0, f"chat batch run: {r.stderr}")
+            with Server(a.mpiexec, a.binary, a.chat_model, 3, ["-q"], os.path.join(a.work, "chat.log")) as srv:
+                r = subprocess.run(["node", os.path.join(a.node_dir, "openai_chat.mjs"), str(srv.port), chat, batch],
+                                   capture_output=True, text=True, timeout=300)
+                print(r.stdout, end="")
+                print(r.stderr, end="", file=sys.stderr)
+                check(r.returncode == 0, f"the node chat client failed ({r.returncode})")
     except Fail as e:
         print(f"FAIL: {e}")
         sys.exit(1)

@@ -15,6 +15,8 @@ Cases:
            queue answers 503 (rank 2 is held with SIGSTOP to make it exact)
   drain    SIGTERM: running requests finish, new connections are refused,
            exit 0; with --drain-timeout expired they are cancelled instead
+  chat     /v1/chat/completions on a model with a chat format (--model: the
+           Llama test checkpoint): the tokens of a batch run's "messages" line
 """
 import argparse
 import json
@@ -97,6 +99,11 @@ def case_tokens(a):
             status, events = stream(port, "/v1/completions", dict(reqs[i], stream_options={"include_usage": True}))
             check(status == 200, f"stream {status} {events}")
             check(events[-1]["choices"] == [] and "usage" in events[-1], "the last chunk carries the usage")
+            # one event per token (several only where a token ends inside a character)
+            for ev in events[:-1]:
+                ch = ev["choices"][0]
+                check(len(ch["tokens"]) <= 1 or any(ord(x) > 127 for x in ch["text"]),
+                      f"sequence {i}: an event of {len(ch['tokens'])} tokens: {ch['text']!r}")
             return joined(events[:-1]) + (events[-1]["usage"],)
 
         n = len(reqs)
@@ -366,9 +373,43 @@ def case_drain(a):
     print("PASS")
 
 
+def case_chat(a):
+    """A model with a chat format (the Llama test checkpoint: llama2): the
+    conversation rendered as a batch run renders a JSONL "messages" line,
+    the same tokens, whole and streamed."""
+    messages = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Name a colour."},
+                {"role": "assistant", "content": "Red."}, {"role": "user", "content": "Another one?"}]
+    lines = os.path.join(a.work, "chat.jsonl")
+    with open(lines, "w") as f:
+        f.write(json.dumps({"messages": messages[:2], "max_tokens": 8, "seed": 5}) + "\n")
+        f.write(json.dumps({"messages": messages, "max_tokens": 8, "seed": 6, "temperature": 1.0}) + "\n")
+    out = os.path.join(a.work, "chat.batch.jsonl")
+    r = subprocess.run([a.binary, "-m", a.model, "-f", lines, "-q", "-o", out], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    check(r.returncode == 0, f"batch run: {r.stderr}")
+    ref = {x["id"]: x for x in map(json.loads, open(out))}
+    with Server(a.mpiexec, a.binary, a.model, a.np, ["-q"], os.path.join(a.work, "server.log")) as srv:
+        for i, (msgs, extra) in enumerate([(messages[:2], {"seed": 5}), (messages, {"seed": 6, "temperature": 1.0})]):
+            body = dict(extra, model="llama", messages=msgs, max_tokens=8, return_tokens=True)
+            status, resp, _ = post(srv.port, "/v1/chat/completions", body)
+            check(status == 200, f"chat {i}: {status} {resp}")
+            ch = resp["choices"][0]
+            check(resp["object"] == "chat.completion" and ch["message"]["role"] == "assistant", f"chat {i}: {resp}")
+            check(ch["tokens"] == ref[i]["tokens"], f"chat {i}: tokens {ch['tokens']} != batch {ref[i]['tokens']}")
+            check(ch["message"]["content"] == ref[i]["text"], f"chat {i}: content differs from the batch text")
+            check(resp["usage"]["prompt_tokens"] == len(ref[i]["prompt_tokens"]), f"chat {i}: usage {resp['usage']}")
+            status, events = stream(srv.port, "/v1/chat/completions", body)
+            check(events[0]["object"] == "chat.completion.chunk" and events[0]["choices"][0]["delta"].get("role") ==
+                  "assistant", f"chat {i}: the first chunk has no role: {events[0]}")
+            text, tokens, finish = joined(events)
+            check(tokens == ref[i]["tokens"] and text == ref[i]["text"], f"chat {i}: streamed differs")
+        print(f"/v1/chat/completions at np {a.np}: the batch run's rendering and tokens, whole and streamed")
+    print("PASS")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["tokens", "errors", "cancel", "drain"])
+    ap.add_argument("case", choices=["tokens", "errors", "cancel", "drain", "chat"])
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--binary", required=True)
     ap.add_argument("--model", required=True)

@@ -40,11 +40,14 @@ struct mdi_job_spec {
   int n_stop;
 };
 
-/* What a choice produced since the frontend last looked. */
+/* What a choice produced since the frontend last looked: whole tokens,
+ * the text ending on a character boundary (and before anything that may
+ * still become a stop string), except the rest once the choice is done. */
 struct mdi_take {
   char *text;                /* new text (owned by the take, NUL-terminated) */
   size_t len, cap;
   int *ids;                  /* new token ids (owned by the take) */
+  size_t *ends;              /* [n_ids] where each token's text ends in text */
   int n_ids, cap_ids;
   int done;                  /* the choice has finished ... */
   enum mdi_finish finish;    /* ... for this reason */
