@@ -161,10 +161,13 @@ gcc -O3 -march=native -fopenmp "$BENCH_DIR/perf/stream_triad.c" -o "$OUT/stream_
   { cat "$SCRATCH/gcc.txt" >&2; die "building bench/perf/stream_triad.c failed"; }
 
 # --- models -----------------------------------------------------------------------
-# random_model PRESET: the .h5 file, generated once into the cache (scaling.sh's names)
+# A cached file is used when it is newer than its source and than mdi_convert
+# itself: a rebuilt converter may write another layout (fresh FILE SOURCE).
+fresh() { [ -s "$1" ] && [ "$1" -nt "$CONVERT" ] && { [ -z "${2:-}" ] || [ "$1" -nt "$2" ]; }; }
+# random_model PRESET: the .h5 file, generated into the cache (scaling.sh's names)
 random_model() {
   local f=$CACHE/$1.seed$SEED.h5
-  if [ ! -s "$f" ]; then
+  if ! fresh "$f"; then
     log "generating $1 (random weights, seed $SEED) into $f"
     "$CONVERT" random --preset "$1" "$f.perf-tmp.$$" --seed "$SEED" >&2 || die "mdi_convert random --preset $1 failed"
     mv "$f.perf-tmp.$$" "$f"
@@ -174,7 +177,7 @@ random_model() {
 # info FILE: `mdi_convert info FILE`, cached next to it
 info_file() {
   local f=$1
-  if ! { [ -s "$f.info.txt" ] && [ "$f.info.txt" -nt "$f" ]; }; then
+  if ! fresh "$f.info.txt" "$f"; then
     "$CONVERT" info "$f" >"$f.info.txt.perf-tmp.$$" || die "mdi_convert info $f failed"
     mv "$f.info.txt.perf-tmp.$$" "$f.info.txt"
   fi
@@ -183,7 +186,7 @@ info_file() {
 # export_llama2c FILE: FILE.llama2c.bin and FILE.tok.bin for run.c
 export_llama2c() {
   local f=$1
-  if ! { [ -s "$f.llama2c.bin" ] && [ -s "$f.tok.bin" ] && [ "$f.llama2c.bin" -nt "$f" ]; }; then
+  if ! { fresh "$f.llama2c.bin" "$f" && [ -s "$f.tok.bin" ]; }; then
     log "exporting $f for llama2.c"
     "$CONVERT" export-llama2c "$f" "$f.llama2c.bin.perf-tmp.$$" --tokenizer-out "$f.tok.bin.perf-tmp.$$" -q >&2 ||
       die "mdi_convert export-llama2c $f failed"
@@ -194,7 +197,7 @@ export_llama2c() {
 # quantized FILE TYPE: FILE's weight matrices in TYPE (FILE%.h5.TYPE.h5, mdi_convert quantize)
 quantized() {
   local f=$1 q=${1%.h5}.$2.h5
-  if ! { [ -s "$q" ] && [ "$q" -nt "$f" ]; }; then
+  if ! fresh "$q" "$f"; then
     log "quantizing $f to $2"
     rm -f "$q.perf-tmp.$$.h5"
     "$CONVERT" quantize -q --type "$2" "$f" "$q.perf-tmp.$$.h5" >&2 || die "mdi_convert quantize --type $2 $f failed"
@@ -205,7 +208,7 @@ quantized() {
 # gguf FILE: FILE as GGUF for llama.cpp (FILE%.h5.gguf, mdi_convert export-gguf: the same weights)
 gguf() {
   local f=$1 g=${1%.h5}.gguf
-  if ! { [ -s "$g" ] && [ "$g" -nt "$f" ]; }; then
+  if ! fresh "$g" "$f"; then
     log "exporting $f to GGUF"
     "$CONVERT" export-gguf -q "$f" "$g.perf-tmp.$$" >&2 || die "mdi_convert export-gguf $f failed"
     mv "$g.perf-tmp.$$" "$g"
@@ -215,7 +218,7 @@ gguf() {
 # q4_k_m FILE: llama-quantize's Q4_K_M of FILE's GGUF, and its import (FILE%.h5.q4_k_m.{gguf,h5})
 q4_k_m() {
   local f=$1 g=${1%.h5}.q4_k_m.gguf h=${1%.h5}.q4_k_m.h5
-  if ! { [ -s "$h" ] && [ "$h" -nt "$f" ]; }; then
+  if ! fresh "$h" "$f"; then
     log "llama-quantize Q4_K_M of $f"
     "$LLAMA_QUANTIZE" "$(gguf "$f")" "$g.perf-tmp.$$" Q4_K_M >"$SCRATCH/quantize.txt" 2>&1 ||
       { tail -n 5 "$SCRATCH/quantize.txt" >&2; die "llama-quantize Q4_K_M failed"; }

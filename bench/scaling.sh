@@ -152,7 +152,8 @@ model_file() {
       ;;
     stories260K)
       f=$CACHE/stories260K.h5
-      if [ ! -s "$f" ]; then
+      # newer than mdi_convert: a rebuilt converter may write another layout
+      if ! { [ -s "$f" ] && [ "$f" -nt "$CONVERT" ]; }; then
         "$CONVERT" llama2c "$SRC_DIR/models/stories260K.bin" --tokenizer "$SRC_DIR/models/tok512.bin" "$f.tmp" >&2 ||
           die "converting stories260K failed"
         mv "$f.tmp" "$f"
@@ -160,7 +161,7 @@ model_file() {
       ;;
     *)
       f=$CACHE/$name.seed$SEED.h5
-      if [ ! -s "$f" ]; then
+      if ! { [ -s "$f" ] && [ "$f" -nt "$CONVERT" ]; }; then
         if ! "$CONVERT" random --help >/dev/null 2>&1; then
           die "model '$name': this mdi_convert has no 'random' subcommand (random-weight presets); use stories260K or an .h5 file"
         fi
