@@ -34,6 +34,7 @@ struct run {
   int rank, n_ranks;
   struct mdi_hparams hp;
   int *counts;                 /* [n_ranks] layers per rank */
+  int tail;                    /* vocabulary rows whose logits the last rank computes (0: none) */
   int first, last;             /* this rank's layers */
   int B, M, max_seq, max_rows;
   struct mdi_h5 *file;
@@ -41,6 +42,7 @@ struct run {
   struct mdi_rankfile_info info; /* per-rank mode: this rank's file */
   struct mdi_block block;
   struct mdi_vocab_layers vocab; /* rank 0 */
+  struct mdi_classifier_tail tail_rows; /* the last rank, when tail > 0 */
   struct mdi_tokenizer tok;    /* rank 0 */
   struct mdi_request *reqs;    /* rank 0 */
   int n_reqs;
@@ -97,6 +99,9 @@ static int split_from_files(struct run *r) {
     return mdi_fail("--rank0-layers %d does not match the per-rank files, which give rank 0 %d layers",
                     r->opt.rank0_layers, r->info.split[0]);
   memcpy(r->counts, r->info.split, (size_t)r->n_ranks * sizeof(int));
+  /* a rank's file holds only its own layers: rank 0 computes every logit */
+  if (r->opt.classifier_tail > 0)
+    return mdi_fail("--classifier-tail %d: per-rank files hold the classifier on rank 0 only", r->opt.classifier_tail);
   return MDI_OK;
 }
 
@@ -124,15 +129,15 @@ static int setup_model(struct run *r) {
   /* the layers' and classifier's bytes as stored: a quantized model's types */
   if (mdi_model_bytes_read(r->file, &r->hp, &r->bytes) != MDI_OK) return MDI_ERR;
   if (r->calibrate) return MDI_OK; /* planned once every rank has measured itself */
-  return mdi_split_plan_bytes(&r->hp, r->bytes.layer_mean, r->bytes.classifier, r->n_ranks, r->opt.split,
-                              r->opt.rank0_layers, r->counts);
+  return mdi_split_plan_tail(&r->hp, r->bytes.layer_mean, r->bytes.classifier, r->n_ranks, r->opt.split,
+                             r->opt.rank0_layers, r->opt.classifier_tail, r->counts, &r->tail);
 }
 
 /* Collective (--split calibrate): plan from every rank's measured speed and memory. */
 static int calibrate_split(struct run *r) {
   struct mdi_calibration mine = {0};
-  const int rc = mdi_calibrate_split(&r->hp, &r->bytes, r->n_ranks, r->B, r->M, r->max_seq, r->opt.rank0_layers, r->counts,
-                                     &mine);
+  const int rc = mdi_calibrate_split(&r->hp, &r->bytes, r->n_ranks, r->B, r->M, r->max_seq, r->opt.rank0_layers,
+                                     r->opt.classifier_tail, r->counts, &r->tail, &mine);
   r->calib_layer_s = mine.layer_s;
   r->calib_head_s = mine.head_s;
   r->mem_available = mine.mem;
@@ -213,6 +218,9 @@ static int setup_requests(struct run *r) {
 static int setup_weights(struct run *r) {
   if (mdi_block_load(&r->block, r->file, &r->hp, r->first, r->last, r->max_seq) != MDI_OK) return MDI_ERR;
   if (r->rank == 0 && mdi_vocab_layers_load(&r->vocab, r->file, &r->hp) != MDI_OK) return MDI_ERR;
+  if (r->tail && r->rank == r->n_ranks - 1 &&
+      mdi_classifier_tail_load(&r->tail_rows, r->file, &r->hp, r->hp.vocab_size - r->tail) != MDI_OK)
+    return MDI_ERR;
   if (mdi_kv_init(&r->kv, r->last - r->first, r->B * r->M, r->max_seq, mdi_hparams_kv_dim(&r->hp)) != MDI_OK)
     return MDI_ERR;
   if (mdi_workspace_init(&r->ws, &r->hp, r->max_rows, r->max_seq, r->opt.threads) != MDI_OK)
@@ -231,8 +239,9 @@ static int setup_weights(struct run *r) {
       .block = &r->block,
       .kv = &r->kv,
       .ws = &r->ws,
+      .tail = r->tail && r->rank == r->n_ranks - 1 ? &r->tail_rows : NULL,
   };
-  mdi_msg_layout_init(&p->layout, r->B, r->M, r->hp.dim, r->max_rows, r->max_seq, r->n_ranks);
+  mdi_msg_layout_init(&p->layout, r->B, r->M, r->hp.dim, r->max_rows, r->max_seq, r->n_ranks, r->tail);
   if (r->rank == 0) {
     p->vocab = &r->vocab;
     p->sched = &r->sched;
@@ -258,7 +267,8 @@ static void fill_rank_stats(const struct run *r, const struct mdi_pipeline *p, s
   snprintf(s->host, sizeof s->host, "%s", mdi_comm_host());
   s->layer_first = r->first;
   s->layer_last = r->last;
-  s->weights_bytes = (double)(r->block.weights_bytes + r->vocab.weights_bytes);
+  s->weights_bytes = (double)(r->block.weights_bytes + r->vocab.weights_bytes + r->tail_rows.weights_bytes);
+  s->classifier_rows = r->rank == 0 ? r->hp.vocab_size - r->tail : r->rank == r->n_ranks - 1 ? r->tail : 0;
   s->kv_bytes = (double)r->kv.bytes;
   s->peak_rss_bytes = mdi_peak_rss_bytes();
   s->compute_s = p->compute_s;
@@ -310,6 +320,7 @@ static int report(struct run *r, const struct mdi_pipeline *p) {
   st.tok_per_s = st.wall_s > 0 ? st.generated_tokens / st.wall_s : 0.0;
   st.load_s = load;
   mdi_split_format(r->counts, r->n_ranks, st.split, sizeof st.split);
+  st.classifier_tail = r->tail;
   if (!r->opt.quiet) print_summary(&st);
   int rc = r->opt.stats ? mdi_stats_write_json(r->opt.stats, &st) : MDI_OK;
   free(st.ranks);
@@ -324,6 +335,7 @@ static void free_run(struct run *r) {
     mdi_tokenizer_free(&r->tok);
     mdi_vocab_layers_free(&r->vocab);
   }
+  mdi_classifier_tail_free(&r->tail_rows);
   mdi_workspace_free(&r->ws);
   mdi_kv_free(&r->kv);
   mdi_block_free(&r->block);
@@ -409,7 +421,7 @@ int main(int argc, char **argv) {
   if (ok && r.front && r.rank != 0) mdi_serve_stage_signals();
   if (ok && r.opt.verbose)
     mdi_log_info("layers [%d,%d), %.2f MB weights, %.2f MB KV cache reserved", r.first, r.last,
-                 (r.block.weights_bytes + r.vocab.weights_bytes) / 1e6, r.kv.bytes / 1e6);
+                 (r.block.weights_bytes + r.vocab.weights_bytes + r.tail_rows.weights_bytes) / 1e6, r.kv.bytes / 1e6);
   if (ok) ok = run_pipeline(&r) == MDI_OK;
   free_run(&r);
   mdi_comm_finalize();

@@ -51,6 +51,10 @@ static const struct mdi_option_desc table[] = {
     {"rank0-layers", 0, "pipeline", "rank0_layers", MDI_OPT_INT, OFF(rank0_layers), "K",
      "layers owned by rank 0 with --split auto; 0 = rank 0 only embeds and samples "
      "(default: chosen by the planner)", 0, 1024, 0},
+    {"classifier-tail", 0, "pipeline", "classifier_tail", MDI_OPT_INT, OFF(classifier_tail), "ROWS",
+     "the last rank computes the logits of the vocabulary's last ROWS entries (rounded up to whole panels of 64) "
+     "and rank 0 the rest; 0 = rank 0 computes all (default: chosen by the planner to balance rank 0 and the "
+     "last rank; 0 with per-rank files)", 0, 1 << 30, 0},
     {"batch", 'b', "pipeline", "batch", MDI_OPT_INT, OFF(batch), "B",
      "sequences per micro-batch (default 8)", 1, 4096, 0},
     {"micro-batches", 0, "pipeline", "micro_batches", MDI_OPT_INT, OFF(micro_batches), "M",
@@ -109,6 +113,7 @@ void mdi_options_defaults(struct mdi_options *o) {
   o->seed = 42;
   o->split = mdi_xstrdup("auto");
   o->rank0_layers = -1;
+  o->classifier_tail = -1;
   o->batch = 8;
   o->micro_batches = 0;
   o->threads = 1;

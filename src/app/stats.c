@@ -15,6 +15,7 @@ static void rank_json(struct mdi_json_writer *w, const struct mdi_rank_stats *r)
   const int layers[2] = {r->layer_first, r->layer_last};
   mdi_jw_int_array(w, "layers", layers, 2);
   mdi_jw_double(w, "weights_bytes", r->weights_bytes);
+  mdi_jw_int(w, "classifier_rows", r->classifier_rows);
   mdi_jw_double(w, "kv_bytes", r->kv_bytes);
   mdi_jw_double(w, "peak_rss_bytes", r->peak_rss_bytes);
   mdi_jw_double(w, "compute_s", r->compute_s);
@@ -39,6 +40,7 @@ int mdi_stats_write_json(const char *path, const struct mdi_run_stats *s) {
   mdi_jw_array_end(&w);
   mdi_jw_int(&w, "n_ranks", s->n_ranks);
   mdi_jw_cstring(&w, "split", s->split);
+  mdi_jw_int(&w, "classifier_tail", s->classifier_tail);
   mdi_jw_int(&w, "batch", s->batch);
   mdi_jw_int(&w, "micro_batches", s->micro_batches);
   mdi_jw_int(&w, "max_rows", s->max_rows);

@@ -30,23 +30,24 @@ static float *read_tensor(struct mdi_h5 *f, const char *name, int64_t d0, int64_
  * at a time and packed into the kernels' tiles.  Blocks whose scales are
  * not finite are refused (a file damaged or made wrong). */
 static int read_matrix_blocks(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, enum mdi_matrix_type type,
-                              int rows, int cols) {
+                              int rows, int cols, int row0, int n_rows) {
   const struct mdi_quant_format *fmt = mdi_quant_format(type);
   if (cols % fmt->block != 0)
     return mdi_fail("%s: /%s is %s but its rows of %d weights are not whole blocks of %d", mdi_h5_path(f), name,
                     fmt->name, cols, fmt->block);
   const size_t row_bytes = mdi_quant_row_bytes(type, cols);
-  if (mdi_matrix_alloc_type(m, type, rows, cols, name) != MDI_OK) return MDI_ERR;
+  if (mdi_matrix_alloc_type(m, type, n_rows, cols, name) != MDI_OK) return MDI_ERR;
   uint8_t *buf = mdi_malloc((size_t)MDI_PANEL * row_bytes, "weight read buffer");
   int rc = buf ? MDI_OK : MDI_ERR;
-  for (int r = 0; r < rows && rc == MDI_OK; r += MDI_PANEL) {
-    const int n = rows - r < MDI_PANEL ? rows - r : MDI_PANEL;
-    rc = mdi_h5_read_rows(f, name, MDI_U8, rows, (int64_t)row_bytes, r, n, buf); /* checks the shape */
+  for (int r = 0; r < n_rows && rc == MDI_OK; r += MDI_PANEL) {
+    const int n = n_rows - r < MDI_PANEL ? n_rows - r : MDI_PANEL;
+    rc = mdi_h5_read_rows(f, name, MDI_U8, rows, (int64_t)row_bytes, row0 + r, n, buf); /* checks the shape */
     for (int i = 0; i < n && rc == MDI_OK; i++) {
       const int bad = mdi_quant_find_bad_block(type, buf + (size_t)i * row_bytes, cols);
       if (bad >= 0)
         rc = mdi_fail("%s: /%s row %d, block %d (weights %d..%d): a %s scale is NaN or infinite (corrupt blocks)",
-                      mdi_h5_path(f), name, r + i, bad, bad * fmt->block, (bad + 1) * fmt->block - 1, fmt->name);
+                      mdi_h5_path(f), name, row0 + r + i, bad, bad * fmt->block, (bad + 1) * fmt->block - 1,
+                      fmt->name);
     }
     if (rc == MDI_OK) mdi_matrix_set_rows_blocks(m, r, n, buf);
   }
@@ -54,22 +55,23 @@ static int read_matrix_blocks(struct mdi_matrix *m, struct mdi_h5 *f, const char
   return rc;
 }
 
-/* Read a [rows][cols] dataset into the panel layout, 64 rows at a time:
- * the only temporary is one panel's rows.  float32 or quantized, as stored. */
-static int read_matrix(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, int rows, int cols,
-                       size_t *bytes) {
+/* Read rows [row0, row0 + n_rows) of a [rows][cols] dataset into the panel
+ * layout, 64 rows at a time: the only temporary is one panel's rows.
+ * float32 or quantized, as stored. */
+static int read_matrix_rows(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, int rows, int cols, int row0,
+                            int n_rows, size_t *bytes) {
   enum mdi_matrix_type type;
   if (mdi_h5_matrix_type(f, name, &type) != MDI_OK) return MDI_ERR;
   int rc;
   if (type != MDI_MATRIX_F32) {
-    rc = read_matrix_blocks(m, f, name, type, rows, cols);
+    rc = read_matrix_blocks(m, f, name, type, rows, cols, row0, n_rows);
   } else {
-    rc = mdi_matrix_alloc(m, rows, cols, name);
+    rc = mdi_matrix_alloc(m, n_rows, cols, name);
     float *chunk = rc == MDI_OK ? mdi_malloc((size_t)MDI_PANEL * cols * sizeof(float), "weight read buffer") : NULL;
     if (!chunk) rc = MDI_ERR;
-    for (int r = 0; r < rows && rc == MDI_OK; r += MDI_PANEL) {
-      const int n = rows - r < MDI_PANEL ? rows - r : MDI_PANEL;
-      rc = mdi_h5_read_rows(f, name, MDI_F32, rows, cols, r, n, chunk); /* checks dtype and shape */
+    for (int r = 0; r < n_rows && rc == MDI_OK; r += MDI_PANEL) {
+      const int n = n_rows - r < MDI_PANEL ? n_rows - r : MDI_PANEL;
+      rc = mdi_h5_read_rows(f, name, MDI_F32, rows, cols, row0 + r, n, chunk); /* checks dtype and shape */
       if (rc == MDI_OK) mdi_matrix_set_rows(m, r, n, chunk);
     }
     free(chunk);
@@ -80,6 +82,12 @@ static int read_matrix(struct mdi_matrix *m, struct mdi_h5 *f, const char *name,
   }
   *bytes += mdi_matrix_bytes(m);
   return MDI_OK;
+}
+
+/* A whole [rows][cols] dataset. */
+static int read_matrix(struct mdi_matrix *m, struct mdi_h5 *f, const char *name, int rows, int cols,
+                       size_t *bytes) {
+  return read_matrix_rows(m, f, name, rows, cols, 0, rows, bytes);
 }
 
 static int load_layer(struct mdi_layer *L, struct mdi_h5 *f, const struct mdi_hparams *hp, int layer,
@@ -306,14 +314,66 @@ void mdi_embed(const struct mdi_vocab_layers *v, const int *tokens, const int *p
   }
 }
 
-void mdi_classify(const struct mdi_vocab_layers *v, float *x, int n, float *logits) {
-  const int dim = v->hp.dim;
+/* out[n][dim] = final_norm(x[n][dim]) (out may be x) */
+static void final_norm_rows(const struct mdi_hparams *hp, const float *w, const float *bias, const float *x, int n,
+                            float *out) {
+  const int dim = hp->dim;
   for (int r = 0; r < n; r++) {
-    float *row = x + (size_t)r * dim;
-    if (v->final_norm_bias)
-      mdi_layernorm(row, row, v->final_norm, v->final_norm_bias, dim, v->hp.norm_eps);
+    if (bias)
+      mdi_layernorm(out + (size_t)r * dim, x + (size_t)r * dim, w, bias, dim, hp->norm_eps);
     else
-      mdi_rmsnorm(row, row, v->final_norm, dim, v->hp.norm_eps);
+      mdi_rmsnorm(out + (size_t)r * dim, x + (size_t)r * dim, w, dim, hp->norm_eps);
   }
+}
+
+void mdi_classify(const struct mdi_vocab_layers *v, float *x, int n, float *logits) {
+  final_norm_rows(&v->hp, v->final_norm, v->final_norm_bias, x, n, x);
   mdi_matmul(logits, x, &v->classifier, n);
+}
+
+void mdi_classify_rows(const struct mdi_vocab_layers *v, float *x, int n, int rows, float *logits, float *tmp) {
+  const int V = v->hp.vocab_size;
+  MDI_ASSERT(rows == V || (rows >= 0 && rows % MDI_PANEL == 0 && rows < V));
+  if (rows == V) {
+    mdi_classify(v, x, n, logits);
+    return;
+  }
+  final_norm_rows(&v->hp, v->final_norm, v->final_norm_bias, x, n, x);
+  if (rows == 0) return;
+  /* the first rows/64 panels (or 16-row groups) of the classifier are a
+   * matrix of `rows` rows by themselves */
+  struct mdi_matrix head = v->classifier;
+  head.rows = rows;
+  mdi_matmul(tmp, x, &head, n);
+  for (int r = 0; r < n; r++) memcpy(logits + (size_t)r * V, tmp + (size_t)r * rows, (size_t)rows * sizeof(float));
+}
+
+int mdi_classifier_tail_load(struct mdi_classifier_tail *t, struct mdi_h5 *f, const struct mdi_hparams *hp,
+                             int row0) {
+  memset(t, 0, sizeof *t);
+  t->hp = *hp;
+  t->row0 = row0;
+  MDI_ASSERT(row0 >= 0 && row0 % MDI_PANEL == 0 && row0 < hp->vocab_size);
+  size_t bytes = 0;
+  if (!(t->final_norm = read_tensor(f, "final_norm", hp->dim, 0, &bytes)) ||
+      (mdi_hparams_is_gpt2(hp) && !(t->final_norm_bias = read_tensor(f, "final_norm_bias", hp->dim, 0, &bytes))) ||
+      read_matrix_rows(&t->rows, f, hp->shared_classifier ? "embedding" : "classifier", hp->vocab_size, hp->dim,
+                       row0, hp->vocab_size - row0, &bytes) != MDI_OK) {
+    mdi_classifier_tail_free(t);
+    return MDI_ERR;
+  }
+  t->weights_bytes = bytes;
+  return MDI_OK;
+}
+
+void mdi_classifier_tail_free(struct mdi_classifier_tail *t) {
+  mdi_matrix_free(&t->rows);
+  free(t->final_norm);
+  free(t->final_norm_bias);
+  memset(t, 0, sizeof *t);
+}
+
+void mdi_classify_tail(const struct mdi_classifier_tail *t, const float *x, int n, float *xb, float *logits) {
+  final_norm_rows(&t->hp, t->final_norm, t->final_norm_bias, x, n, xb);
+  mdi_matmul(logits, xb, &t->rows, n);
 }

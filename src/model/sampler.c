@@ -37,6 +37,16 @@ int mdi_argmax(const float *x, int n) {
   return best;
 }
 
+int mdi_argmax_above(const float *x, int n) {
+  int best = -1;
+  float value = -INFINITY;
+  for (int i = 0; i < n; i++)
+    if (x[i] > value) best = i, value = x[i];
+  return best;
+}
+
+int mdi_sampler_is_greedy(const struct mdi_sampler *s) { return !(s->params.temperature > 0.0f); }
+
 /* Inverse CDF over probs[n] in index order.  When rounding leaves coin
  * above the total, run.c returns n - 1; `fallback` is that index. */
 static int sample_mult(const float *probs, int n, float coin, int fallback) {
@@ -147,7 +157,7 @@ int mdi_sampler_sample(struct mdi_sampler *s, float *logits, int vocab,
   const struct mdi_sampler_params *p = &s->params;
   MDI_ASSERT(vocab >= 1);
   /* run.c clamps negative temperatures to 0; NaN is treated the same */
-  if (!(p->temperature > 0.0f)) return mdi_argmax(logits, vocab);
+  if (mdi_sampler_is_greedy(s)) return mdi_argmax(logits, vocab);
   int fallback = vocab - 1;
   if (p->top_k > 0 && p->top_k < vocab) fallback = mask_top_k(logits, vocab, p->top_k, scratch);
   for (int i = 0; i < vocab; i++) logits[i] /= p->temperature;

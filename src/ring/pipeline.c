@@ -1,10 +1,12 @@
 /* The rank-0 and stage loops of the ring (see pipeline.h). */
 #include "mdi/ring/pipeline.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mdi/base/error.h"
+#include "mdi/model/sampler.h"
 #include "mdi/ring/comm.h"
 
 int mdi_pipeline_init(struct mdi_pipeline *p) {
@@ -14,7 +16,13 @@ int mdi_pipeline_init(struct mdi_pipeline *p) {
     if (!p->ring) return MDI_ERR;
   }
   if (!(p->spans = mdi_malloc((size_t)B * sizeof *p->spans, "spans"))) return MDI_ERR;
-  if (p->rank != 0) return MDI_OK;
+  const int tail = p->layout.tail;
+  if (p->rank != 0) {
+    if (tail && p->rank == p->n_ranks - 1 &&
+        !(p->tail_logits = mdi_aligned_alloc((size_t)B * tail * sizeof(float), "classifier tail logits")))
+      return MDI_ERR;
+    return MDI_OK;
+  }
   if (p->ping_s <= 0) p->ping_s = 1.0;
   const int vocab = p->vocab->hp.vocab_size;
   if (p->n_ranks == 1 && !(p->alone_buf = mdi_aligned_alloc(p->layout.max_bytes, "micro-batch buffer")))
@@ -22,6 +30,7 @@ int mdi_pipeline_init(struct mdi_pipeline *p) {
   if (!(p->tokens = mdi_malloc((size_t)p->layout.max_rows * sizeof *p->tokens, "tokens")) ||
       !(p->positions = mdi_malloc((size_t)p->layout.max_rows * sizeof *p->positions, "positions")) ||
       !(p->logits = mdi_aligned_alloc((size_t)B * vocab * sizeof(float), "logits")) ||
+      (tail && !(p->tail_logits = mdi_aligned_alloc((size_t)B * (vocab - tail) * sizeof(float) + 64, "logits"))) ||
       !(p->probs = mdi_malloc((size_t)vocab * sizeof *p->probs, "sampler scratch")) ||
       !(p->loads = mdi_calloc((size_t)p->n_ranks, sizeof *p->loads, "rank loads")) ||
       !(p->idle = mdi_malloc((size_t)p->M, "micro-batch states")) ||
@@ -38,6 +47,7 @@ void mdi_pipeline_free(struct mdi_pipeline *p) {
   free(p->tokens);
   free(p->positions);
   free(p->logits);
+  free(p->tail_logits);
   free(p->probs);
   free(p->loads);
   free(p->idle);
@@ -46,7 +56,7 @@ void mdi_pipeline_free(struct mdi_pipeline *p) {
   p->alone_buf = NULL;
   p->spans = NULL;
   p->tokens = p->positions = NULL;
-  p->logits = NULL;
+  p->logits = p->tail_logits = NULL;
   p->probs = NULL;
   p->loads = NULL;
   p->idle = p->candidates = NULL;
@@ -107,6 +117,9 @@ static size_t rank0_launch(struct mdi_pipeline *p, int mb, void *buf) {
   if (n == 0) return 0;
   const double t0 = mdi_comm_time();
   size_t bytes = mdi_msg_pack(&p->layout, buf, MDI_MSG_DATA, mb, p->spans, n, rows, 0);
+  struct mdi_wire_span *w = mdi_msg_spans(buf);
+  for (int j = 0; j < n; j++) /* the classifier tail sends only the best logit of these */
+    if (mdi_sampler_is_greedy(&p->sched->slots[p->spans[j].slot].sampler)) w[j].flags |= MDI_SPAN_GREEDY;
   float *x = mdi_msg_rows(&p->layout, buf);
   for (int j = 0, r = 0; j < n; j++)
     for (int t = 0; t < p->spans[j].n_tokens; t++) p->positions[r++] = p->spans[j].pos + t;
@@ -118,17 +131,47 @@ static size_t rank0_launch(struct mdi_pipeline *p, int mb, void *buf) {
   return bytes;
 }
 
+/* Span j's token when the last rank sent its tail logits (tail_logits
+ * rows [0, row0) computed here): a greedy span combines the two argmaxes
+ * (sampler.h, mdi_argmax_above), another gets the whole row of logits and
+ * samples as without a tail.  *in walks the message's tail section. */
+static int token_with_tail(struct mdi_pipeline *p, struct mdi_sequence *seq, const struct mdi_wire_span *w,
+                           float *logits, const char **in) {
+  const int vocab = p->vocab->hp.vocab_size, tail = p->layout.tail, row0 = vocab - tail;
+  if (w->flags & MDI_SPAN_GREEDY) {
+    MDI_ASSERT(mdi_sampler_is_greedy(&seq->sampler));
+    struct mdi_wire_best best;
+    memcpy(&best, *in, sizeof best);
+    *in += sizeof best;
+    if (row0 == 0) return best.index; /* the last rank took mdi_argmax over everything */
+    const int a = mdi_argmax(logits, row0);
+    return best.index >= 0 && best.value > logits[a] ? row0 + best.index : a;
+  }
+  memcpy(logits + row0, *in, (size_t)tail * sizeof(float));
+  *in += (size_t)tail * sizeof(float);
+  return mdi_sampler_sample(&seq->sampler, logits, vocab, p->probs);
+}
+
 /* A micro-batch came back: sample every sequence's next token. */
 static void rank0_absorb(struct mdi_pipeline *p, void *buf) {
   const struct mdi_msg_header *hd = mdi_msg_header(buf);
   MDI_ASSERT(hd->kind == MDI_MSG_DATA && hd->compact);
   const int n = hd->n_spans, vocab = p->vocab->hp.vocab_size;
   double t0 = mdi_comm_time();
-  mdi_classify(p->vocab, mdi_msg_rows(&p->layout, buf), n, p->logits);
+  const struct mdi_wire_span *w = mdi_msg_spans(buf);
+  const char *in = NULL;
+  if (hd->tail) {
+    mdi_classify_rows(p->vocab, mdi_msg_rows(&p->layout, buf), n, vocab - hd->tail, p->logits, p->tail_logits);
+    in = mdi_msg_tail(&p->layout, buf);
+  } else {
+    mdi_classify(p->vocab, mdi_msg_rows(&p->layout, buf), n, p->logits);
+  }
   for (int j = 0; j < n; j++) {
     const int slot = p->spans[j].slot;
     struct mdi_sequence *seq = &p->sched->slots[slot];
-    const int token = mdi_sampler_sample(&seq->sampler, p->logits + (size_t)j * vocab, vocab, p->probs);
+    float *logits = p->logits + (size_t)j * vocab;
+    const int token = hd->tail ? token_with_tail(p, seq, &w[j], logits, &in)
+                               : mdi_sampler_sample(&seq->sampler, logits, vocab, p->probs);
     const int before = seq->n_tokens;
     struct mdi_sequence *done = mdi_sched_apply(p->sched, slot, token);
     const double now = mdi_comm_time();
@@ -262,6 +305,30 @@ static int run_rank0(struct mdi_pipeline *p) {
 
 /* ---- ranks 1..N-1 ------------------------------------------------------- */
 
+/* The last rank: the logits of the classifier tail for every span of a
+ * compact message, into its tail section (protocol.h); returns the size. */
+static size_t add_tail(struct mdi_pipeline *p, void *buf) {
+  const int n = mdi_msg_header(buf)->n_spans, tail = p->layout.tail, row0 = p->tail->row0;
+  mdi_classify_tail(p->tail, mdi_msg_rows(&p->layout, buf), n, p->ws->xb, p->tail_logits);
+  const size_t bytes = mdi_msg_add_tail(&p->layout, buf);
+  const struct mdi_wire_span *w = mdi_msg_spans(buf);
+  char *out = mdi_msg_tail(&p->layout, buf);
+  for (int j = 0; j < n; j++) {
+    const float *logits = p->tail_logits + (size_t)j * tail;
+    if (w[j].flags & MDI_SPAN_GREEDY) {
+      /* with no rows left to rank 0, the plain argmax is the answer itself */
+      const int i = row0 == 0 ? mdi_argmax(logits, tail) : mdi_argmax_above(logits, tail);
+      const struct mdi_wire_best best = {i >= 0 ? logits[i] : -INFINITY, i};
+      memcpy(out, &best, sizeof best);
+      out += sizeof best;
+    } else {
+      memcpy(out, logits, (size_t)tail * sizeof(float));
+      out += (size_t)tail * sizeof(float);
+    }
+  }
+  return bytes;
+}
+
 static int run_stage(struct mdi_pipeline *p) {
   const int last = p->rank == p->n_ranks - 1;
   for (;;) {
@@ -276,6 +343,7 @@ static int run_stage(struct mdi_pipeline *p) {
       mdi_block_forward(p->block, p->kv, p->ws, p->spans, hd->n_spans, mdi_msg_rows(&p->layout, buf), hd->rows,
                         ring_progress, p->ring);
       if (last) bytes = mdi_msg_compact(&p->layout, buf);
+      if (last && p->layout.tail) bytes = add_tail(p, buf);
       p->compute_s += mdi_comm_time() - t0;
     }
     mdi_msg_loads(&p->layout, buf)[p->rank] =

@@ -223,9 +223,49 @@ static void test_split_weighted(void) {
   CHECK(mdi_split_plan_weighted(5, 2, (double[]){1, 1}, 0.0, NULL, 0, c) == MDI_OK && c[0] == 0 && c[1] == 5);
 }
 
+/* The classifier tail: the last rank takes the vocabulary's last rows so
+ * that rank 0 and it balance, in whole 64-row panels. */
+static void test_split_tail(void) {
+  struct mdi_hparams hp = stories260k();
+  const double layer = 181760, head = 512 * 64 * 4; /* bytes */
+  int c[4], t = -1;
+  /* 2,3 already has the last rank heavier than rank 0: no tail */
+  CHECK(mdi_split_plan_tail(&hp, layer, head, 2, "auto", -1, -1, c, &t) == MDI_OK);
+  CHECK(c[0] == 2 && c[1] == 3 && t == 0);
+  /* 2,1,2: rank 0 is 2 layers + the classifier, the last rank 2 layers: half the
+   * classifier's difference, 65536 bytes = 256 rows, balances them exactly */
+  CHECK(mdi_split_plan_tail(&hp, layer, head, 3, "2,1,2", -1, -1, c, &t) == MDI_OK && t == 256);
+  CHECK(mdi_split_plan_tail(&hp, layer, head, 3, "2,1,2", -1, 200, c, &t) == MDI_OK && t == 256);
+  CHECK(mdi_split_plan_tail(&hp, layer, head, 2, "auto", -1, 512, c, &t) == MDI_OK && t == 512);
+  CHECK(c[0] == 3 && c[1] == 2); /* rank 0 without the classifier takes more layers */
+  CHECK(mdi_split_plan_tail(&hp, layer, head, 2, "auto", -1, 0, c, &t) == MDI_OK && t == 0);
+  CHECK(mdi_split_plan_tail(&hp, layer, head, 1, "auto", -1, 64, c, &t) == MDI_ERR);
+  CHECK(strstr(mdi_error(), "with one rank") != NULL);
+  CHECK(mdi_split_tail_rows(512, 1) == 64 && mdi_split_tail_rows(512, 64) == 64 && mdi_split_tail_rows(512, 65) == 128);
+  CHECK(mdi_split_tail_rows(100, 1) == 36 && mdi_split_tail_rows(100, 37) == 100 && mdi_split_tail_rows(100, 0) == 0);
+  /* stories110M's proportions (a classifier of 3.47 layers, 12 layers, 32000 rows):
+   * whole layers give 4,8 (8 layers on the slowest rank); 5,7 and 21% of the
+   * classifier on rank 1 give about 7.735 each */
+  struct mdi_hparams big = hp;
+  big.n_layers = 12;
+  big.vocab_size = 32000;
+  CHECK(mdi_split_plan_tail(&big, 1.0, 3.47, 2, "auto", -1, -1, c, &t) == MDI_OK);
+  CHECK(c[0] == 5 && c[1] == 7 && t % 64 == 0 && abs(t - 6778) < 64);
+  /* without a tail (per-rank files, mdi_convert split): the old plan */
+  CHECK(mdi_split_plan_bytes(&big, 1.0, 3.47, 2, "auto", -1, c) == MDI_OK && c[0] == 4 && c[1] == 8);
+  /* calibrate: equal speeds, a classifier of 3 layers, 6 layers: whole layers give
+   * 5; 3,3 with 320 of 640 rows on the last rank gives 4.5 on both */
+  CHECK(mdi_split_plan_weighted_tail(6, 2, (double[]){1, 1}, 3.0, NULL, -1, 640, -1, c, &t) == MDI_OK);
+  CHECK(c[0] == 3 && c[1] == 3 && t == 320);
+  /* a last rank twice as slow runs the tail at its speed: it takes less */
+  CHECK(mdi_split_plan_weighted_tail(6, 2, (double[]){1, 2}, 3.0, NULL, -1, 640, -1, c, &t) == MDI_OK);
+  CHECK(t < 320);
+  CHECK(mdi_split_plan_weighted_tail(6, 2, (double[]){1, 1}, 3.0, NULL, -1, 640, 100, c, &t) == MDI_OK && t == 128);
+}
+
 static void test_protocol(void) {
   struct mdi_msg_layout l;
-  mdi_msg_layout_init(&l, 4, 2, 8, 20, 100, 3);
+  mdi_msg_layout_init(&l, 4, 2, 8, 20, 100, 3, 0);
   CHECK(l.rows_offset % 64 == 0);
   CHECK(l.loads_offset % 8 == 0 && l.loads_offset + 3 * sizeof(struct mdi_wire_load) <= l.rows_offset);
   float *buf = mdi_aligned_alloc(l.max_bytes, "msg");
@@ -253,6 +293,22 @@ static void test_protocol(void) {
   mdi_msg_header(buf)->magic = 0;
   CHECK(mdi_msg_check(&l, buf, small, got) == MDI_ERR);
   free(buf);
+  /* the classifier tail of 10 rows: a greedy span sends its best logit only */
+  mdi_msg_layout_init(&l, 4, 2, 8, 20, 100, 3, 10);
+  CHECK(l.max_bytes >= mdi_msg_bytes(&l, 4) + 4 * 10 * sizeof(float));
+  buf = mdi_aligned_alloc(l.max_bytes, "msg");
+  bytes = mdi_msg_pack(&l, buf, MDI_MSG_DATA, 1, spans, 3, 6, 0);
+  mdi_msg_spans(buf)[1].flags |= MDI_SPAN_GREEDY;
+  small = mdi_msg_compact(&l, buf);
+  const size_t with_tail = mdi_msg_add_tail(&l, buf);
+  CHECK_EQ_INT(with_tail, small + 2 * 10 * sizeof(float) + sizeof(struct mdi_wire_best));
+  CHECK((char *)mdi_msg_tail(&l, buf) == (char *)buf + small);
+  CHECK(mdi_msg_check(&l, buf, with_tail, got) == MDI_OK);
+  CHECK(mdi_msg_check(&l, buf, with_tail - 4, got) == MDI_ERR);
+  CHECK(mdi_msg_check(&l, buf, small, got) == MDI_ERR);
+  mdi_msg_header(buf)->tail = 9; /* not the run's tail */
+  CHECK(mdi_msg_check(&l, buf, with_tail, got) == MDI_ERR);
+  free(buf);
 }
 
 int main(void) {
@@ -261,6 +317,7 @@ int main(void) {
   test_arrivals_and_end();
   test_split();
   test_split_weighted();
+  test_split_tail();
   test_protocol();
   return mdi_test_finish("test_scheduler");
 }

@@ -31,6 +31,7 @@ struct mdi_options {
   /* [pipeline] */
   char *split;            /* "auto", "calibrate" or counts "a,b,c" */
   int rank0_layers;       /* -1 = chosen by the planner */
+  int classifier_tail;    /* vocabulary rows the last rank classifies; -1 = chosen by the planner */
   int batch;              /* B: sequences per micro-batch */
   int micro_batches;      /* M: micro-batches in flight (0 = number of ranks) */
   int threads;            /* threads per rank */

@@ -10,6 +10,7 @@ struct mdi_rank_stats {
   char host[MDI_HOST_MAX];
   int layer_first, layer_last;  /* [first, last) */
   double weights_bytes;         /* resident weight bytes */
+  int classifier_rows;          /* vocabulary rows whose logits it computes (rank 0 and the last rank) */
   double kv_bytes;              /* KV cache reserved */
   double peak_rss_bytes;
   double compute_s;             /* model math and sampling */
@@ -32,6 +33,7 @@ struct mdi_run_stats {
   double tok_per_s;             /* generated_tokens / wall_s */
   double load_s;                /* start -> ready to generate (slowest rank) */
   char split[256];              /* layer counts per rank, "1,2,2" */
+  int classifier_tail;          /* vocabulary rows the last rank classifies (0: rank 0 does all) */
 };
 
 /* Write s as JSON to path (the --stats file). */

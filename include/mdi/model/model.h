@@ -56,6 +56,18 @@ struct mdi_vocab_layers {
   size_t weights_bytes;       /* embedding + final norm + separate classifier */
 };
 
+/* The last rank's share of the classifier (docs/PIPELINE.md, "The
+ * classifier tail"): the final norm and the classifier's rows [row0, vocab),
+ * so that rank 0 computes only the logits of rows [0, row0). */
+struct mdi_classifier_tail {
+  struct mdi_hparams hp;
+  int row0;                   /* a multiple of MDI_PANEL */
+  float *final_norm;          /* [dim] */
+  float *final_norm_bias;     /* gpt2: [dim] */
+  struct mdi_matrix rows;     /* [vocab - row0][dim] packed */
+  size_t weights_bytes;
+};
+
 /* One sequence's rows in a micro-batch. */
 struct mdi_span {
   int slot;     /* KV-cache slot */
@@ -102,6 +114,20 @@ void mdi_block_forward(const struct mdi_block *b, struct mdi_kv_cache *kv, struc
 void mdi_embed(const struct mdi_vocab_layers *v, const int *tokens, const int *positions, int n, float *x);
 /* logits[n][vocab] = classifier(final_norm(x[n][dim])); x is normalized in place. */
 void mdi_classify(const struct mdi_vocab_layers *v, float *x, int n, float *logits);
+/* The same for the vocabulary rows [0, rows) only (a multiple of
+ * MDI_PANEL, or vocab): logits[n][vocab] gets those columns, the others
+ * are left as they are; tmp [n][rows]. */
+void mdi_classify_rows(const struct mdi_vocab_layers *v, float *x, int n, int rows, float *logits, float *tmp);
+
+/* Load the final norm and the classifier's rows [row0, vocab) (row0 a
+ * multiple of MDI_PANEL, < vocab). */
+int mdi_classifier_tail_load(struct mdi_classifier_tail *t, struct mdi_h5 *f, const struct mdi_hparams *hp,
+                             int row0);
+void mdi_classifier_tail_free(struct mdi_classifier_tail *t);
+/* logits[n][vocab - row0] of final_norm(x[n][dim]); x is left as it is,
+ * xb [n][dim] holds the normalized rows.  Every logit is the one
+ * mdi_classify computes for that row and vocabulary entry, bit for bit. */
+void mdi_classify_tail(const struct mdi_classifier_tail *t, const float *x, int n, float *xb, float *logits);
 
 /* What the pieces of a model file take, as stored and in memory, from its
  * datasets' types and shapes (no weight is read): for the planners of

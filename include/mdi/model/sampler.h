@@ -36,5 +36,13 @@ float mdi_rng_f32(uint64_t *state);
 
 /* argmax with the lowest index winning ties (as run.c). */
 int mdi_argmax(const float *x, int n);
+/* The lowest index of the largest value above -inf (NaN never wins), -1
+ * when there is none.  For x split in [0, v) and [v, n) with v >= 1:
+ * mdi_argmax(x, n) is b = v + mdi_argmax_above(x + v, n - v) when b > v - 1
+ * and x[b] > x[a], else a = mdi_argmax(x, v): the ring's last rank sends
+ * this for its part of the vocabulary, rank 0 combines (pipeline.c). */
+int mdi_argmax_above(const float *x, int n);
+/* Does s take the argmax (temperature 0, below, or NaN)? */
+int mdi_sampler_is_greedy(const struct mdi_sampler *s);
 
 #endif

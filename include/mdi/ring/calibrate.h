@@ -19,9 +19,13 @@ struct mdi_calibration {
  * costing its bytes read (mb) at the measured speed, and fits each rank's
  * memory (its layers' weights as stored plus their KV cache for B x M slots
  * of max_seq positions; rank 0 also holds the vocabulary layers).  rank0_layers >= 0 fixes rank 0's
- * share.  counts[n_ranks] receives the plan; *mine what this rank measured.
- * rank 0 logs the plan. */
+ * share.  The classifier tail is planned along (tail_want >= 0 fixes it):
+ * the last rank runs it at its own speed, and it is dropped when the last
+ * rank's memory cannot hold it next to its layers.  counts[n_ranks] and
+ * *tail receive the plan; *mine what this rank measured.  rank 0 logs the
+ * plan. */
 int mdi_calibrate_split(const struct mdi_hparams *hp, const struct mdi_model_bytes *mb, int n_ranks, int B, int M,
-                        int max_seq, int rank0_layers, int *counts, struct mdi_calibration *mine);
+                        int max_seq, int rank0_layers, int tail_want, int *counts, int *tail,
+                        struct mdi_calibration *mine);
 
 #endif

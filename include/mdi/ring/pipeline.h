@@ -18,6 +18,8 @@ struct mdi_pipeline {
   const struct mdi_block *block;  /* this rank's layers (may be empty on rank 0) */
   struct mdi_kv_cache *kv;
   struct mdi_workspace *ws;
+  /* the last rank, when layout.tail > 0: the classifier rows it computes */
+  const struct mdi_classifier_tail *tail;
   /* rank 0 only */
   const struct mdi_vocab_layers *vocab; /* embedding and classifier */
   struct mdi_sched *sched;
@@ -31,6 +33,7 @@ struct mdi_pipeline {
   void *alone_buf;                /* one rank: the micro-batch being computed */
   int *tokens, *positions;        /* rank 0: [max_rows] input tokens and their positions */
   float *logits;                  /* rank 0: [B][vocab] */
+  float *tail_logits;             /* layout.tail > 0: rank 0 [B][vocab - tail] scratch, last rank [B][tail] */
   struct mdi_prob_index *probs;   /* rank 0: [vocab] sampler scratch */
   struct mdi_rank_load *loads;    /* rank 0: [n_ranks] as last reported ... */
   double t_loads;                 /* ... at this time */
