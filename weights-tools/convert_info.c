@@ -42,6 +42,7 @@ static int collect(const struct mdi_h5_dataset_info *d, void *ctx) {
     l->cap = cap;
   }
   struct entry *e = &l->e[l->n++];
+  memset(e, 0, sizeof *e); /* not quantized until resolve_types says so */
   e->name = mdi_xstrdup(d->name);
   snprintf(e->dtype, sizeof e->dtype, "%s", d->dtype);
   e->ndims = d->ndims;
