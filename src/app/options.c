@@ -22,7 +22,8 @@ static const struct mdi_option_desc table[] = {
      "a prompt (repeatable; \"\" starts from BOS alone)", NOLIM},
     {"prompt-file", 'f', "run", "prompt_file", MDI_OPT_STRING, OFF(prompt_file), "FILE",
      "prompts, one per line (ids are line numbers from 0; - reads standard input); a .jsonl file holds objects with "
-     "\"prompt\" (or \"messages\": [{\"role\", \"content\"}], a conversation) and optional \"max_tokens\", "
+     "\"prompt\" (or \"messages\": [{\"role\", \"content\"}], a conversation, or \"prompt_tokens\": token ids fed "
+     "as they are) and optional \"max_tokens\", "
      "\"seed\", \"temperature\", \"top_p\", \"top_k\"", PATH},
     {"chat", 0, "run", "chat", MDI_OPT_FLAG, OFF(chat), NULL,
      "each prompt (-p, a line of -f) is the user's message of a conversation, rendered with the model's "

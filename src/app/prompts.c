@@ -16,6 +16,8 @@ struct prompt {
   size_t len;
   struct mdi_chat_message *msgs; /* a conversation to render ([n_msgs]); NULL: text is the prompt */
   int n_msgs;
+  int *ids;       /* a JSONL line's "prompt_tokens" ([n_ids]); NULL: encode text or msgs */
+  int n_ids;
   char where[96];
   int max_tokens; /* -1: the -n option */
   int64_t seed;   /* -1: S + id */
@@ -50,9 +52,11 @@ static int ends_with(const char *s, const char *suffix) {
 
 /* One JSONL prompt line: its keys, -1 where not given. */
 struct prompt_line {
-  char *prompt;        /* malloc'd; NULL when the line has messages */
+  char *prompt;        /* malloc'd; NULL when the line has messages or prompt_tokens */
   struct mdi_chat_message *msgs; /* malloc'd [n_msgs] */
   int n_msgs;
+  int *ids;            /* "prompt_tokens", malloc'd [n_ids] */
+  int n_ids;
   int max_tokens;
   int64_t seed;
   double temperature;
@@ -87,13 +91,30 @@ static int parse_messages(const struct mdi_json *v, const char *where, struct pr
   return MDI_OK;
 }
 
+/* "prompt_tokens": a non-empty array of token ids, fed as they are (the
+ * caller checks them against the vocabulary). */
+static int parse_prompt_tokens(const struct mdi_json *v, const char *where, struct prompt_line *out) {
+  const int n = mdi_json_type(v) == MDI_JSON_ARRAY ? mdi_json_count(v) : 0;
+  if (n == 0) return mdi_fail("%s: \"prompt_tokens\" must be a non-empty array of token ids", where);
+  out->ids = mdi_xmalloc((size_t)n * sizeof *out->ids, "prompt tokens");
+  int i = 0;
+  for (const struct mdi_json *e = mdi_json_first(v); e; e = mdi_json_next(e), i++) {
+    int64_t id;
+    if (!mdi_json_int(e, 0, 0x7fffffff, &id))
+      return mdi_fail("%s: \"prompt_tokens\"[%d] is not a token id (an integer >= 0)", where, i);
+    out->ids[i] = (int)id;
+  }
+  out->n_ids = n;
+  return MDI_OK;
+}
+
 static void free_messages(struct mdi_chat_message *m, int n) {
   for (int i = 0; i < n; i++) free(m[i].role), free(m[i].content);
   free(m);
 }
 
 static int parse_prompt_line(const char *line, size_t len, const char *where, struct prompt_line *out) {
-  *out = (struct prompt_line){NULL, NULL, 0, -1, -1, -1, -1, -1};
+  *out = (struct prompt_line){NULL, NULL, 0, NULL, 0, -1, -1, -1, -1, -1};
   struct mdi_json_doc *doc;
   if (mdi_json_parse(&doc, line, len, where) != MDI_OK) return mdi_fail("%s: not a JSON object", where);
   const struct mdi_json *o = mdi_json_root(doc);
@@ -115,12 +136,20 @@ static int parse_prompt_line(const char *line, size_t len, const char *where, st
       if (parse_messages(it, where, out) != MDI_OK) goto done;
       continue;
     }
+    if (!strcmp(key, "prompt_tokens")) {
+      if (out->ids) {
+        mdi_fail("%s: \"prompt_tokens\" is given twice", where);
+        goto done;
+      }
+      if (parse_prompt_tokens(it, where, out) != MDI_OK) goto done;
+      continue;
+    }
     const struct prompt_key *k = NULL;
     for (size_t i = 0; i < sizeof prompt_keys / sizeof prompt_keys[0]; i++)
       if (!strcmp(key, prompt_keys[i].name)) k = &prompt_keys[i];
     if (!k) {
-      mdi_fail("%s: unknown key \"%s\" (expected prompt or messages, max_tokens, seed, temperature, top_p, top_k)",
-               where, key);
+      mdi_fail("%s: unknown key \"%s\" (expected prompt, messages or prompt_tokens, max_tokens, seed, temperature, "
+               "top_p, top_k)", where, key);
       goto done;
     }
     const double v = mdi_json_type(it) == MDI_JSON_NUMBER ? mdi_json_number(it) : NAN;
@@ -136,14 +165,17 @@ static int parse_prompt_line(const char *line, size_t len, const char *where, st
     if (!strcmp(k->name, "top_k")) out->top_k = (int)v;
   }
   const char *prompt = mdi_json_string(mdi_json_get(o, "prompt"));
-  if (!prompt == !out->msgs) {
-    mdi_fail("%s: the object needs either \"prompt\" or \"messages\"", where);
+  if ((prompt != NULL) + (out->msgs != NULL) + (out->ids != NULL) != 1) {
+    mdi_fail("%s: the object needs one of \"prompt\", \"messages\" or \"prompt_tokens\"", where);
     goto done;
   }
   if (prompt) out->prompt = mdi_xstrdup(prompt);
   rc = MDI_OK;
 done:
-  if (rc != MDI_OK) free_messages(out->msgs, out->n_msgs), out->msgs = NULL;
+  if (rc != MDI_OK) {
+    free_messages(out->msgs, out->n_msgs), out->msgs = NULL;
+    free(out->ids), out->ids = NULL;
+  }
   mdi_json_free(doc);
   return rc;
 }
@@ -178,6 +210,8 @@ static int read_file(const char *path, const struct mdi_options *o, struct promp
       p->text = pl.prompt ? pl.prompt : mdi_xstrdup("");
       p->msgs = pl.msgs;
       p->n_msgs = pl.n_msgs;
+      p->ids = pl.ids;
+      p->n_ids = pl.n_ids;
       p->max_tokens = pl.max_tokens;
       p->seed = pl.seed;
       if (pl.temperature >= 0) p->sampling.temperature = (float)pl.temperature;
@@ -196,7 +230,8 @@ static int read_file(const char *path, const struct mdi_options *o, struct promp
 }
 
 static void free_list(struct prompt_list *l) {
-  for (int i = 0; i < l->n; i++) free(l->items[i].text), free_messages(l->items[i].msgs, l->items[i].n_msgs);
+  for (int i = 0; i < l->n; i++)
+    free(l->items[i].text), free(l->items[i].ids), free_messages(l->items[i].msgs, l->items[i].n_msgs);
   free(l->items);
 }
 
@@ -239,8 +274,27 @@ int mdi_prompt_encode(const struct mdi_tokenizer *tok, const char *text, size_t 
   return MDI_OK;
 }
 
+/* Token ids given by the prompt line: fed as they are (no BOS is added, no
+ * chat rendering); the journal's prompt text is what they decode to. */
+static int take_ids(struct mdi_request *r, const struct prompt *p, const struct mdi_tokenizer *tok, int max_seq) {
+  for (int i = 0; i < p->n_ids; i++)
+    if (p->ids[i] >= tok->vocab_size)
+      return mdi_fail("prompt %s: prompt_tokens[%d] = %d is not below the vocabulary size %d", p->where, i,
+                      p->ids[i], tok->vocab_size);
+  size_t len;
+  if (mdi_tokenizer_decode_text(tok, p->ids, p->n_ids, 0, &r->prompt, &len) != MDI_OK)
+    return mdi_fail_context("prompt %s", p->where);
+  r->n_prompt = p->n_ids;
+  r->prompt_tokens = mdi_xmalloc((size_t)p->n_ids * sizeof(int), "prompt tokens");
+  memcpy(r->prompt_tokens, p->ids, (size_t)p->n_ids * sizeof(int));
+  if (r->n_prompt > max_seq)
+    return mdi_fail("prompt %s is %d tokens long but max-seq-len is %d", p->where, r->n_prompt, max_seq);
+  return MDI_OK;
+}
+
 static int encode(struct mdi_request *r, const struct prompt *p, const struct mdi_options *o,
                   const struct mdi_tokenizer *tok, int max_seq) {
+  if (p->ids) return take_ids(r, p, tok, max_seq);
   struct mdi_ids ids = {0};
   unsigned flags = o->parse_special ? MDI_PROMPT_PARSE_SPECIAL : 0;
   if (p->msgs || o->chat) { /* the rendered conversation is the prompt */

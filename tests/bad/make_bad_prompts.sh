@@ -13,4 +13,8 @@ printf 'Once upon a time\nThe dog\000ran\n' > nul_byte.txt
 printf '{"prompt": "Once upon a time"}\nthis is not JSON\n' > not_json.jsonl
 printf '{"prompt": "Once upon a time", "colour": "red"}\n' > unknown_key.jsonl
 printf '{"prompt": 42}\n' > prompt_not_string.jsonl
+printf '{"prompt_tokens": [1, 2.5]}\n' > prompt_tokens_not_ids.jsonl
+printf '{"prompt_tokens": []}\n' > prompt_tokens_empty.jsonl
+printf '{"prompt_tokens": [1, 512]}\n' > prompt_tokens_beyond_vocab.jsonl
+printf '{"prompt": "Once", "prompt_tokens": [1]}\n' > prompt_and_tokens.jsonl
 mkdir -p a_directory.txt
