@@ -62,9 +62,10 @@ int convert_output_close(struct convert_output *o, int failed);
 
 /* ---- tensor copies ----------------------------------------------------- */
 
-/* How a tensor is stored in the input: float32, half floats (widened to
- * float32), or rows of GGUF blocks of a quantized type (kept as blocks). */
-enum convert_src_type { CONVERT_SRC_F32, CONVERT_SRC_F16, CONVERT_SRC_BLOCKS };
+/* How a tensor is stored in the input: float32, half floats or bfloat16
+ * (widened to float32 by convert_io.c's read_floats), or rows of GGUF blocks
+ * of a quantized type (kept as blocks). */
+enum convert_src_type { CONVERT_SRC_F32, CONVERT_SRC_F16, CONVERT_SRC_BF16, CONVERT_SRC_BLOCKS };
 
 /* Bytes per element of a float source type. */
 size_t convert_src_size(enum convert_src_type type);
@@ -103,17 +104,26 @@ struct convert_hf_ids {
   int n_eos;
 };
 
-/* What a Hugging Face config.json says (convert_hf_config.c). */
-enum convert_hf_arch { CONVERT_HF_GPT2, CONVERT_HF_LLAMA };
+/* What a Hugging Face config.json says (convert_hf_config.c).  Every class
+ * but GPT-2 becomes arch llama with its options (hparams.h). */
+enum convert_hf_arch {
+  CONVERT_HF_GPT2,    /* GPT2LMHeadModel */
+  CONVERT_HF_LLAMA,   /* LlamaForCausalLM (Llama 2, 3.x, SmolLM2, TinyLlama) */
+  CONVERT_HF_MISTRAL, /* MistralForCausalLM */
+  CONVERT_HF_QWEN2,   /* Qwen2ForCausalLM (Qwen2, Qwen2.5) */
+  CONVERT_HF_QWEN3,   /* Qwen3ForCausalLM */
+  CONVERT_HF_PHI3     /* Phi3ForCausalLM (Phi-3, Phi-3.5, Phi-4-mini): fused qkv_proj, gate_up_proj */
+};
 struct convert_hf_config {
-  enum convert_hf_arch arch;  /* GPT2LMHeadModel, LlamaForCausalLM */
+  enum convert_hf_arch arch;
+  const char *cls;            /* the class name, for messages */
   struct mdi_hparams hp;      /* validated; shared_classifier from tie_word_embeddings */
   int tie;                    /* tie_word_embeddings */
   struct convert_hf_ids ids;  /* bos_token_id, eos_token_id */
 };
 
-/* Read DIR/config.json.  Settings the runtime cannot compute (rope_scaling,
- * other activations, biases in Llama, ...) are refused by name. */
+/* Read DIR/config.json.  Settings the runtime cannot compute (other rope
+ * scalings, activations, mixtures of experts, ...) are refused by name. */
 int convert_read_hf_config(const char *dir, struct convert_hf_config *c);
 
 /* Read a Hugging Face tokenizer.json (a BPE model) for a model of
@@ -133,22 +143,38 @@ int convert_read_hf_tokenizer(struct mdi_tokenizer *t, const char *dir, int voca
 
 /* ---- model layout (docs/FORMAT.md) -------------------------------------- */
 
-/* The tensors of one layer, in the order the model file lists them. */
+/* The tensors of one layer, in the order the model file lists them: Llama
+ * 2's block, then those of the llama options (hparams.h), each present only
+ * when the hparams say so. */
 enum convert_layer_tensor {
   CONVERT_ATTN_NORM, /* [dim] */
-  CONVERT_WQ,        /* [dim][dim] */
+  CONVERT_WQ,        /* [q_dim][dim] */
   CONVERT_WK,        /* [kv_dim][dim] */
   CONVERT_WV,        /* [kv_dim][dim] */
-  CONVERT_WO,        /* [dim][dim] */
+  CONVERT_WO,        /* [dim][q_dim] */
   CONVERT_FFN_NORM,  /* [dim] */
   CONVERT_W1,        /* [hidden][dim] gate */
   CONVERT_W2,        /* [dim][hidden] down */
   CONVERT_W3,        /* [hidden][dim] up */
+  CONVERT_BQ,        /* [q_dim]   qkv_bias */
+  CONVERT_BK,        /* [kv_dim]  qkv_bias */
+  CONVERT_BV,        /* [kv_dim]  qkv_bias */
+  CONVERT_BO,        /* [dim]     out_bias */
+  CONVERT_Q_NORM,    /* [head_size] qk_norm */
+  CONVERT_K_NORM,    /* [head_size] qk_norm */
+  CONVERT_B1,        /* [hidden]  mlp_bias */
+  CONVERT_B2,        /* [dim]     mlp_bias */
+  CONVERT_B3,        /* [hidden]  mlp_bias */
   CONVERT_N_LAYER_TENSORS
 };
+/* Llama 2's block: the first tensors of the enum, all a llama2.c checkpoint holds. */
+#define CONVERT_N_LLAMA2_TENSORS (CONVERT_W3 + 1)
 
 /* Dataset names below layers/NNN/ ("attn_norm", "wq", ...). */
 extern const char *const convert_layer_tensor_names[CONVERT_N_LAYER_TENSORS];
+
+/* 1 when a llama model with these hparams has tensor t in each layer. */
+int convert_layer_tensor_present(const struct mdi_hparams *hp, enum convert_layer_tensor t);
 
 /* Row-major [out][in] shape of a layer tensor (ndims 1 or 2). */
 void convert_layer_shape(const struct mdi_hparams *hp, enum convert_layer_tensor t, int *ndims,
@@ -161,14 +187,26 @@ struct convert_tensor_src {
   int64_t off;                /* byte offset of the first element */
   enum convert_src_type type; /* element type: floats converted to float32, or blocks */
   enum mdi_matrix_type qtype; /* CONVERT_SRC_BLOCKS: the block type */
+  int rope_head_size;         /* > 0: the rows (q/k, their biases and norms) are heads of rope_head_size
+                                 rows in Hugging Face's rotate-half RoPE order, permuted on the way */
+  int rope_dim;               /* with rope_head_size: the rotated rows at the start of each head */
 };
+
+/* RoPE row order.  The model file pairs rows (2i, 2i+1) of a head; Hugging
+ * Face (and llama.cpp for its NEOX archs: qwen2, qwen3, phi3) pairs rows
+ * (i, i + rope_dim/2).  The source row of our row `row` of a matrix whose rows
+ * are heads of head_size rows, the first rope_dim of each rotating: within
+ * the rotated part, our 2i + t is the source's t * rope_dim/2 + i; the other
+ * rows stay.  The inverse of convert_hf_to_gguf.py's LlamaModel.permute. */
+int64_t convert_rope_source_row(int64_t row, int head_size, int rope_dim);
 
 /* Bytes of a rows x cols tensor of src in the input. */
 int64_t convert_src_bytes(const struct convert_tensor_src *src, int64_t rows, int64_t cols);
 
 /* Write tensor src (shape dims[0..ndims)) as dataset `name`: a matrix of
  * blocks stays quantized (convert_copy_blocks); floats, and a vector of
- * blocks (dequantized), become float32 (convert_copy_tensor). */
+ * blocks (dequantized), become float32 (convert_copy_tensor).  Rows (or a
+ * vector's elements) in rotate-half order are permuted, blocks row by row. */
 int convert_write_src(struct convert_input *in, const struct convert_tensor_src *src, struct mdi_h5w *w,
                       const char *name, int ndims, const int64_t *dims);
 
@@ -179,7 +217,7 @@ struct convert_model_src {
   struct convert_tensor_src embedding;  /* [vocab][dim] */
   struct convert_tensor_src final_norm; /* [dim] */
   struct convert_tensor_src classifier; /* [vocab][dim], unused when hp.shared_classifier */
-  struct convert_tensor_src *layers;    /* [n_layers][CONVERT_N_LAYER_TENSORS] */
+  struct convert_tensor_src *layers;    /* [n_layers][CONVERT_N_LAYER_TENSORS]; absent tensors unused */
   char quantization[32];      /* root attribute CONVERT_QUANT_ATTR when a tensor is quantized, else "" */
 };
 
@@ -198,6 +236,9 @@ int convert_llama2c_locate(struct convert_input *in, struct convert_model_src *s
 struct gguf_file;
 int convert_gguf_locate(struct gguf_file *g, struct convert_model_src *src,
                         struct mdi_tokenizer *tok);
+/* The tokenizer of an open GGUF file from its tokenizer.ggml.* metadata, for
+ * a model of `vocab` tokens (convert_gguf_tokenizer.c). */
+int convert_gguf_read_tokenizer(struct gguf_file *g, int vocab, struct mdi_tokenizer *t);
 
 /* Write the whole model file `out` (hparams, tensors one by one, tokenizer);
  * on any error the partial file is removed. */
@@ -296,6 +337,12 @@ void convert_remove_on_signal(const char *out);
 /* The same for several files written at once (n of them; the array and the
  * strings must outlive the arming).  NULL disarms. */
 void convert_remove_on_signal_list(char *const *paths, int n);
+
+/* Llama 3's rope scaling (Hugging Face's rope_type "llama3") as the
+ * frequency factors of hp (its rope_dim and rope_theta set): pairs whose
+ * wavelength exceeds original / low turn `factor` times slower, those below
+ * original / high keep their speed, the ones between blend smoothly. */
+void convert_rope_llama3(struct mdi_hparams *hp, double factor, double low, double high, double original);
 
 /* An integer option value in [lo, hi]; the error names the option. */
 int convert_parse_int(const char *opt, const char *value, long lo, long hi, int *out);

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,25 +147,68 @@ void convert_report_written(const char *out, const struct mdi_hparams *hp) {
 }
 
 const char *const convert_layer_tensor_names[CONVERT_N_LAYER_TENSORS] = {
-    "attn_norm", "wq", "wk", "wv", "wo", "ffn_norm", "w1", "w2", "w3"};
+    "attn_norm", "wq", "wk", "wv", "wo", "ffn_norm", "w1", "w2", "w3",
+    "bq", "bk", "bv", "bo", "q_norm", "k_norm", "b1", "b2", "b3"};
+
+int convert_layer_tensor_present(const struct mdi_hparams *hp, enum convert_layer_tensor t) {
+  switch (t) {
+    case CONVERT_BQ:
+    case CONVERT_BK:
+    case CONVERT_BV: return hp->qkv_bias;
+    case CONVERT_BO: return hp->out_bias;
+    case CONVERT_Q_NORM:
+    case CONVERT_K_NORM: return hp->qk_norm;
+    case CONVERT_B1:
+    case CONVERT_B2:
+    case CONVERT_B3: return hp->mlp_bias;
+    default: return t >= 0 && t < CONVERT_N_LAYER_TENSORS;
+  }
+}
 
 void convert_layer_shape(const struct mdi_hparams *hp, enum convert_layer_tensor t, int *ndims,
                          int64_t dims[2]) {
-  const int64_t dim = hp->dim, kv = mdi_hparams_kv_dim(hp), hid = hp->hidden_dim;
+  const int64_t dim = hp->dim, kv = mdi_hparams_kv_dim(hp), hid = hp->hidden_dim, q = mdi_hparams_q_dim(hp);
+  const int64_t vectors[CONVERT_N_LAYER_TENSORS] = {
+      [CONVERT_ATTN_NORM] = dim, [CONVERT_FFN_NORM] = dim, [CONVERT_BQ] = q,      [CONVERT_BK] = kv,
+      [CONVERT_BV] = kv,         [CONVERT_BO] = dim,       [CONVERT_B1] = hid,    [CONVERT_B2] = dim,
+      [CONVERT_B3] = hid,        [CONVERT_Q_NORM] = mdi_hparams_head_size(hp),
+      [CONVERT_K_NORM] = mdi_hparams_head_size(hp)};
+  MDI_ASSERT(t >= 0 && t < CONVERT_N_LAYER_TENSORS);
   *ndims = 2;
   switch (t) {
-    case CONVERT_ATTN_NORM:
-    case CONVERT_FFN_NORM: *ndims = 1; dims[0] = dim; dims[1] = 1; return;
-    case CONVERT_WQ:
-    case CONVERT_WO: dims[0] = dim; dims[1] = dim; return;
+    case CONVERT_WQ: dims[0] = q; dims[1] = dim; return;
+    case CONVERT_WO: dims[0] = dim; dims[1] = q; return;
     case CONVERT_WK:
     case CONVERT_WV: dims[0] = kv; dims[1] = dim; return;
     case CONVERT_W1:
     case CONVERT_W3: dims[0] = hid; dims[1] = dim; return;
     case CONVERT_W2: dims[0] = dim; dims[1] = hid; return;
-    case CONVERT_N_LAYER_TENSORS: break;
+    default: *ndims = 1; dims[0] = vectors[t]; dims[1] = 1; return;
   }
-  MDI_PANIC("bad layer tensor %d", (int)t);
+}
+
+void convert_rope_llama3(struct mdi_hparams *hp, double factor, double low, double high, double original) {
+  const int rot = mdi_hparams_rope_dim(hp), pairs = rot / 2;
+  MDI_ASSERT(pairs <= MDI_ROPE_MAX_FACTORS && high > low);
+  for (int i = 0; i < pairs; i++) {
+    const double wavelen = 2.0 * 3.14159265358979323846 * pow(hp->rope_theta, 2.0 * i / rot);
+    double divisor = factor;
+    if (wavelen < original / high) {
+      divisor = 1.0;
+    } else if (wavelen <= original / low) {
+      const double smooth = (original / wavelen - low) / (high - low);
+      divisor = 1.0 / ((1.0 - smooth) / factor + smooth);
+    }
+    hp->rope_factors[i] = (float)divisor;
+  }
+  hp->n_rope_factors = pairs;
+  snprintf(hp->rope_scaling, sizeof hp->rope_scaling, "llama3");
+}
+
+int64_t convert_rope_source_row(int64_t row, int head_size, int rope_dim) {
+  const int64_t head = row / head_size, w = row % head_size;
+  if (w >= rope_dim) return row;
+  return head * head_size + (w % 2) * (rope_dim / 2) + w / 2;
 }
 
 /* gpt2's layer tensors in canonical order; shapes: 'd' = dim, 'h' = hidden_dim,
@@ -181,14 +225,22 @@ static const struct {
 #define GPT2_LAYER_TENSORS ((int)(sizeof gpt2_layer / sizeof gpt2_layer[0]))
 
 int convert_layer_tensor_count(const struct mdi_hparams *hp) {
-  return mdi_hparams_is_gpt2(hp) ? GPT2_LAYER_TENSORS : CONVERT_N_LAYER_TENSORS;
+  if (mdi_hparams_is_gpt2(hp)) return GPT2_LAYER_TENSORS;
+  int n = 0;
+  for (int t = 0; t < CONVERT_N_LAYER_TENSORS; t++) n += convert_layer_tensor_present(hp, (enum convert_layer_tensor)t);
+  return n;
 }
 
 void convert_layer_tensor_at(const struct mdi_hparams *hp, int k, const char **name, int *ndims, int64_t dims[2]) {
   MDI_ASSERT(k >= 0 && k < convert_layer_tensor_count(hp));
   if (!mdi_hparams_is_gpt2(hp)) {
-    *name = convert_layer_tensor_names[k];
-    convert_layer_shape(hp, (enum convert_layer_tensor)k, ndims, dims);
+    int t = 0; /* the k-th tensor present */
+    for (int seen = -1;; t++) {
+      seen += convert_layer_tensor_present(hp, (enum convert_layer_tensor)t);
+      if (seen == k) break;
+    }
+    *name = convert_layer_tensor_names[t];
+    convert_layer_shape(hp, (enum convert_layer_tensor)t, ndims, dims);
     return;
   }
   const int64_t d = hp->dim, h = hp->hidden_dim;

@@ -73,10 +73,10 @@ static int write_checkpoint(struct mdi_h5 *f, const struct mdi_hparams *hp, stru
     return MDI_ERR;
   /* llama2.c groups by tensor kind, all layers of one kind together, in the
    * order of enum convert_layer_tensor; canonical index 1 + 9 * layer + kind */
-  for (int kind = 0; kind < CONVERT_N_LAYER_TENSORS; kind++)
+  for (int kind = 0; kind < CONVERT_N_LLAMA2_TENSORS; kind++)
     for (int l = 0; l < hp->n_layers; l++)
-      if (copy_tensor(f, o, hp, 1 + l * CONVERT_N_LAYER_TENSORS + kind) != MDI_OK) return MDI_ERR;
-  const int final_norm = 1 + hp->n_layers * CONVERT_N_LAYER_TENSORS;
+      if (copy_tensor(f, o, hp, 1 + l * CONVERT_N_LLAMA2_TENSORS + kind) != MDI_OK) return MDI_ERR;
+  const int final_norm = 1 + hp->n_layers * CONVERT_N_LLAMA2_TENSORS;
   if (copy_tensor(f, o, hp, final_norm) != MDI_OK || write_rope_tables(o, hp) != MDI_OK) return MDI_ERR;
   if (!hp->shared_classifier && copy_tensor(f, o, hp, final_norm + 1) != MDI_OK) return MDI_ERR;
   return MDI_OK;
@@ -170,6 +170,12 @@ static int export_model(const char *in, const char *out, const char *tok_out) {
   if (mdi_h5_read_hparams(f, &hp) != MDI_OK) goto done;
   if (mdi_hparams_is_gpt2(&hp)) { /* run.c knows the Llama block only */
     mdi_fail("%s: arch gpt2 cannot be exported to llama2.c (its checkpoint holds Llama models only)", in);
+    goto done;
+  }
+  if (mdi_hparams_has_options(&hp)) {
+    char opts[256];
+    mdi_hparams_describe_options(&hp, opts, sizeof opts);
+    mdi_fail("%s: llama2.c's run.c computes Llama 2's block only; this model has %s", in, opts);
     goto done;
   }
   if (mdi_rankfile_is_rankfile(f)) {

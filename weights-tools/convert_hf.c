@@ -1,21 +1,23 @@
 /* mdi_convert hf: a Hugging Face checkpoint directory (config.json,
  * model.safetensors or shards with model.safetensors.index.json,
  * tokenizer.json) to the HDF5 model file.  Architectures: GPT2LMHeadModel
- * (arch gpt2) and LlamaForCausalLM (arch llama); tensors F32, F16 or BF16,
- * widened to float32.  Tensors are copied one at a time in chunks of rows;
- * config.json is read by convert_hf_config.c, tokenizer.json by
- * convert_hf_tokenizer.c.
+ * (arch gpt2) and the Llama family, LlamaForCausalLM, MistralForCausalLM,
+ * Qwen2ForCausalLM, Qwen3ForCausalLM and Phi3ForCausalLM (arch llama with
+ * its options, hparams.h); tensors F32, F16 or BF16, widened to float32.
+ * Tensors are copied one at a time in chunks of rows; config.json is read by
+ * convert_hf_config.c, tokenizer.json by convert_hf_tokenizer.c.
  *
  * What changes on the way (docs/MODELS.md):
  *  - GPT-2's Conv1D weights are stored [in][out]; the model file wants
  *    [out][in], so they are transposed.  c_attn [dim][3 dim] holds q, k and
  *    v side by side: wq, wk, wv are its column blocks, bq, bk, bv the thirds
  *    of its bias.
- *  - Llama's q_proj and k_proj rows are in the rotate-half RoPE order of
- *    Hugging Face (head h pairs rows (i, i + head_size/2)); the runtime
- *    rotates adjacent pairs (2i, 2i+1) as llama2.c does.  Within each head,
- *    our row 2i + t is HF row t * head_size/2 + i (t = 0, 1): the inverse of
- *    the permutation of Hugging Face's convert_llama_weights_to_hf.py. */
+ *  - The q and k rows of the Llama family (and q/k biases and norms) are in
+ *    the rotate-half RoPE order of Hugging Face (head h pairs rows (i, i +
+ *    rope_dim/2)); the runtime rotates adjacent pairs (2i, 2i+1) as llama2.c
+ *    does, so they are permuted (convert_rope_source_row).
+ *  - Phi-3's fused qkv_proj (q rows, then k, then v) and gate_up_proj (gate
+ *    rows, then up) are cut into wq, wk, wv and w1, w3. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +30,19 @@
 
 /* ---- where each tensor of the model file comes from -------------------- */
 
-enum hf_op { HF_COPY, HF_TRANSPOSE, HF_PERMUTE };
+enum hf_op { HF_COPY, HF_TRANSPOSE };
 
 struct hf_source {
   const struct safetensors_tensor *t;
   enum hf_op op;
-  int64_t offset; /* HF_COPY of a vector: first element; HF_TRANSPOSE: first source column */
-  int heads;      /* HF_PERMUTE: heads of the matrix (rows = heads x head_size) */
+  int64_t offset;  /* HF_COPY: first source row (a vector: element); HF_TRANSPOSE: first source column */
+  int rotate_half; /* HF_COPY: rows in rotate-half RoPE order, permuted */
 };
 
-/* One tensor of the model file: its Hugging Face name (after the prefix,
- * and "h.N." / "layers.N." for layer tensors), how it is made, and the
- * source's shape: 'd' dim, 'h' hidden_dim, 'k' kv_dim, 'v' vocab_size,
- * 's' seq_len, '3' 3 x dim, 0 none.  `third` selects a third of c_attn. */
+/* One tensor of a GPT-2 model file: its Hugging Face name (after the prefix,
+ * and "h.N." for layer tensors), how it is made, and the source's shape:
+ * 'd' dim, 'h' hidden_dim, 'v' vocab_size, 's' seq_len, '3' 3 x dim, 0 none.
+ * `third` selects a third of c_attn. */
 struct hf_rule {
   const char *kind, *hf;
   enum hf_op op;
@@ -71,19 +73,50 @@ static const struct hf_rule gpt2_rules[] = {
     {"b2", "mlp.c_proj.bias", HF_COPY, 0, 'd', 0},
 };
 
-static const struct hf_rule llama_rules[] = {
-    {"embedding", "embed_tokens.weight", HF_COPY, 0, 'v', 'd'},
-    {"final_norm", "norm.weight", HF_COPY, 0, 'd', 0},
-    {"classifier", "lm_head.weight", HF_COPY, 0, 'v', 'd'}, /* no prefix: outside the base model */
-    {"attn_norm", "input_layernorm.weight", HF_COPY, 0, 'd', 0},
-    {"wq", "self_attn.q_proj.weight", HF_PERMUTE, 0, 'd', 'd'},
-    {"wk", "self_attn.k_proj.weight", HF_PERMUTE, 0, 'k', 'd'},
-    {"wv", "self_attn.v_proj.weight", HF_COPY, 0, 'k', 'd'},
-    {"wo", "self_attn.o_proj.weight", HF_COPY, 0, 'd', 'd'},
-    {"ffn_norm", "post_attention_layernorm.weight", HF_COPY, 0, 'd', 0},
-    {"w1", "mlp.gate_proj.weight", HF_COPY, 0, 'h', 'd'},
-    {"w2", "mlp.down_proj.weight", HF_COPY, 0, 'd', 'h'},
-    {"w3", "mlp.up_proj.weight", HF_COPY, 0, 'h', 'd'},
+/* One tensor of a Llama-family model file: its Hugging Face name (after the
+ * prefix and "layers.N."), the source's rows (fused: several tensors'
+ * worth) and columns, the first source row it takes, whether it is in
+ * rotate-half order.  Shapes: 'd' dim, 'h' hidden_dim, 'k' kv_dim, 'q' q_dim,
+ * 'v' vocab_size, 'e' head size, 'f' q_dim + 2 kv_dim (Phi-3's qkv_proj),
+ * 'g' 2 hidden_dim (its gate_up_proj), 0 none; `from` the same letters for
+ * the first row (0: row 0; 'x' q_dim + kv_dim). */
+struct llama_rule {
+  const char *kind, *hf;
+  char rows, cols, from;
+  int rotate_half;
+};
+
+static const struct llama_rule llama_rules[] = {
+    {"embedding", "embed_tokens.weight", 'v', 'd', 0, 0},
+    {"final_norm", "norm.weight", 'd', 0, 0, 0},
+    {"classifier", "lm_head.weight", 'v', 'd', 0, 0}, /* no prefix: outside the base model */
+    {"attn_norm", "input_layernorm.weight", 'd', 0, 0, 0},
+    {"wq", "self_attn.q_proj.weight", 'q', 'd', 0, 1},
+    {"wk", "self_attn.k_proj.weight", 'k', 'd', 0, 1},
+    {"wv", "self_attn.v_proj.weight", 'k', 'd', 0, 0},
+    {"wo", "self_attn.o_proj.weight", 'd', 'q', 0, 0},
+    {"ffn_norm", "post_attention_layernorm.weight", 'd', 0, 0, 0},
+    {"w1", "mlp.gate_proj.weight", 'h', 'd', 0, 0},
+    {"w2", "mlp.down_proj.weight", 'd', 'h', 0, 0},
+    {"w3", "mlp.up_proj.weight", 'h', 'd', 0, 0},
+    {"bq", "self_attn.q_proj.bias", 'q', 0, 0, 1},
+    {"bk", "self_attn.k_proj.bias", 'k', 0, 0, 1},
+    {"bv", "self_attn.v_proj.bias", 'k', 0, 0, 0},
+    {"bo", "self_attn.o_proj.bias", 'd', 0, 0, 0},
+    {"q_norm", "self_attn.q_norm.weight", 'e', 0, 0, 1},
+    {"k_norm", "self_attn.k_norm.weight", 'e', 0, 0, 1},
+    {"b1", "mlp.gate_proj.bias", 'h', 0, 0, 0},
+    {"b2", "mlp.down_proj.bias", 'd', 0, 0, 0},
+    {"b3", "mlp.up_proj.bias", 'h', 0, 0, 0},
+};
+
+/* Phi-3 keeps q, k, v in one matrix and gate, up in another. */
+static const struct llama_rule phi3_fused_rules[] = {
+    {"wq", "self_attn.qkv_proj.weight", 'f', 'd', 0, 1},
+    {"wk", "self_attn.qkv_proj.weight", 'f', 'd', 'q', 1},
+    {"wv", "self_attn.qkv_proj.weight", 'f', 'd', 'x', 0},
+    {"w1", "mlp.gate_up_proj.weight", 'g', 'd', 0, 0},
+    {"w3", "mlp.gate_up_proj.weight", 'g', 'd', 'h', 0},
 };
 
 /* The checkpoint being converted. */
@@ -96,13 +129,19 @@ struct hf_job {
 };
 
 static int64_t shape_dim(const struct mdi_hparams *hp, char c) {
+  const int64_t q = mdi_hparams_q_dim(hp), kv = mdi_hparams_kv_dim(hp);
   switch (c) {
     case 'd': return hp->dim;
     case 'h': return hp->hidden_dim;
-    case 'k': return mdi_hparams_kv_dim(hp);
+    case 'k': return kv;
+    case 'q': return q;
     case 'v': return hp->vocab_size;
     case 's': return hp->seq_len;
+    case 'e': return mdi_hparams_head_size(hp);
     case '3': return 3 * (int64_t)hp->dim;
+    case 'f': return q + 2 * kv;
+    case 'g': return 2 * (int64_t)hp->hidden_dim;
+    case 'x': return q + kv;
   }
   return 0;
 }
@@ -130,30 +169,54 @@ static int find_tensor(struct hf_job *j, const char *name, int ndims, const int6
   return MDI_OK;
 }
 
-/* Where the model file's tensor t comes from. */
-static int resolve(struct hf_job *j, const struct convert_tensor *t, struct hf_source *src) {
+static int resolve_gpt2(struct hf_job *j, const struct convert_tensor *t, struct hf_source *src) {
   const struct mdi_hparams *hp = &j->cfg.hp;
-  const int gpt2 = j->cfg.arch == CONVERT_HF_GPT2;
-  const struct hf_rule *rules = gpt2 ? gpt2_rules : llama_rules;
-  const size_t n_rules = gpt2 ? sizeof gpt2_rules / sizeof gpt2_rules[0] : sizeof llama_rules / sizeof llama_rules[0];
   const char *kind = convert_tensor_kind(t);
   const struct hf_rule *r = NULL;
-  for (size_t i = 0; i < n_rules && !r; i++)
-    if (strcmp(rules[i].kind, kind) == 0) r = &rules[i];
+  for (size_t i = 0; i < sizeof gpt2_rules / sizeof gpt2_rules[0] && !r; i++)
+    if (strcmp(gpt2_rules[i].kind, kind) == 0) r = &gpt2_rules[i];
   MDI_ASSERT(r != NULL);
   char name[256];
-  if (strcmp(kind, "classifier") == 0)
-    snprintf(name, sizeof name, "%s", r->hf);
-  else if (t->layer >= 0)
-    snprintf(name, sizeof name, "%s%s.%d.%s", j->prefix, gpt2 ? "h" : "layers", t->layer, r->hf);
+  if (t->layer >= 0)
+    snprintf(name, sizeof name, "%sh.%d.%s", j->prefix, t->layer, r->hf);
   else
     snprintf(name, sizeof name, "%s%s", j->prefix, r->hf);
   const int64_t dims[2] = {shape_dim(hp, r->rows), shape_dim(hp, r->cols)};
   if (find_tensor(j, name, r->cols ? 2 : 1, dims, &src->t) != MDI_OK) return MDI_ERR;
   src->op = r->op;
   src->offset = (int64_t)r->third * hp->dim;
-  src->heads = strcmp(kind, "wk") == 0 ? hp->n_kv_heads : hp->n_heads;
+  src->rotate_half = 0;
   return MDI_OK;
+}
+
+static int resolve_llama(struct hf_job *j, const struct convert_tensor *t, struct hf_source *src) {
+  const struct mdi_hparams *hp = &j->cfg.hp;
+  const char *kind = convert_tensor_kind(t);
+  const struct llama_rule *r = NULL;
+  if (j->cfg.arch == CONVERT_HF_PHI3)
+    for (size_t i = 0; i < sizeof phi3_fused_rules / sizeof phi3_fused_rules[0] && !r; i++)
+      if (strcmp(phi3_fused_rules[i].kind, kind) == 0) r = &phi3_fused_rules[i];
+  for (size_t i = 0; i < sizeof llama_rules / sizeof llama_rules[0] && !r; i++)
+    if (strcmp(llama_rules[i].kind, kind) == 0) r = &llama_rules[i];
+  MDI_ASSERT(r != NULL);
+  char name[256];
+  if (strcmp(kind, "classifier") == 0)
+    snprintf(name, sizeof name, "%s", r->hf);
+  else if (t->layer >= 0)
+    snprintf(name, sizeof name, "%slayers.%d.%s", j->prefix, t->layer, r->hf);
+  else
+    snprintf(name, sizeof name, "%s%s", j->prefix, r->hf);
+  const int64_t dims[2] = {shape_dim(hp, r->rows), shape_dim(hp, r->cols)};
+  if (find_tensor(j, name, r->cols ? 2 : 1, dims, &src->t) != MDI_OK) return MDI_ERR;
+  src->op = HF_COPY;
+  src->offset = shape_dim(hp, r->from);
+  src->rotate_half = r->rotate_half;
+  return MDI_OK;
+}
+
+/* Where the model file's tensor t comes from. */
+static int resolve(struct hf_job *j, const struct convert_tensor *t, struct hf_source *src) {
+  return j->cfg.arch == CONVERT_HF_GPT2 ? resolve_gpt2(j, t, src) : resolve_llama(j, t, src);
 }
 
 /* *same = 1 when tensors a and b have the same dtype, shape and bytes. */
@@ -212,22 +275,22 @@ static int decide_classifier(struct hf_job *j) {
 /* Buffers never have to hold more than one chunk of rows. */
 #define CHUNK_FLOATS (CONVERT_CHUNK_BYTES / sizeof(float))
 
-/* Rows [r, r + n) of the model file's matrix (`cols` floats each) into buf,
- * made from the source as src says; col holds n floats. */
+/* Rows [r, r + n) of the model file's tensor (`cols` floats each; a vector
+ * is rows of one float) into buf, made from the source as src says; col
+ * holds n floats. */
 static int fill_rows(struct hf_job *j, const struct hf_source *src, int64_t r, int64_t n, int64_t cols, float *buf,
                      float *col) {
   const struct safetensors_tensor *t = src->t;
+  const struct mdi_hparams *hp = &j->cfg.hp;
   switch (src->op) {
     case HF_COPY:
-      return safetensors_read_floats(&j->st, t, r * cols, (size_t)(n * cols), buf);
-    case HF_PERMUTE: { /* our row h*hs + 2i + p is HF row h*hs + p*hs/2 + i */
-      const int64_t hs = t->dims[0] / src->heads;
+      if (!src->rotate_half)
+        return safetensors_read_floats(&j->st, t, (src->offset + r) * cols, (size_t)(n * cols), buf);
       for (int64_t k = 0; k < n; k++) {
-        const int64_t row = r + k, h = row / hs, w = row % hs, from = h * hs + (w % 2) * (hs / 2) + w / 2;
+        const int64_t from = src->offset + convert_rope_source_row(r + k, mdi_hparams_head_size(hp), mdi_hparams_rope_dim(hp));
         if (safetensors_read_floats(&j->st, t, from * cols, (size_t)cols, buf + k * cols) != MDI_OK) return MDI_ERR;
       }
       return MDI_OK;
-    }
     case HF_TRANSPOSE: { /* source [cols][S]: our [r + k][i] is its [i][offset + r + k] */
       const int64_t S = t->dims[1];
       for (int64_t i = 0; i < cols; i++) {
@@ -242,9 +305,9 @@ static int fill_rows(struct hf_job *j, const struct hf_source *src, int64_t r, i
 
 static int write_tensor(struct hf_job *j, struct mdi_h5w *w, const struct convert_tensor *t, const struct hf_source *src,
                         float *buf, float *col) {
-  if (t->ndims == 1) { /* norms and biases: one short vector */
+  if (t->ndims == 1) { /* norms and biases: one short vector, rows of one element */
     MDI_ASSERT((size_t)t->dims[0] <= CHUNK_FLOATS);
-    if (safetensors_read_floats(&j->st, src->t, src->offset, (size_t)t->dims[0], buf) != MDI_OK) return MDI_ERR;
+    if (fill_rows(j, src, 0, t->dims[0], 1, buf, col) != MDI_OK) return MDI_ERR;
     return mdi_h5w_write(w, t->name, MDI_F32, 1, t->dims, buf);
   }
   const int64_t rows = t->dims[0], cols = t->dims[1];
@@ -369,8 +432,7 @@ static int convert(const char *dir, const char *out) {
   have_tok = 1;
   if (write_model(&j, &tok, out) != MDI_OK) goto done;
   report_unused(&j);
-  mdi_log_info("%s: %s, %s tensors from %d file%s, %s tokenizer", dir,
-               j.cfg.arch == CONVERT_HF_GPT2 ? "GPT2LMHeadModel" : "LlamaForCausalLM", dtypes_used(&j), j.st.n_files,
+  mdi_log_info("%s: %s, %s tensors from %d file%s, %s tokenizer", dir, j.cfg.cls, dtypes_used(&j), j.st.n_files,
                j.st.n_files == 1 ? "" : "s", mdi_tokenizer_kind_name(tok.kind));
   convert_report_written(out, &j.cfg.hp);
   rc = MDI_OK;
@@ -386,12 +448,14 @@ static void usage(FILE *out) {
           "usage: mdi_convert hf DIR OUT.h5\n"
           "\n"
           "Convert a Hugging Face checkpoint directory into an mdi-llm HDF5 model file\n"
-          "(docs/FORMAT.md, docs/MODELS.md): DIR/config.json (GPT2LMHeadModel or\n"
-          "LlamaForCausalLM), DIR/model.safetensors or the shards listed in\n"
+          "(docs/FORMAT.md, docs/MODELS.md): DIR/config.json (GPT2LMHeadModel,\n"
+          "LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM or\n"
+          "Phi3ForCausalLM), DIR/model.safetensors or the shards listed in\n"
           "DIR/model.safetensors.index.json (F32, F16 or BF16 tensors, widened to float32),\n"
           "and DIR/tokenizer.json (BPE: byte-level for GPT-2, SentencePiece-style with byte\n"
-          "fallback for Llama).  GPT-2's Conv1D weights are transposed; Llama's q/k rows\n"
-          "are permuted from Hugging Face's rotate-half RoPE order to adjacent pairs.\n"
+          "fallback for Llama).  GPT-2's Conv1D weights are transposed; the q/k rows of\n"
+          "the others are permuted from Hugging Face's rotate-half RoPE order to adjacent\n"
+          "pairs, and Phi-3's fused qkv_proj and gate_up_proj are cut.\n"
           "Generation stops at eos_token_id.\n"
           "\n"
           "options:\n"

@@ -63,25 +63,34 @@ static int cfg_require_string(const struct cfg *c, const char *key, const char *
   return mdi_fail("%s: \"%s\": \"%s\" is not supported (only \"%s\")", c->path, key, s, allowed[0]);
 }
 
-static int read_arch(const struct cfg *c, enum convert_hf_arch *arch) {
-  static const struct {
-    const char *cls, *type;
-    enum convert_hf_arch arch;
-  } known[] = {{"GPT2LMHeadModel", "gpt2", CONVERT_HF_GPT2}, {"LlamaForCausalLM", "llama", CONVERT_HF_LLAMA}};
+/* The classes this converter knows; every other is refused by name. */
+static const struct {
+  const char *cls, *type;
+  enum convert_hf_arch arch;
+} known[] = {{"GPT2LMHeadModel", "gpt2", CONVERT_HF_GPT2},        {"LlamaForCausalLM", "llama", CONVERT_HF_LLAMA},
+             {"MistralForCausalLM", "mistral", CONVERT_HF_MISTRAL}, {"Qwen2ForCausalLM", "qwen2", CONVERT_HF_QWEN2},
+             {"Qwen3ForCausalLM", "qwen3", CONVERT_HF_QWEN3},       {"Phi3ForCausalLM", "phi3", CONVERT_HF_PHI3}};
+#define N_KNOWN (sizeof known / sizeof known[0])
+#define KNOWN_LIST "GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, " \
+                   "Phi3ForCausalLM"
+
+static int read_arch(const struct cfg *c, enum convert_hf_arch *arch, const char **cls_out) {
   const struct mdi_json *archs = cfg_get(c, "architectures");
   const char *type = mdi_json_string(cfg_get(c, "model_type"));
   const char *cls = archs ? mdi_json_string(mdi_json_first(archs)) : NULL;
   if (archs && (mdi_json_type(archs) != MDI_JSON_ARRAY || !cls))
     return mdi_fail("%s: \"architectures\" must be a list of class names", c->path);
-  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+  for (size_t i = 0; i < N_KNOWN; i++) {
     if (cls ? strcmp(cls, known[i].cls) != 0 : !type || strcmp(type, known[i].type) != 0) continue;
     if (type && strcmp(type, known[i].type) != 0)
       return mdi_fail("%s: model_type \"%s\" does not match architecture %s", c->path, type, known[i].cls);
     *arch = known[i].arch;
+    *cls_out = known[i].cls;
     return MDI_OK;
   }
-  if (cls) return mdi_fail("%s: architecture %s is not supported (GPT2LMHeadModel, LlamaForCausalLM)", c->path, cls);
-  if (type) return mdi_fail("%s: model_type \"%s\" is not supported (gpt2, llama)", c->path, type);
+  if (cls) return mdi_fail("%s: architecture %s is not supported (" KNOWN_LIST ")", c->path, cls);
+  if (type)
+    return mdi_fail("%s: model_type \"%s\" is not supported (gpt2, llama, mistral, qwen2, qwen3, phi3)", c->path, type);
   return mdi_fail("%s: neither \"architectures\" nor \"model_type\" says what the model is", c->path);
 }
 
@@ -109,11 +118,101 @@ static int gpt2_hparams(const struct cfg *c, struct mdi_hparams *hp, int *tie) {
   return MDI_OK;
 }
 
-static int llama_hparams(const struct cfg *c, struct mdi_hparams *hp, int *tie) {
+/* A boolean setting (false when absent or null). */
+static int cfg_bool(const struct cfg *c, const char *key, int *out) {
+  const struct mdi_json *v = cfg_get(c, key);
+  if (v && mdi_json_type(v) != MDI_JSON_BOOL) return mdi_fail("%s: \"%s\" must be true or false", c->path, key);
+  *out = v ? mdi_json_bool(v) : 0;
+  return MDI_OK;
+}
+
+/* A number of the rope_scaling object. */
+static int scaling_number(const struct cfg *c, const struct mdi_json *rs, const char *key, double *out) {
+  const struct mdi_json *v = mdi_json_get(rs, key);
+  if (!v || mdi_json_type(v) != MDI_JSON_NUMBER || !(mdi_json_number(v) > 0))
+    return mdi_fail("%s: \"rope_scaling\" needs a positive number \"%s\"", c->path, key);
+  *out = mdi_json_number(v);
+  return MDI_OK;
+}
+
+/* rope_scaling as Hugging Face's ROPE_INIT_FUNCTIONS computes it, turned into
+ * one frequency divisor per rotated pair (hparams.h): "linear" divides every
+ * frequency by factor; "llama3" divides the low frequencies (wavelength above
+ * original_max_position_embeddings / low_freq_factor) by factor, keeps the
+ * high ones (below ... / high_freq_factor) and blends between them. */
+static int rope_scaling(const struct cfg *c, struct mdi_hparams *hp) {
+  const struct mdi_json *rs = cfg_get(c, "rope_scaling");
+  if (!rs) return MDI_OK;
+  if (mdi_json_type(rs) != MDI_JSON_OBJECT) return mdi_fail("%s: \"rope_scaling\" must be an object or null", c->path);
+  const char *type = mdi_json_string(mdi_json_get(rs, "rope_type"));
+  if (!type) type = mdi_json_string(mdi_json_get(rs, "type")); /* the older spelling */
+  if (!type) return mdi_fail("%s: \"rope_scaling\" has no \"rope_type\"", c->path);
+  if (strcmp(type, "default") == 0) return MDI_OK;
+  if (strcmp(type, "linear") != 0 && strcmp(type, "llama3") != 0)
+    return mdi_fail("%s: \"rope_scaling\" of type \"%s\" is not supported (only \"linear\" and \"llama3\")", c->path,
+                    type);
+  const int rot = mdi_hparams_rope_dim(hp), pairs = rot / 2;
+  if (pairs > MDI_ROPE_MAX_FACTORS) return mdi_fail("%s: rope dims %d are too many for rope_scaling", c->path, rot);
+  double factor = 1, lo = 1, hi = 1, old = 1;
+  if (scaling_number(c, rs, "factor", &factor) != MDI_OK) return MDI_ERR;
+  const int llama3 = strcmp(type, "llama3") == 0;
+  if (llama3 && (scaling_number(c, rs, "low_freq_factor", &lo) || scaling_number(c, rs, "high_freq_factor", &hi) ||
+                 scaling_number(c, rs, "original_max_position_embeddings", &old)))
+    return MDI_ERR;
+  if (llama3 && !(hi > lo)) return mdi_fail("%s: \"rope_scaling\": high_freq_factor must exceed low_freq_factor", c->path);
+  if (llama3) {
+    convert_rope_llama3(hp, factor, lo, hi, old);
+    return MDI_OK;
+  }
+  for (int i = 0; i < pairs; i++) hp->rope_factors[i] = (float)factor;
+  hp->n_rope_factors = pairs;
+  snprintf(hp->rope_scaling, sizeof hp->rope_scaling, "%s", type);
+  return MDI_OK;
+}
+
+/* Settings of other families that would change the computation. */
+static int refuse_unknown(const struct cfg *c, enum convert_hf_arch arch) {
+  static const char *const experts[] = {"num_local_experts", "num_experts", "n_routed_experts", "moe_intermediate_size"};
+  for (size_t i = 0; i < sizeof experts / sizeof experts[0]; i++) {
+    const struct mdi_json *v = cfg_get(c, experts[i]);
+    if (v && !(mdi_json_type(v) == MDI_JSON_NUMBER && mdi_json_number(v) == 0))
+      return mdi_fail("%s: \"%s\": mixtures of experts are not supported", c->path, experts[i]);
+  }
+  int sliding = 0;
+  if ((arch == CONVERT_HF_QWEN2 || arch == CONVERT_HF_QWEN3) && cfg_bool(c, "use_sliding_window", &sliding))
+    return MDI_ERR;
+  if ((arch == CONVERT_HF_QWEN2 || arch == CONVERT_HF_QWEN3) && sliding)
+    return mdi_fail("%s: \"use_sliding_window\": true is not supported (Qwen's window applies to some layers only)",
+                    c->path);
+  return MDI_OK;
+}
+
+/* The attention window: Mistral's and Phi-3's sliding_window (an integer, or
+ * null for none); a window as long as the context changes nothing. */
+static int sliding_window(const struct cfg *c, struct mdi_hparams *hp) {
+  int w = 0;
+  if (cfg_int(c, "sliding_window", 0, 0, 1, 1 << 24, &w) != MDI_OK) return MDI_ERR;
+  hp->sliding_window = w > 0 && w < hp->seq_len ? w : 0;
+  return MDI_OK;
+}
+
+/* Phi-3 rotates the first partial_rotary_factor of each head (Phi-4-mini: 0.75). */
+static int partial_rotary(const struct cfg *c, struct mdi_hparams *hp) {
+  double f;
+  if (cfg_float(c, "partial_rotary_factor", 1.0, &f) != MDI_OK) return MDI_ERR;
+  const int hs = mdi_hparams_head_size(hp), rot = (int)(hs * f); /* Hugging Face: int(head_dim * factor) */
+  if (f > 1.0 || rot < 2 || rot % 2 != 0)
+    return mdi_fail("%s: \"partial_rotary_factor\" %g gives %d rotated dims of %d (an even number >= 2 is needed)",
+                    c->path, f, rot, hs);
+  hp->rope_dim = rot == hs ? 0 : rot;
+  return MDI_OK;
+}
+
+static int llama_hparams(const struct cfg *c, enum convert_hf_arch arch, struct mdi_hparams *hp, int *tie) {
   static const char *const silu[] = {"silu", NULL};
   const int big = 1 << 24;
   double eps, theta;
-  int head_dim = 0;
+  int attention_bias = 0, mlp_bias = 0;
   snprintf(hp->arch, sizeof hp->arch, "llama");
   if (cfg_int(c, "hidden_size", 1, 0, 1, big, &hp->dim) || cfg_int(c, "intermediate_size", 1, 0, 1, big, &hp->hidden_dim) ||
       cfg_int(c, "num_hidden_layers", 1, 0, 1, big, &hp->n_layers) ||
@@ -121,20 +220,38 @@ static int llama_hparams(const struct cfg *c, struct mdi_hparams *hp, int *tie) 
       cfg_int(c, "num_key_value_heads", 0, hp->n_heads, 1, big, &hp->n_kv_heads) ||
       cfg_int(c, "max_position_embeddings", 1, 0, 1, big, &hp->seq_len) ||
       cfg_int(c, "vocab_size", 1, 0, 1, big, &hp->vocab_size) ||
-      cfg_int(c, "head_dim", 0, hp->dim / hp->n_heads, 1, big, &head_dim) ||
+      cfg_int(c, "head_dim", 0, hp->dim / hp->n_heads, 1, big, &hp->head_dim) ||
       cfg_float(c, "rms_norm_eps", 1e-6, &eps) || cfg_float(c, "rope_theta", 10000.0, &theta) ||
-      cfg_require_string(c, "hidden_act", "silu", silu) || cfg_require_bool(c, "attention_bias", 0, 0) ||
-      cfg_require_bool(c, "mlp_bias", 0, 0))
+      cfg_require_string(c, "hidden_act", "silu", silu) || refuse_unknown(c, arch))
     return MDI_ERR;
-  if (head_dim * hp->n_heads != hp->dim)
-    return mdi_fail("%s: head_dim %d x %d heads is not hidden_size %d (not supported)", c->path, head_dim,
-                    hp->n_heads, hp->dim);
-  if (cfg_get(c, "rope_scaling")) return mdi_fail("%s: \"rope_scaling\" is not supported", c->path);
+  hp->norm_eps = (float)eps;
+  hp->rope_theta = (float)theta;
+  switch (arch) {
+    case CONVERT_HF_LLAMA: /* attention_bias: q, k, v and o; mlp_bias: gate, up and down */
+      if (cfg_bool(c, "attention_bias", &attention_bias) || cfg_bool(c, "mlp_bias", &mlp_bias)) return MDI_ERR;
+      hp->qkv_bias = hp->out_bias = attention_bias;
+      hp->mlp_bias = mlp_bias;
+      break;
+    case CONVERT_HF_MISTRAL:
+      if (sliding_window(c, hp) != MDI_OK) return MDI_ERR;
+      break;
+    case CONVERT_HF_QWEN2: /* q, k and v always have biases, o none */
+      hp->qkv_bias = 1;
+      break;
+    case CONVERT_HF_QWEN3:
+      if (cfg_bool(c, "attention_bias", &attention_bias) != MDI_OK) return MDI_ERR;
+      hp->qkv_bias = hp->out_bias = attention_bias;
+      hp->qk_norm = 1;
+      break;
+    case CONVERT_HF_PHI3:
+      if (cfg_require_bool(c, "attention_bias", 0, 0) || sliding_window(c, hp) || partial_rotary(c, hp)) return MDI_ERR;
+      break;
+    case CONVERT_HF_GPT2: MDI_PANIC("gpt2 is not a llama-family class");
+  }
+  if (rope_scaling(c, hp) != MDI_OK) return MDI_ERR;
   const struct mdi_json *t = cfg_get(c, "tie_word_embeddings");
   if (t && mdi_json_type(t) != MDI_JSON_BOOL) return mdi_fail("%s: \"tie_word_embeddings\" must be true or false", c->path);
   *tie = t ? mdi_json_bool(t) : 0;
-  hp->norm_eps = (float)eps;
-  hp->rope_theta = (float)theta;
   hp->shared_classifier = *tie; /* decided again when lm_head.weight is seen */
   return MDI_OK;
 }
@@ -164,9 +281,9 @@ int convert_read_hf_config(const char *dir, struct convert_hf_config *h) {
   struct cfg c = {mdi_json_root(doc), path};
   memset(h, 0, sizeof *h);
   int rc = mdi_json_type(c.root) == MDI_JSON_OBJECT ? MDI_OK : mdi_fail("%s: not a JSON object", path);
-  if (rc == MDI_OK) rc = read_arch(&c, &h->arch);
+  if (rc == MDI_OK) rc = read_arch(&c, &h->arch, &h->cls);
   if (rc == MDI_OK)
-    rc = h->arch == CONVERT_HF_GPT2 ? gpt2_hparams(&c, &h->hp, &h->tie) : llama_hparams(&c, &h->hp, &h->tie);
+    rc = h->arch == CONVERT_HF_GPT2 ? gpt2_hparams(&c, &h->hp, &h->tie) : llama_hparams(&c, h->arch, &h->hp, &h->tie);
   if (rc == MDI_OK) rc = special_ids(&c, &h->ids);
   if (rc == MDI_OK) rc = mdi_hparams_validate(&h->hp, path);
   mdi_json_free(doc);

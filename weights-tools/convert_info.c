@@ -257,6 +257,15 @@ static void print_hparams(const struct mdi_hparams *hp) {
   printf("norm_eps            %g\n", (double)hp->norm_eps);
   printf("rope_theta          %g\n", (double)hp->rope_theta);
   printf("shared_classifier   %d\n", hp->shared_classifier);
+  if (!mdi_hparams_has_options(hp)) return;
+  char opts[512];
+  mdi_hparams_describe_options(hp, opts, sizeof opts);
+  printf("options             %s\n", opts);
+  if (hp->n_rope_factors) {
+    printf("rope_freq_factors  ");
+    for (int i = 0; i < hp->n_rope_factors; i++) printf(" %g", (double)hp->rope_factors[i]);
+    printf("\n");
+  }
 }
 
 /* Weights and bytes of one type, for the totals. */

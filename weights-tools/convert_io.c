@@ -79,15 +79,26 @@ int convert_input_skip(struct convert_input *in, int64_t n, const char *what) {
   return MDI_OK;
 }
 
-size_t convert_src_size(enum convert_src_type type) { return type == CONVERT_SRC_F16 ? 2 : 4; }
+size_t convert_src_size(enum convert_src_type type) {
+  return type == CONVERT_SRC_F16 || type == CONVERT_SRC_BF16 ? 2 : 4;
+}
 
-/* Read `count` elements at `off` as float32 into out (scratch holds the F16
- * source bytes when converting). */
+/* bfloat16 bits to float: exact, the upper half of a float32. */
+static float bf16_to_f32(uint16_t h) {
+  const uint32_t bits = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+/* Read `count` elements at `off` as float32 into out (scratch holds the
+ * 16-bit source values when converting). */
 static int read_floats(struct convert_input *in, int64_t off, enum convert_src_type type,
                        size_t count, float *out, uint16_t *scratch, const char *what) {
   if (type == CONVERT_SRC_F32) return convert_input_read_at(in, off, out, count * 4, what);
   if (convert_input_read_at(in, off, scratch, count * 2, what) != MDI_OK) return MDI_ERR;
-  for (size_t i = 0; i < count; i++) out[i] = mdi_f16_to_f32(scratch[i]);
+  for (size_t i = 0; i < count; i++)
+    out[i] = type == CONVERT_SRC_F16 ? mdi_f16_to_f32(scratch[i]) : bf16_to_f32(scratch[i]);
   return MDI_OK;
 }
 
@@ -103,9 +114,9 @@ int convert_copy_tensor(struct convert_input *in, int64_t off, enum convert_src_
   if (chunk_rows > rows) chunk_rows = rows;
   size_t chunk_count = (size_t)chunk_rows * (size_t)cols;
   float *buf = mdi_malloc(chunk_count * sizeof(float), name);
-  uint16_t *scratch = type == CONVERT_SRC_F16 ? mdi_malloc(chunk_count * 2, name) : NULL;
+  uint16_t *scratch = type != CONVERT_SRC_F32 ? mdi_malloc(chunk_count * 2, name) : NULL;
   int rc = MDI_ERR;
-  if (!buf || (type == CONVERT_SRC_F16 && !scratch)) goto done;
+  if (!buf || (type != CONVERT_SRC_F32 && !scratch)) goto done;
   char what[MDI_NAME_MAX + 32];
   snprintf(what, sizeof what, "tensor for /%s", name);
   if (chunk_rows == rows) { /* the whole tensor in one piece */
@@ -129,8 +140,24 @@ done:
   return rc;
 }
 
-int convert_copy_blocks(struct convert_input *in, int64_t off, enum mdi_matrix_type t, struct mdi_h5w *w,
-                        const char *name, int64_t rows, int64_t cols) {
+/* Rows [r, r + n) of a row-major tensor of `row_bytes`-byte rows at `off`
+ * into buf: one read, or row by row from their rotate-half sources when
+ * head_size > 0 (convert_rope_source_row). */
+static int read_rows(struct convert_input *in, int64_t off, size_t row_bytes, int64_t r, int64_t n, int head_size,
+                     int rope_dim, void *buf, const char *what) {
+  if (head_size <= 0) return convert_input_read_at(in, off + r * (int64_t)row_bytes, buf, (size_t)n * row_bytes, what);
+  for (int64_t k = 0; k < n; k++) {
+    const int64_t from = convert_rope_source_row(r + k, head_size, rope_dim);
+    if (convert_input_read_at(in, off + from * (int64_t)row_bytes, (uint8_t *)buf + (size_t)k * row_bytes, row_bytes,
+                              what) != MDI_OK)
+      return MDI_ERR;
+  }
+  return MDI_OK;
+}
+
+/* convert_copy_blocks, its rows permuted when head_size > 0. */
+static int copy_blocks(struct convert_input *in, int64_t off, enum mdi_matrix_type t, struct mdi_h5w *w,
+                       const char *name, int64_t rows, int64_t cols, int head_size, int rope_dim) {
   const struct mdi_quant_format *f = mdi_quant_format(t);
   MDI_ASSERT(t != MDI_MATRIX_F32 && rows > 0 && cols > 0 && cols % f->block == 0);
   const size_t row_bytes = mdi_quant_row_bytes(t, cols);
@@ -147,7 +174,7 @@ int convert_copy_blocks(struct convert_input *in, int64_t off, enum mdi_matrix_t
   int rc = MDI_OK;
   for (int64_t r = 0; r < rows && rc == MDI_OK; r += chunk_rows) {
     const int64_t n = rows - r < chunk_rows ? rows - r : chunk_rows;
-    rc = convert_input_read_at(in, off + r * (int64_t)row_bytes, buf, (size_t)n * row_bytes, what);
+    rc = read_rows(in, off, row_bytes, r, n, head_size, rope_dim, buf, what);
     for (int64_t i = 0; i < n && rc == MDI_OK; i++) {
       const int bad = mdi_quant_find_bad_block(t, buf + (size_t)i * row_bytes, (int)cols);
       if (bad >= 0)
@@ -156,6 +183,43 @@ int convert_copy_blocks(struct convert_input *in, int64_t off, enum mdi_matrix_t
     }
     if (rc == MDI_OK) rc = mdi_h5w_write_rows(w, name, MDI_U8, r, n, (int64_t)row_bytes, buf);
   }
+  free(buf);
+  return rc;
+}
+
+int convert_copy_blocks(struct convert_input *in, int64_t off, enum mdi_matrix_type t, struct mdi_h5w *w,
+                        const char *name, int64_t rows, int64_t cols) {
+  return copy_blocks(in, off, t, w, name, rows, cols, 0, 0);
+}
+
+/* A float tensor whose rows (a vector: its elements) are in rotate-half
+ * order: read row by row from their sources, widened to float32. */
+static int copy_permuted_floats(struct convert_input *in, const struct convert_tensor_src *src, struct mdi_h5w *w,
+                                const char *name, int ndims, const int64_t *dims) {
+  const int64_t rows = dims[0], cols = ndims == 2 ? dims[1] : 1;
+  MDI_ASSERT(rows > 0 && cols > 0 && rows % src->rope_head_size == 0);
+  const size_t esize = convert_src_size(src->type);
+  int64_t chunk_rows = (int64_t)(CONVERT_CHUNK_BYTES / ((size_t)cols * sizeof(float)));
+  if (chunk_rows < 1) chunk_rows = 1;
+  if (chunk_rows > rows) chunk_rows = rows;
+  float *buf = mdi_malloc((size_t)chunk_rows * (size_t)cols * sizeof(float), name); /* [chunk_rows][cols] */
+  uint16_t *scratch = src->type != CONVERT_SRC_F32 ? mdi_malloc((size_t)cols * 2, name) : NULL;
+  char what[MDI_NAME_MAX + 32];
+  snprintf(what, sizeof what, "tensor for /%s", name);
+  int rc = buf && (src->type == CONVERT_SRC_F32 || scratch) ? MDI_OK : MDI_ERR;
+  if (rc == MDI_OK && chunk_rows < rows) rc = mdi_h5w_create_2d(w, name, MDI_F32, rows, cols);
+  for (int64_t r = 0; r < rows && rc == MDI_OK; r += chunk_rows) {
+    const int64_t n = rows - r < chunk_rows ? rows - r : chunk_rows;
+    for (int64_t k = 0; k < n && rc == MDI_OK; k++) {
+      const int64_t from = convert_rope_source_row(r + k, src->rope_head_size, src->rope_dim);
+      rc = read_floats(in, src->off + from * cols * (int64_t)esize, src->type, (size_t)cols, buf + k * cols, scratch,
+                       what);
+    }
+    if (rc == MDI_OK)
+      rc = chunk_rows == rows ? mdi_h5w_write(w, name, MDI_F32, ndims, dims, buf)
+                              : mdi_h5w_write_rows(w, name, MDI_F32, r, n, cols, buf);
+  }
+  free(scratch);
   free(buf);
   return rc;
 }
@@ -187,9 +251,16 @@ static int copy_dequantized(struct convert_input *in, const struct convert_tenso
 
 int convert_write_src(struct convert_input *in, const struct convert_tensor_src *src, struct mdi_h5w *w,
                       const char *name, int ndims, const int64_t *dims) {
-  if (src->type != CONVERT_SRC_BLOCKS) return convert_copy_tensor(in, src->off, src->type, w, name, ndims, dims);
-  if (ndims == 1) return copy_dequantized(in, src, w, name, dims);
-  return convert_copy_blocks(in, src->off, src->qtype, w, name, dims[0], dims[1]);
+  const int permuted = src->rope_head_size > 0;
+  if (src->type != CONVERT_SRC_BLOCKS)
+    return permuted ? copy_permuted_floats(in, src, w, name, ndims, dims)
+                    : convert_copy_tensor(in, src->off, src->type, w, name, ndims, dims);
+  if (ndims == 1) {
+    if (permuted) /* llama.cpp never quantizes vectors; a norm or bias of blocks would need its own order */
+      return mdi_fail("%s: tensor for /%s: a quantized vector in rotate-half order is not supported", in->path, name);
+    return copy_dequantized(in, src, w, name, dims);
+  }
+  return copy_blocks(in, src->off, src->qtype, w, name, dims[0], dims[1], src->rope_head_size, src->rope_dim);
 }
 
 int convert_same_bytes(struct convert_input *in, int64_t a, int64_t b, int64_t bytes,

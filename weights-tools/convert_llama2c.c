@@ -122,7 +122,7 @@ static int64_t layer_floats(const struct mdi_hparams *hp, int t) {
 static void layout(const struct llama2c_header *h, struct convert_model_src *src, int64_t *end) {
   const struct mdi_hparams *hp = &h->hp;
   const int64_t L = hp->n_layers, emb = F32_BYTES((int64_t)hp->vocab_size * hp->dim);
-  int64_t base[CONVERT_N_LAYER_TENSORS]; /* offset of layer 0 of each tensor */
+  int64_t base[CONVERT_N_LLAMA2_TENSORS]; /* offset of layer 0 of each tensor */
   int64_t pos;
   if (h->kind == LLAMA2C_LEGACY) {
     pos = LEGACY_HEADER_BYTES;
@@ -130,7 +130,7 @@ static void layout(const struct llama2c_header *h, struct convert_model_src *src
     pos += emb;
     static const int order[] = {CONVERT_ATTN_NORM, CONVERT_WQ, CONVERT_WK, CONVERT_WV, CONVERT_WO,
                                 CONVERT_FFN_NORM,  CONVERT_W1, CONVERT_W2, CONVERT_W3};
-    for (int i = 0; i < CONVERT_N_LAYER_TENSORS; i++) {
+    for (int i = 0; i < CONVERT_N_LLAMA2_TENSORS; i++) {
       base[order[i]] = pos;
       pos += L * F32_BYTES(layer_floats(hp, order[i]));
     }
@@ -161,7 +161,7 @@ static void layout(const struct llama2c_header *h, struct convert_model_src *src
     pos += emb;
   }
   for (int l = 0; l < hp->n_layers; l++)
-    for (int t = 0; t < CONVERT_N_LAYER_TENSORS; t++) {
+    for (int t = 0; t < CONVERT_N_LLAMA2_TENSORS; t++) {
       struct convert_tensor_src *ts = &src->layers[(size_t)l * CONVERT_N_LAYER_TENSORS + t];
       ts->off = base[t] + l * F32_BYTES(layer_floats(hp, t));
       ts->type = CONVERT_SRC_F32;

@@ -21,28 +21,46 @@
 #include "mdi/model/tokenizer.h"
 #include "mdi/model/weights.h"
 
-/* A named model shape. */
+/* A named model shape; the fields after `arch` are the llama options
+ * (hparams.h) of today's open models, 0 when they are Llama 2's. */
 struct preset {
   const char *name;
   int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len;
   int shared_classifier;
   const char *what;
   const char *arch;
+  float rope_theta, norm_eps; /* 0: 10000 and 1e-5 */
+  int head_dim;
+  float llama3_factor;        /* Llama 3's rope scaling: factor (low 1, high 4, original 8192) */
+  int qkv_bias, qk_norm, sliding_window;
 };
 
 static const struct preset presets[] = {
-    {"stories260K", 64, 172, 5, 8, 4, 512, 512, 1, "llama2.c's stories260K (shipped in models/)", "llama"},
-    {"stories15M", 288, 768, 6, 6, 6, 32000, 256, 1, "llama2.c's stories15M", "llama"},
-    {"stories110M", 768, 2048, 12, 12, 12, 32000, 1024, 1, "llama2.c's stories110M", "llama"},
+    {"stories260K", 64, 172, 5, 8, 4, 512, 512, 1, "llama2.c's stories260K (shipped in models/)", .arch = "llama"},
+    {"stories15M", 288, 768, 6, 6, 6, 32000, 256, 1, "llama2.c's stories15M", .arch = "llama"},
+    {"stories110M", 768, 2048, 12, 12, 12, 32000, 1024, 1, "llama2.c's stories110M", .arch = "llama"},
     {"nanollama304m", 1024, 2816, 24, 16, 16, 32000, 1024, 0,
-     "NanoLlama-304M-like: 308M parameters in its layers, untied classifier", "llama"},
-    {"tinyllama1.1b", 2048, 5632, 22, 32, 4, 32000, 2048, 0, "TinyLlama-1.1B (GQA, untied classifier)", "llama"},
-    {"llama3.2-1b", 2048, 8192, 16, 32, 8, 128256, 2048, 1,
-     "Llama-3.2-1B's shape (GQA, tied classifier; RoPE theta 10000, no scaling)", "llama"},
-    {"gpt2-small", 768, 3072, 12, 12, 12, 50257, 1024, 1, "GPT-2 small (124M)", "gpt2"},
-    {"gpt2-medium", 1024, 4096, 24, 16, 16, 50257, 1024, 1, "GPT-2 medium (355M)", "gpt2"},
-    {"gpt2-large", 1280, 5120, 36, 20, 20, 50257, 1024, 1, "GPT-2 large (774M)", "gpt2"},
-    {"gpt2-xl", 1600, 6400, 48, 25, 25, 50257, 1024, 1, "GPT-2 XL (1558M)", "gpt2"},
+     "NanoLlama-304M-like: 308M parameters in its layers, untied classifier", .arch = "llama"},
+    {"tinyllama1.1b", 2048, 5632, 22, 32, 4, 32000, 2048, 0, "TinyLlama-1.1B (GQA, untied classifier)",
+     .arch = "llama"},
+    {"llama3.2-1b", 2048, 8192, 16, 32, 8, 128256, 131072, 1, "Llama 3.2 1B (rope scaling llama3 x32)",
+     .arch = "llama", .rope_theta = 500000.0f, .head_dim = 64, .llama3_factor = 32.0f},
+    {"llama3.2-3b", 3072, 8192, 28, 24, 8, 128256, 131072, 1, "Llama 3.2 3B (head_dim 128, rope llama3 x32)",
+     .arch = "llama", .rope_theta = 500000.0f, .head_dim = 128, .llama3_factor = 32.0f},
+    {"llama3.1-8b", 4096, 14336, 32, 32, 8, 128256, 131072, 0, "Llama 3.1 8B (rope llama3 x8)", .arch = "llama",
+     .rope_theta = 500000.0f, .head_dim = 128, .llama3_factor = 8.0f},
+    {"qwen2.5-0.5b", 896, 4864, 24, 14, 2, 151936, 32768, 1, "Qwen2.5 0.5B (q/k/v biases)", .arch = "llama",
+     .rope_theta = 1e6f, .norm_eps = 1e-6f, .head_dim = 64, .qkv_bias = 1},
+    {"qwen3-0.6b", 1024, 3072, 28, 16, 8, 151936, 40960, 1, "Qwen3 0.6B (head_dim 128: q 2048 wide, qk_norm)",
+     .arch = "llama", .rope_theta = 1e6f, .norm_eps = 1e-6f, .head_dim = 128, .qk_norm = 1},
+    {"mistral-7b", 4096, 14336, 32, 32, 8, 32768, 32768, 0, "Mistral 7B v0.3", .arch = "llama", .rope_theta = 1e6f,
+     .head_dim = 128},
+    {"phi3-mini", 3072, 8192, 32, 32, 32, 32064, 4096, 0, "Phi-3-mini-4k (sliding window 2047)", .arch = "llama",
+     .head_dim = 96, .sliding_window = 2047},
+    {"gpt2-small", 768, 3072, 12, 12, 12, 50257, 1024, 1, "GPT-2 small (124M)", .arch = "gpt2"},
+    {"gpt2-medium", 1024, 4096, 24, 16, 16, 50257, 1024, 1, "GPT-2 medium (355M)", .arch = "gpt2"},
+    {"gpt2-large", 1280, 5120, 36, 20, 20, 50257, 1024, 1, "GPT-2 large (774M)", .arch = "gpt2"},
+    {"gpt2-xl", 1600, 6400, 48, 25, 25, 50257, 1024, 1, "GPT-2 XL (1558M)", .arch = "gpt2"},
 };
 #define N_PRESETS ((int)(sizeof presets / sizeof presets[0]))
 
@@ -56,9 +74,14 @@ static void preset_hparams(const struct preset *p, struct mdi_hparams *hp) {
   hp->n_kv_heads = p->n_kv_heads;
   hp->vocab_size = p->vocab_size;
   hp->seq_len = p->seq_len;
-  hp->norm_eps = 1e-5f;
-  hp->rope_theta = 10000.0f;
+  hp->norm_eps = p->norm_eps > 0 ? p->norm_eps : 1e-5f;
+  hp->rope_theta = p->rope_theta > 0 ? p->rope_theta : 10000.0f;
   hp->shared_classifier = p->shared_classifier;
+  hp->head_dim = p->head_dim;
+  hp->qkv_bias = p->qkv_bias;
+  hp->qk_norm = p->qk_norm;
+  hp->sliding_window = p->sliding_window;
+  if (p->llama3_factor > 0) convert_rope_llama3(hp, p->llama3_factor, 1.0, 4.0, 8192.0);
 }
 
 static void list_presets(void) {
@@ -325,7 +348,7 @@ static int resolve_hparams(const char *preset, const char *arch, const char *con
                                       "--vocab", "--seq-len"};
   int *fields[] = {&hp->dim, &hp->hidden_dim, &hp->n_layers, &hp->n_heads, &hp->n_kv_heads,
                    &hp->vocab_size, &hp->seq_len};
-  struct preset none = {"", 0, 0, 0, 0, 0, 0, 0, 1, "", "llama"};
+  struct preset none = {.name = "", .shared_classifier = 1, .what = "", .arch = "llama"};
   const struct preset *p = &none;
   if (preset) {
     p = NULL;

@@ -14,14 +14,14 @@ static int write_tensors(const struct convert_model_src *src, struct mdi_h5w *w)
     return MDI_ERR;
   for (int l = 0; l < hp->n_layers; l++) {
     for (int t = 0; t < CONVERT_N_LAYER_TENSORS; t++) {
+      if (!convert_layer_tensor_present(hp, (enum convert_layer_tensor)t)) continue;
       const struct convert_tensor_src *ts = &src->layers[(size_t)l * CONVERT_N_LAYER_TENSORS + t];
       char name[MDI_NAME_MAX];
       int ndims;
       int64_t dims[2];
       mdi_weights_layer_name(name, l, convert_layer_tensor_names[t]);
       convert_layer_shape(hp, (enum convert_layer_tensor)t, &ndims, dims);
-      if (convert_write_src(src->in, ts, w, name, ndims, dims) != MDI_OK)
-        return MDI_ERR;
+      if (convert_write_src(src->in, ts, w, name, ndims, dims) != MDI_OK) return MDI_ERR;
     }
   }
   if (convert_write_src(src->in, &src->final_norm, w, "final_norm", 1, norm_dims) != MDI_OK)

@@ -38,21 +38,21 @@ const char *gguf_ggml_type_name(uint32_t type) {
 }
 
 /* The one place that knows ggml's tensor types: how tensor t (dims set) of
- * ggml type `type` is stored, and its bytes.  F32 and F16 are read as
- * floats; the quantized types mdi-llm runs (quant.h) are kept as blocks,
+ * ggml type `type` is stored, and its bytes.  F32, F16 and BF16 are read
+ * as floats; the quantized types mdi-llm runs (quant.h) are kept as blocks,
  * whose size needs the row (dims[0]) to be whole blocks; anything else is
  * refused naming the tensor and the type. */
 static int tensor_layout(struct gguf_file *g, struct gguf_tensor *t, uint32_t type, int64_t count,
                          const char *what) {
   t->type = type;
-  if (type == GGML_TYPE_F32 || type == GGML_TYPE_F16) {
+  if (type == GGML_TYPE_F32 || type == GGML_TYPE_F16 || type == GGML_TYPE_BF16) {
     t->qtype = MDI_MATRIX_F32;
     t->bytes = count * (type == GGML_TYPE_F32 ? 4 : 2);
     return MDI_OK;
   }
   if (mdi_quant_from_ggml((int)type, &t->qtype) != MDI_OK || t->qtype == MDI_MATRIX_F32)
-    return mdi_fail("%s: %s has type %u (%s), which mdi-llm does not run (it reads F32, F16, Q8_0, Q4_0, "
-                    "Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K)", g->in.path, what, type, gguf_ggml_type_name(type));
+    return mdi_fail("%s: %s has type %u (%s), which mdi-llm does not run (it reads F32, F16, BF16, Q8_0, "
+                    "Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K)", g->in.path, what, type, gguf_ggml_type_name(type));
   const struct mdi_quant_format *f = mdi_quant_format(t->qtype);
   if (t->dims[0] % f->block != 0)
     return mdi_fail("%s: %s is %s but its rows of %lld weights are not whole blocks of %d", g->in.path, what,
@@ -64,9 +64,11 @@ static int tensor_layout(struct gguf_file *g, struct gguf_tensor *t, uint32_t ty
 void gguf_tensor_src(const struct gguf_tensor *t, struct convert_tensor_src *src) {
   src->off = t->off;
   src->qtype = t->qtype;
-  src->type = t->type == GGML_TYPE_F32   ? CONVERT_SRC_F32
-              : t->type == GGML_TYPE_F16 ? CONVERT_SRC_F16
-                                         : CONVERT_SRC_BLOCKS;
+  src->type = t->type == GGML_TYPE_F32    ? CONVERT_SRC_F32
+              : t->type == GGML_TYPE_F16  ? CONVERT_SRC_F16
+              : t->type == GGML_TYPE_BF16 ? CONVERT_SRC_BF16
+                                          : CONVERT_SRC_BLOCKS;
+  src->rope_head_size = src->rope_dim = 0;
 }
 
 int gguf_quantization_name(struct gguf_file *g, char *buf, size_t size) {

@@ -40,6 +40,8 @@ enum gguf_value_type {
  * kept as blocks (quant.h), any other is rejected by name. */
 #define GGML_TYPE_F32 0
 #define GGML_TYPE_F16 1
+#define GGML_TYPE_BF16 30
+
 
 #define GGUF_MAX_DIMS 4
 

@@ -7,8 +7,8 @@
  *
  *   A  attention norm: xb = norm(x)            rows dealt out          | barrier
  *   B  q, k, v = xb . Wq, Wk, Wv (+ biases)    output columns dealt out | barrier
- *   C  RoPE on q and k, k and v into the cache  (row, K/V head) units    | barrier (*)
- *   D  attention: att = softmax(q K) V          the same units           | barrier
+ *   C  q/k norms, RoPE on q and k, k and v into the cache  (row, K/V head) units | barrier (*)
+ *   D  attention: att = softmax(q K) V (within the window)  the same units | barrier
  *   E  xb = att . Wo (+ bias); x += xb          output columns; each thread adds its own columns | barrier
  *   F  ffn norm: xb = norm(x)                   rows                     | barrier
  *   G  hb = xb . W1, hb2 = xb . W3; SwiGLU (or GELU) on the thread's own columns | barrier
@@ -78,19 +78,25 @@ static void add_columns(const struct pass *ps, const float *y, int c0, int c1) {
     for (int i = c0; i < c1; i++) ps->x[r * dim + i] += y[r * dim + i];
 }
 
-/* Step C of unit (row r, K/V head kh): RoPE on the query heads that share
- * kh and on key head kh, then key and value head kh into the cache. */
+/* Step C of unit (row r, K/V head kh): the per-head norms (qk_norm) and
+ * RoPE on the query heads that share kh and on key head kh, then key and
+ * value head kh into the cache. */
 static void rope_store(const struct pass *ps, int layer, int r, int kh) {
   const struct mdi_hparams *hp = ps->hp;
   const struct mdi_workspace *ws = ps->ws;
-  const int dim = hp->dim, kv_dim = mdi_hparams_kv_dim(hp), hs = mdi_hparams_head_size(hp);
+  const struct mdi_layer *L = &ps->b->layers[layer];
+  const int q_dim = mdi_hparams_q_dim(hp), kv_dim = mdi_hparams_kv_dim(hp), hs = mdi_hparams_head_size(hp);
   const int group = hp->n_heads / hp->n_kv_heads, pos = ws->row_pos[r], slot = ws->row_slot[r];
-  float *k = ws->k + (size_t)r * kv_dim + (size_t)kh * hs;
+  float *q = ws->q + (size_t)r * q_dim + (size_t)kh * group * hs, *k = ws->k + (size_t)r * kv_dim + (size_t)kh * hs;
+  if (L->q_norm) {
+    mdi_head_rmsnorm(q, L->q_norm, group, hs, hp->norm_eps);
+    mdi_head_rmsnorm(k, L->k_norm, 1, hs, hp->norm_eps);
+  }
   if (ps->b->rope_cos) { /* llama; gpt2 has learned positions instead */
-    const int half = hs / 2;
+    const int rot = mdi_hparams_rope_dim(hp), half = rot / 2;
     const float *c = ps->b->rope_cos + (size_t)pos * half, *sn = ps->b->rope_sin + (size_t)pos * half;
-    mdi_rope_apply(ws->q + (size_t)r * dim + (size_t)kh * group * hs, group * hs, hs, c, sn);
-    mdi_rope_apply(k, hs, hs, c, sn);
+    mdi_rope_apply(q, group * hs, hs, rot, c, sn);
+    mdi_rope_apply(k, hs, hs, rot, c, sn);
   }
   const size_t at = ((size_t)kh * ps->kv->max_seq + pos) * hs; /* cache: [kv_head][pos][hs] */
   memcpy(mdi_kv_keys(ps->kv, layer, slot) + at, k, hs * sizeof(float));
@@ -102,17 +108,23 @@ static void rope_store(const struct pass *ps, int layer, int r, int kh) {
 static void attention(const struct pass *ps, int layer, int t, int n) {
   const struct mdi_hparams *hp = ps->hp;
   const struct mdi_workspace *ws = ps->ws;
-  const int n_kv = hp->n_kv_heads, units = ps->rows * n_kv, dim = hp->dim, hs = mdi_hparams_head_size(hp);
+  const int n_kv = hp->n_kv_heads, units = ps->rows * n_kv, q_dim = mdi_hparams_q_dim(hp);
+  const int hs = mdi_hparams_head_size(hp), window = hp->sliding_window;
   float *scratch = ws->scores + (size_t)t * hp->n_heads * ws->max_seq;
   for (int u = t; u < units; u += n) rope_store(ps, layer, u / n_kv, u % n_kv);
   if (ps->chunked) {
 #pragma omp barrier
   }
   for (int u = t; u < units; u += n) {
-    const int r = u / n_kv, slot = ws->row_slot[r];
-    mdi_attention_kv_head(ws->att + (size_t)r * dim, ws->q + (size_t)r * dim, mdi_kv_keys(ps->kv, layer, slot),
-                          mdi_kv_values(ps->kv, layer, slot), ws->row_pos[r], ps->kv->max_seq, hp->n_heads, n_kv,
-                          hs, u % n_kv, scratch);
+    const int r = u / n_kv, slot = ws->row_slot[r], pos = ws->row_pos[r];
+    /* a window starts the cache `first` positions in: the head stride
+     * (max_seq * hs) is unchanged, so the kernel sees positions first..pos
+     * as 0..pos-first */
+    const int first = window > 0 && pos >= window ? pos - window + 1 : 0;
+    mdi_attention_kv_head(ws->att + (size_t)r * q_dim, ws->q + (size_t)r * q_dim,
+                          mdi_kv_keys(ps->kv, layer, slot) + (size_t)first * hs,
+                          mdi_kv_values(ps->kv, layer, slot) + (size_t)first * hs, pos - first, ps->kv->max_seq,
+                          hp->n_heads, n_kv, hs, u % n_kv, scratch);
   }
 }
 
@@ -138,7 +150,7 @@ static void ffn_up(const struct pass *ps, const struct mdi_layer *L, int t, int 
     for (int r = 0; r < ps->rows; r++) mdi_gelu(ws->hb + (size_t)r * hid + c0, c1 - c0);
     return;
   }
-  linear(ps, ws->hb2, ws->xb, &L->w3, NULL, t, n, &c0, &c1);
+  linear(ps, ws->hb2, ws->xb, &L->w3, L->b3, t, n, &c0, &c1);
   if (!same_shares(&L->w1, &L->w3, n)) { /* (every thread takes this branch or none) */
 #pragma omp barrier
     my_rows(ps->rows, t, n, &c0, &c1);

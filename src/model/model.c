@@ -93,30 +93,43 @@ static int read_matrix(struct mdi_matrix *m, struct mdi_h5 *f, const char *name,
 static int load_layer(struct mdi_layer *L, struct mdi_h5 *f, const struct mdi_hparams *hp, int layer,
                       size_t *bytes) {
   const int dim = hp->dim, kv_dim = mdi_hparams_kv_dim(hp), hid = hp->hidden_dim;
+  const int q_dim = mdi_hparams_q_dim(hp), hs = mdi_hparams_head_size(hp);
   const int gpt2 = mdi_hparams_is_gpt2(hp);
   char name[MDI_NAME_MAX];
 #define NAME(t) (mdi_weights_layer_name(name, layer, t), name)
 #define VECTOR(field, t, n) \
   if (!(L->field = read_tensor(f, NAME(t), n, 0, bytes))) return MDI_ERR
   VECTOR(attn_norm, "attn_norm", dim);
-  if (read_matrix(&L->wq, f, NAME("wq"), dim, dim, bytes) ||
+  if (read_matrix(&L->wq, f, NAME("wq"), q_dim, dim, bytes) ||
       read_matrix(&L->wk, f, NAME("wk"), kv_dim, dim, bytes) ||
       read_matrix(&L->wv, f, NAME("wv"), kv_dim, dim, bytes) ||
-      read_matrix(&L->wo, f, NAME("wo"), dim, dim, bytes))
+      read_matrix(&L->wo, f, NAME("wo"), dim, q_dim, bytes))
     return MDI_ERR;
   VECTOR(ffn_norm, "ffn_norm", dim);
   if (read_matrix(&L->w1, f, NAME("w1"), hid, dim, bytes) ||
       read_matrix(&L->w2, f, NAME("w2"), dim, hid, bytes))
     return MDI_ERR;
-  if (!gpt2) return read_matrix(&L->w3, f, NAME("w3"), hid, dim, bytes);
-  VECTOR(attn_norm_bias, "attn_norm_bias", dim);
-  VECTOR(ffn_norm_bias, "ffn_norm_bias", dim);
-  VECTOR(bq, "bq", dim);
-  VECTOR(bk, "bk", kv_dim);
-  VECTOR(bv, "bv", kv_dim);
-  VECTOR(bo, "bo", dim);
-  VECTOR(b1, "b1", hid);
-  VECTOR(b2, "b2", dim);
+  if (gpt2) {
+    VECTOR(attn_norm_bias, "attn_norm_bias", dim);
+    VECTOR(ffn_norm_bias, "ffn_norm_bias", dim);
+  } else if (read_matrix(&L->w3, f, NAME("w3"), hid, dim, bytes)) {
+    return MDI_ERR;
+  }
+  if (gpt2 || hp->qkv_bias) {
+    VECTOR(bq, "bq", q_dim);
+    VECTOR(bk, "bk", kv_dim);
+    VECTOR(bv, "bv", kv_dim);
+  }
+  if (gpt2 || hp->out_bias) VECTOR(bo, "bo", dim);
+  if (gpt2 || hp->mlp_bias) {
+    VECTOR(b1, "b1", hid);
+    VECTOR(b2, "b2", dim);
+  }
+  if (hp->mlp_bias) VECTOR(b3, "b3", hid);
+  if (hp->qk_norm) {
+    VECTOR(q_norm, "q_norm", hs);
+    VECTOR(k_norm, "k_norm", hs);
+  }
 #undef VECTOR
 #undef NAME
   return MDI_OK;
@@ -132,7 +145,8 @@ static void free_layer(struct mdi_layer *L) {
   mdi_matrix_free(&L->w1);
   mdi_matrix_free(&L->w2);
   mdi_matrix_free(&L->w3);
-  float *biases[] = {L->attn_norm_bias, L->ffn_norm_bias, L->bq, L->bk, L->bv, L->bo, L->b1, L->b2};
+  float *biases[] = {L->attn_norm_bias, L->ffn_norm_bias, L->bq, L->bk, L->bv, L->bo, L->b1, L->b2, L->b3,
+                     L->q_norm, L->k_norm};
   for (size_t i = 0; i < sizeof biases / sizeof biases[0]; i++) free(biases[i]);
 }
 
@@ -148,11 +162,12 @@ int mdi_block_load(struct mdi_block *b, struct mdi_h5 *f, const struct mdi_hpara
   b->layers = mdi_calloc((size_t)(last - first), sizeof *b->layers, "layer table");
   if (!b->layers) goto fail;
   if (!mdi_hparams_is_gpt2(hp)) {
-    const int half = mdi_hparams_head_size(hp) / 2;
+    const int rot = mdi_hparams_rope_dim(hp), half = rot / 2;
     b->rope_cos = mdi_malloc((size_t)max_seq * half * sizeof(float), "RoPE table");
     b->rope_sin = mdi_malloc((size_t)max_seq * half * sizeof(float), "RoPE table");
     if (!b->rope_cos || !b->rope_sin) goto fail;
-    mdi_rope_tables(b->rope_cos, b->rope_sin, max_seq, mdi_hparams_head_size(hp), hp->rope_theta);
+    mdi_rope_tables(b->rope_cos, b->rope_sin, max_seq, rot, hp->rope_theta,
+                    hp->n_rope_factors ? hp->rope_factors : NULL);
   }
   for (int l = first; l < last; l++)
     if (load_layer(&b->layers[l - first], f, hp, l, &b->weights_bytes) != MDI_OK) goto fail;
@@ -261,9 +276,9 @@ int mdi_workspace_init(struct mdi_workspace *ws, const struct mdi_hparams *hp, i
   ws->max_seq = max_seq;
   ws->n_threads = n_threads > 0 ? n_threads : 1;
   const size_t R = (size_t)max_rows, dim = (size_t)hp->dim, kv = (size_t)mdi_hparams_kv_dim(hp),
-               hid = (size_t)hp->hidden_dim;
+               hid = (size_t)hp->hidden_dim, q = (size_t)mdi_hparams_q_dim(hp);
   float **bufs[] = {&ws->xb, &ws->q, &ws->att, &ws->k, &ws->v, &ws->hb, &ws->hb2, &ws->scores};
-  const size_t counts[] = {R * dim, R * dim, R * dim, R * kv, R * kv, R * hid, R * hid,
+  const size_t counts[] = {R * dim, R * q, R * q, R * kv, R * kv, R * hid, R * hid,
                            (size_t)ws->n_threads * hp->n_heads * max_seq};
   for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
     *bufs[i] = mdi_aligned_alloc(counts[i] * sizeof(float), "activation workspace");

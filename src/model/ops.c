@@ -83,19 +83,20 @@ void mdi_swiglu_ref(float *x, const float *gate, int n) {
   }
 }
 
-void mdi_rope_tables(float *cos_t, float *sin_t, int max_seq, int head_size, float theta) {
-  const int half = head_size / 2;
+void mdi_rope_tables(float *cos_t, float *sin_t, int max_seq, int rope_dim, float theta, const float *factors) {
+  const int half = rope_dim / 2;
   for (int p = 0; p < max_seq; p++)
     for (int i = 0; i < half; i++) {
-      float freq = 1.0f / powf(theta, (float)(2 * i) / (float)head_size);
+      float freq = 1.0f / powf(theta, (float)(2 * i) / (float)rope_dim);
+      if (factors) freq /= factors[i];
       float angle = (float)p * freq;
       cos_t[(size_t)p * half + i] = cosf(angle);
       sin_t[(size_t)p * half + i] = sinf(angle);
     }
 }
 
-void mdi_rope_apply(float *vec, int n, int head_size, const float *cos_row, const float *sin_row) {
-  const int half = head_size / 2;
+void mdi_rope_apply(float *vec, int n, int head_size, int rope_dim, const float *cos_row, const float *sin_row) {
+  const int half = rope_dim / 2;
   for (int h = 0; h < n; h += head_size)
     for (int i = 0; i < half; i++) {
       float *v = vec + h + 2 * i;
@@ -106,14 +107,18 @@ void mdi_rope_apply(float *vec, int n, int head_size, const float *cos_row, cons
     }
 }
 
-void mdi_rope_apply_ref(float *vec, int n, int head_size, int pos, float theta) {
-  for (int j = 0; j < n; j += 2) {
-    int d = j % head_size;
-    double angle = pos / pow(theta, (double)d / head_size);
-    double v0 = vec[j], v1 = vec[j + 1];
-    vec[j] = (float)(v0 * cos(angle) - v1 * sin(angle));
-    vec[j + 1] = (float)(v0 * sin(angle) + v1 * cos(angle));
-  }
+void mdi_rope_apply_ref(float *vec, int n, int head_size, int rope_dim, int pos, float theta, const float *factors) {
+  for (int h = 0; h < n; h += head_size)
+    for (int d = 0; d < rope_dim; d += 2) {
+      double angle = pos / pow(theta, (double)d / rope_dim) / (factors ? factors[d / 2] : 1.0);
+      double v0 = vec[h + d], v1 = vec[h + d + 1];
+      vec[h + d] = (float)(v0 * cos(angle) - v1 * sin(angle));
+      vec[h + d + 1] = (float)(v0 * sin(angle) + v1 * cos(angle));
+    }
+}
+
+void mdi_head_rmsnorm(float *x, const float *w, int n_heads, int head_size, float eps) {
+  for (int h = 0; h < n_heads; h++) mdi_rmsnorm(x + (size_t)h * head_size, x + (size_t)h * head_size, w, head_size, eps);
 }
 
 /* q . k over one head: 8 lanes of fused multiply-adds, then a fixed

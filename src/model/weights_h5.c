@@ -149,9 +149,9 @@ int mdi_h5_open(struct mdi_h5 **out, const char *path) {
     mdi_h5_close(f);
     return MDI_ERR;
   }
-  if (version != MDI_FORMAT_VERSION) {
+  if (version < 1 || version > MDI_FORMAT_VERSION) {
     mdi_h5_close(f);
-    return mdi_fail("%s: format_version = %lld is not supported (this program reads version %d)", path,
+    return mdi_fail("%s: format_version = %lld is not supported (this program reads versions 1 to %d)", path,
                     (long long)version, MDI_FORMAT_VERSION);
   }
   *out = f;
@@ -400,6 +400,10 @@ int mdi_h5_attr_int_array(struct mdi_h5 *f, const char *obj, const char *attr, i
   return read_attr_numeric(f->file, f->path, obj, attr, H5T_NATIVE_INT64, H5T_INTEGER, out, n, *n);
 }
 
+int mdi_h5_attr_float_array(struct mdi_h5 *f, const char *obj, const char *attr, double *out, int *n) {
+  return read_attr_numeric(f->file, f->path, obj, attr, H5T_NATIVE_DOUBLE, H5T_FLOAT, out, n, *n);
+}
+
 static int read_string_attr(hid_t file, const char *path, const char *obj, const char *attr,
                             char *buf, size_t size) {
   hid_t a = open_attr(file, path, obj, attr);
@@ -448,6 +452,30 @@ static int read_int_field(struct mdi_h5 *f, const char *attr, int *out) {
   return MDI_OK;
 }
 
+/* An optional integer root attribute: left as it is (0) when absent. */
+static int read_optional_int(struct mdi_h5 *f, const char *attr, int *out) {
+  return mdi_h5_attr_exists(f, "/", attr) ? read_int_field(f, attr, out) : MDI_OK;
+}
+
+/* The llama options (docs/FORMAT.md, "Llama-family options"): each root
+ * attribute is present only when it differs from Llama 2's block. */
+static int read_options(struct mdi_h5 *f, struct mdi_hparams *hp) {
+  if (read_optional_int(f, "head_dim", &hp->head_dim) || read_optional_int(f, "rope_dim", &hp->rope_dim) ||
+      read_optional_int(f, "qkv_bias", &hp->qkv_bias) || read_optional_int(f, "out_bias", &hp->out_bias) ||
+      read_optional_int(f, "mlp_bias", &hp->mlp_bias) || read_optional_int(f, "qk_norm", &hp->qk_norm) ||
+      read_optional_int(f, "sliding_window", &hp->sliding_window))
+    return MDI_ERR;
+  if (!mdi_h5_attr_exists(f, "/", "rope_freq_factors")) return MDI_OK;
+  double factors[MDI_ROPE_MAX_FACTORS];
+  int n = MDI_ROPE_MAX_FACTORS;
+  if (mdi_h5_attr_float_array(f, "/", "rope_freq_factors", factors, &n) != MDI_OK ||
+      mdi_h5_attr_string(f, "/", "rope_scaling", hp->rope_scaling, sizeof hp->rope_scaling) != MDI_OK)
+    return MDI_ERR;
+  hp->n_rope_factors = n;
+  for (int i = 0; i < n; i++) hp->rope_factors[i] = (float)factors[i];
+  return MDI_OK;
+}
+
 int mdi_h5_read_hparams(struct mdi_h5 *f, struct mdi_hparams *hp) {
   memset(hp, 0, sizeof *hp);
   double eps, theta;
@@ -462,6 +490,7 @@ int mdi_h5_read_hparams(struct mdi_h5 *f, struct mdi_hparams *hp) {
     return MDI_ERR;
   hp->norm_eps = (float)eps;
   hp->rope_theta = (float)theta;
+  if (read_options(f, hp) != MDI_OK) return MDI_ERR;
   return mdi_hparams_validate(hp, f->path);
 }
 
@@ -530,7 +559,7 @@ int mdi_h5w_create(struct mdi_h5w **out, const char *path) {
   w->file = file;
   w->path = mdi_xstrdup(path);
   if (mdi_h5w_attr_string(w, "/", "format", MDI_FORMAT_NAME) != MDI_OK ||
-      mdi_h5w_attr_int(w, "/", "format_version", MDI_FORMAT_VERSION) != MDI_OK) {
+      mdi_h5w_attr_int(w, "/", "format_version", 1 /* 2 once write_hparams sees an option */) != MDI_OK) {
     mdi_h5w_abandon(w);
     return MDI_ERR;
   }
@@ -682,6 +711,12 @@ int mdi_h5w_attr_int_array(struct mdi_h5w *w, const char *obj, const char *attr,
   return write_attr(w, obj, attr, H5T_STD_I64LE, H5T_NATIVE_INT64, n, values);
 }
 
+int mdi_h5w_attr_float_array(struct mdi_h5w *w, const char *obj, const char *attr, const double *values,
+                             int n) {
+  MDI_ASSERT(n >= 1);
+  return write_attr(w, obj, attr, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, n, values);
+}
+
 int mdi_h5w_attr_string(struct mdi_h5w *w, const char *obj, const char *attr, const char *value) {
   size_t len = strlen(value);
   hid_t t = H5Tcopy(H5T_C_S1);
@@ -692,6 +727,31 @@ int mdi_h5w_attr_string(struct mdi_h5w *w, const char *obj, const char *attr, co
   int rc = write_attr(w, obj, attr, t, t, -1, value);
   H5Tclose(t);
   return rc;
+}
+
+/* The llama options that differ from Llama 2's block, and format_version 2,
+ * which readers of version 1 refuse (they would ignore the options). */
+static int write_options(struct mdi_h5w *w, const struct mdi_hparams *hp) {
+  const int hs = mdi_hparams_head_size(hp), rot = mdi_hparams_rope_dim(hp);
+  if (mdi_h5w_attr_int(w, "/", "format_version", MDI_FORMAT_VERSION) != MDI_OK) return MDI_ERR;
+  if (hp->dim % hp->n_heads != 0 || hs != hp->dim / hp->n_heads)
+    if (mdi_h5w_attr_int(w, "/", "head_dim", hs) != MDI_OK) return MDI_ERR;
+  if (rot != hs && mdi_h5w_attr_int(w, "/", "rope_dim", rot) != MDI_OK) return MDI_ERR;
+  if (hp->n_rope_factors > 0) {
+    double factors[MDI_ROPE_MAX_FACTORS];
+    for (int i = 0; i < hp->n_rope_factors; i++) factors[i] = hp->rope_factors[i];
+    if (mdi_h5w_attr_float_array(w, "/", "rope_freq_factors", factors, hp->n_rope_factors) != MDI_OK ||
+        mdi_h5w_attr_string(w, "/", "rope_scaling", hp->rope_scaling[0] ? hp->rope_scaling : "rope_freqs") != MDI_OK)
+      return MDI_ERR;
+  }
+  const struct {
+    const char *name;
+    int value;
+  } flags[] = {{"qkv_bias", hp->qkv_bias}, {"out_bias", hp->out_bias},       {"mlp_bias", hp->mlp_bias},
+               {"qk_norm", hp->qk_norm},   {"sliding_window", hp->sliding_window}};
+  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+    if (flags[i].value != 0 && mdi_h5w_attr_int(w, "/", flags[i].name, flags[i].value) != MDI_OK) return MDI_ERR;
+  return MDI_OK;
 }
 
 int mdi_h5w_write_hparams(struct mdi_h5w *w, const struct mdi_hparams *hp) {
@@ -706,7 +766,7 @@ int mdi_h5w_write_hparams(struct mdi_h5w *w, const struct mdi_hparams *hp) {
       mdi_h5w_attr_float(w, "/", "rope_theta", hp->rope_theta) ||
       mdi_h5w_attr_int(w, "/", "shared_classifier", hp->shared_classifier))
     return MDI_ERR;
-  return MDI_OK;
+  return mdi_hparams_has_options(hp) ? write_options(w, hp) : MDI_OK;
 }
 
 void mdi_weights_layer_name(char *buf, int layer, const char *tensor) {

@@ -97,6 +97,7 @@ void fuzz_check_located(const struct convert_model_src *src) {
     FUZZ_CHECK(inside(src->classifier.off, emb * (int64_t)convert_src_size(src->classifier.type), size));
   for (int l = 0; l < hp->n_layers; l++)
     for (int t = 0; t < CONVERT_N_LAYER_TENSORS; t++) {
+      if (!convert_layer_tensor_present(hp, (enum convert_layer_tensor)t)) continue;
       int ndims;
       int64_t dims[2];
       convert_layer_shape(hp, (enum convert_layer_tensor)t, &ndims, dims);

@@ -98,17 +98,50 @@ static void test_rope(void) {
   const int head = 8, n = 64, max_seq = 600;
   float *cos_t = mdi_aligned_alloc(max_seq * head / 2 * sizeof(float), "t");
   float *sin_t = mdi_aligned_alloc(max_seq * head / 2 * sizeof(float), "t");
-  mdi_rope_tables(cos_t, sin_t, max_seq, head, 10000.0f);
+  mdi_rope_tables(cos_t, sin_t, max_seq, head, 10000.0f, NULL);
   for (int pos = 0; pos < max_seq; pos += 37) {
     float *a = random_array(n), *b = mdi_aligned_alloc(n * sizeof(float), "t");
     memcpy(b, a, n * sizeof(float));
-    mdi_rope_apply(a, n, head, cos_t + pos * head / 2, sin_t + pos * head / 2);
-    mdi_rope_apply_ref(b, n, head, pos, 10000.0f);
+    mdi_rope_apply(a, n, head, head, cos_t + pos * head / 2, sin_t + pos * head / 2);
+    mdi_rope_apply_ref(b, n, head, head, pos, 10000.0f, NULL);
     /* float angles pos*freq lose ~pos*eps radians, as in llama2.c */
     for (int i = 0; i < n; i++) CHECK_NEAR(a[i], b[i], 2e-4);
     free(a), free(b);
   }
   free(cos_t), free(sin_t);
+}
+
+/* Partial RoPE (the first 6 of 10 dims of a head) with frequency factors:
+ * the untouched dims stay bit for bit, the others match the double twin. */
+static void test_rope_partial(void) {
+  const int head = 10, rot = 6, n = 40, max_seq = 300;
+  const float factors[3] = {1.0f, 2.5f, 32.0f};
+  float *cos_t = mdi_aligned_alloc(max_seq * rot / 2 * sizeof(float), "t");
+  float *sin_t = mdi_aligned_alloc(max_seq * rot / 2 * sizeof(float), "t");
+  mdi_rope_tables(cos_t, sin_t, max_seq, rot, 500000.0f, factors);
+  for (int pos = 0; pos < max_seq; pos += 29) {
+    float *a = random_array(n), *b = mdi_aligned_alloc(n * sizeof(float), "t"), *c = mdi_aligned_alloc(n * sizeof(float), "t");
+    memcpy(b, a, n * sizeof(float));
+    memcpy(c, a, n * sizeof(float));
+    mdi_rope_apply(a, n, head, rot, cos_t + pos * rot / 2, sin_t + pos * rot / 2);
+    mdi_rope_apply_ref(b, n, head, rot, pos, 500000.0f, factors);
+    for (int i = 0; i < n; i++) {
+      CHECK_NEAR(a[i], b[i], 2e-4);
+      if (i % head >= rot) CHECK(a[i] == c[i]);
+    }
+    free(a), free(b), free(c);
+  }
+  free(cos_t), free(sin_t);
+}
+
+/* Per-head RMSNorm (Qwen3's q and k norms) = mdi_rmsnorm_ref on each head. */
+static void test_head_rmsnorm(void) {
+  const int heads = 3, hs = 12;
+  float *x = random_array(heads * hs), *w = random_array(hs), *r = mdi_aligned_alloc(heads * hs * sizeof(float), "t");
+  for (int h = 0; h < heads; h++) mdi_rmsnorm_ref(r + h * hs, x + h * hs, w, hs, 1e-6f);
+  mdi_head_rmsnorm(x, w, heads, hs, 1e-6f);
+  for (int i = 0; i < heads * hs; i++) CHECK_NEAR(x[i], r[i], 1e-5);
+  free(x), free(w), free(r);
 }
 
 static void test_attention(void) {
@@ -160,6 +193,8 @@ int main(void) {
   test_rmsnorm();
   test_swiglu();
   test_rope();
+  test_rope_partial();
+  test_head_rmsnorm();
   test_attention();
   test_softmax();
   test_layernorm_gelu();

@@ -18,6 +18,14 @@ OUT_DIR/gpt2-legacy/    the GPT-2 weights in F16 with the original names (no
 OUT_DIR/llama-tied/     a Llama with tie_word_embeddings (no lm_head.weight),
                         rope_theta 500000, rms_norm_eps 1e-6, and its tokenizer in
                         the newer form (Metaspace pre-tokenizer, no normalizer)
+OUT_DIR/llama-options/  LlamaForCausalLM with attention_bias, mlp_bias, head_dim 24
+                        (q 96 wide for dim 64) and linear rope scaling 2.5
+OUT_DIR/mistral-window/ MistralForCausalLM with sliding_window 7
+OUT_DIR/phi3-partial/   Phi3ForCausalLM: fused qkv_proj and gate_up_proj,
+                        partial_rotary_factor 0.5, sliding_window 11
+OUT_DIR/qwen2-llama3rope/ Qwen2ForCausalLM (q/k/v biases) with Llama 3's rope
+                        scaling at original_max_position_embeddings 64, where
+                        the 20 test positions meet all three frequency bands
 OUT_DIR/encode.jsonl    300 random short texts (ASCII, white space, contractions,
                         Latin-1, general punctuation, CJK, emoji, full-width forms)
                         as prompts of one new token, to compare prompt tokens
@@ -208,6 +216,63 @@ def llama_weights(rng, c):
     return w
 
 
+def family_weights(rng, c, fused=False):
+    """A Llama-family checkpoint's tensors: head_dim from the config, biases where
+    attention_bias / mlp_bias / Qwen2 say, Phi-3's fused projections."""
+    d, h, v, nh = c["hidden_size"], c["intermediate_size"], c["vocab_size"], c["num_attention_heads"]
+    hs = c.get("head_dim") or d // nh
+    q, kv = nh * hs, c["num_key_value_heads"] * hs
+    qkv_bias = c.get("attention_bias") or c["model_type"] == "qwen2"
+    w = {"model.embed_tokens.weight": rng.normal(0, 1.0, (v, d)), "model.norm.weight": 1 + rng.normal(0, 0.1, d),
+         "lm_head.weight": rng.normal(0, 0.5, (v, d))}
+    for l in range(c["num_hidden_layers"]):
+        p = "model.layers.%d." % l
+        w[p + "input_layernorm.weight"] = 1 + rng.normal(0, 0.1, d)
+        w[p + "post_attention_layernorm.weight"] = 1 + rng.normal(0, 0.1, d)
+        a = {"q": linear(rng, q, d), "k": linear(rng, kv, d), "v": linear(rng, kv, d)}
+        if fused:
+            w[p + "self_attn.qkv_proj.weight"] = np.concatenate([a["q"], a["k"], a["v"]])
+        else:
+            for n in "qkv":
+                w[p + "self_attn.%s_proj.weight" % n] = a[n]
+                if qkv_bias:
+                    w[p + "self_attn.%s_proj.bias" % n] = rng.normal(0, 0.2, a[n].shape[0])
+        w[p + "self_attn.o_proj.weight"] = linear(rng, d, q)
+        if c.get("attention_bias"):
+            w[p + "self_attn.o_proj.bias"] = rng.normal(0, 0.2, d)
+        gate, up = linear(rng, h, d), linear(rng, h, d)
+        if fused:
+            w[p + "mlp.gate_up_proj.weight"] = np.concatenate([gate, up])
+        else:
+            w[p + "mlp.gate_proj.weight"], w[p + "mlp.up_proj.weight"] = gate, up
+        w[p + "mlp.down_proj.weight"] = linear(rng, d, h)
+        if c.get("mlp_bias"):
+            for n, size in (("gate", h), ("up", h), ("down", d)):
+                w[p + "mlp.%s_proj.bias" % n] = rng.normal(0, 0.2, size)
+    return w
+
+
+def write_llama_family(out, rng, tok, lcfg):
+    """Options of the Llama family that the llama.cpp fixtures (tests/data/archs) do not
+    cover: Llama's attention_bias, mlp_bias, an explicit head_dim and linear rope
+    scaling; Mistral's sliding window shorter than the test sequence; Phi-3's partial
+    rotary factor with its window."""
+    ocfg = dict(lcfg, head_dim=24, attention_bias=True, mlp_bias=True,
+                rope_scaling={"rope_type": "linear", "factor": 2.5})
+    write_dir(os.path.join(out, "llama-options"), ocfg, tok, family_weights(rng, ocfg))
+    mcfg = dict(lcfg, architectures=["MistralForCausalLM"], model_type="mistral", sliding_window=7, head_dim=16)
+    del mcfg["attention_bias"], mcfg["rope_scaling"]
+    write_dir(os.path.join(out, "mistral-window"), mcfg, tok, family_weights(rng, mcfg))
+    pcfg = dict(lcfg, architectures=["Phi3ForCausalLM"], model_type="phi3", partial_rotary_factor=0.5,
+                sliding_window=11, original_max_position_embeddings=128)
+    write_dir(os.path.join(out, "phi3-partial"), pcfg, tok, family_weights(rng, pcfg, fused=True))
+    qcfg = dict(lcfg, architectures=["Qwen2ForCausalLM"], model_type="qwen2", use_sliding_window=False,
+                rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                              "original_max_position_embeddings": 64})
+    del qcfg["attention_bias"]
+    write_dir(os.path.join(out, "qwen2-llama3rope"), qcfg, tok, family_weights(rng, qcfg))
+
+
 # ---- files ----------------------------------------------------------------------------
 
 
@@ -340,6 +405,7 @@ def main():
     ttok = dict(ltok, normalizer=None,
                 pre_tokenizer={"type": "Metaspace", "replacement": SPACE, "prepend_scheme": "first", "split": False})
     write_dir(os.path.join(out, "llama-tied"), tcfg, ttok, tw)
+    write_llama_family(out, rng, ltok, lcfg)
     write_encode_prompts(os.path.join(out, "encode.jsonl"))
     print("wrote %s: gpt2 (vocab %d), llama (vocab %d) F32/F16/BF16/sharded, llama2c" % (out, 300, len(lvocab)))
 

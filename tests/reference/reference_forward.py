@@ -2,8 +2,9 @@
 """Reference forward pass of a Hugging Face checkpoint directory (numpy,
 float64), computed from its safetensors tensors with Hugging Face's
 conventions: GPT-2's Conv1D (y = x W + b, W stored [in][out]) and gelu_new;
-Llama's RMSNorm, rotate-half RoPE (pairs (i, i + head_size/2)), grouped-query
-attention and SwiGLU.  Independent of the C code and of the converter.
+the Llama family's RMSNorm, rotate-half RoPE (pairs (i, i + rope_dim/2)) with
+its scalings, grouped-query attention, sliding windows and SwiGLU.
+Independent of the C code and of the converter.
 
 usage:
   reference_forward.py DIR logits OUT.txt [--tokens N] [--seed S]
@@ -76,44 +77,86 @@ class Model:
         x = ln(x, pre + "ln_f")
         return x @ w[pre + "wte.weight"].T
 
+    def rope_inv_freq(self, rot):
+        """Inverse frequencies of the rot/2 pairs, with rope_scaling as transformers'
+        ROPE_INIT_FUNCTIONS computes it (linear, llama3)."""
+        c = self.c
+        inv = 1.0 / c.get("rope_theta", 10000.0) ** (np.arange(0, rot, 2) / rot)
+        rs = c.get("rope_scaling") or {}
+        kind = rs.get("rope_type", rs.get("type"))
+        if kind == "linear":
+            inv = inv / rs["factor"]
+        elif kind == "llama3":
+            fac, lo, hi = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"]
+            old = rs["original_max_position_embeddings"]
+            wl = 2 * np.pi / inv
+            scaled = np.where(wl > old / lo, inv / fac, inv)
+            smooth = (old / wl - lo) / (hi - lo)
+            medium = ~(wl < old / hi) & ~(wl > old / lo)
+            inv = np.where(medium, (1 - smooth) * scaled / fac + smooth * scaled, scaled)
+        elif kind not in (None, "default"):
+            sys.exit("rope_scaling %s: not in this reference" % kind)
+        return inv
+
     def llama_forward(self, tokens):
+        """The Llama family as transformers computes it: LlamaForCausalLM (attention_bias,
+        mlp_bias, head_dim, rope_scaling), MistralForCausalLM (sliding_window),
+        Qwen2ForCausalLM (q/k/v biases), Qwen3ForCausalLM (q_norm, k_norm) and
+        Phi3ForCausalLM (fused qkv_proj and gate_up_proj, partial_rotary_factor,
+        sliding_window); biases are used where the checkpoint has them."""
         c, w = self.c, self.w
         pre = "model." if "model.embed_tokens.weight" in w else ""
         d, nh, nkv = c["hidden_size"], c["num_attention_heads"], c.get("num_key_value_heads", c["num_attention_heads"])
-        hs, T, eps = d // nh, len(tokens), c.get("rms_norm_eps", 1e-6)
-        theta = c.get("rope_theta", 10000.0)
+        T, eps = len(tokens), c.get("rms_norm_eps", 1e-6)
+        hs = c.get("head_dim") or d // nh
+        rot = int(hs * c.get("partial_rotary_factor", 1.0))
+        window = c.get("sliding_window") if c["model_type"] in ("mistral", "phi3") else None
 
         def rms(x, name):
             return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * w[name]
 
-        inv_freq = 1.0 / theta ** (np.arange(0, hs, 2) / hs)
-        ang = np.outer(np.arange(T), inv_freq)
+        def proj(x, name):
+            y = x @ w[name + ".weight"].T
+            return y + w[name + ".bias"] if name + ".bias" in w else y
+
+        ang = np.outer(np.arange(T), self.rope_inv_freq(rot))
         cos, sin = np.cos(np.concatenate([ang, ang], -1)), np.sin(np.concatenate([ang, ang], -1))
 
-        def rope(x):  # x [heads][T][hs], rotate-half as transformers' apply_rotary_pos_emb
-            half = hs // 2
-            rot = np.concatenate([-x[..., half:], x[..., :half]], -1)
-            return x * cos + rot * sin
+        def rope(x):  # x [heads][T][hs], rotate-half over the first rot dims as apply_rotary_pos_emb
+            r, rest, half = x[..., :rot], x[..., rot:], rot // 2
+            turned = np.concatenate([-r[..., half:], r[..., :half]], -1)
+            return np.concatenate([r * cos + turned * sin, rest], -1)
 
         x = w[pre + "embed_tokens.weight"][tokens]
         mask = np.triu(np.full((T, T), -np.inf), 1)
+        if window:  # position i sees j > i - window (transformers' sliding window mask)
+            mask = np.where(np.arange(T)[None, :] <= np.arange(T)[:, None] - window, -np.inf, mask)
         for l in range(c["num_hidden_layers"]):
             p = pre + "layers.%d." % l
             h = rms(x, p + "input_layernorm.weight")
-            q = (h @ w[p + "self_attn.q_proj.weight"].T).reshape(T, nh, hs).transpose(1, 0, 2)
-            k = (h @ w[p + "self_attn.k_proj.weight"].T).reshape(T, nkv, hs).transpose(1, 0, 2)
-            v = (h @ w[p + "self_attn.v_proj.weight"].T).reshape(T, nkv, hs).transpose(1, 0, 2)
+            if p + "self_attn.qkv_proj.weight" in w:
+                qkv = proj(h, p + "self_attn.qkv_proj")
+                q, k, v = qkv[:, :nh * hs], qkv[:, nh * hs:(nh + nkv) * hs], qkv[:, (nh + nkv) * hs:]
+            else:
+                q, k, v = (proj(h, p + "self_attn.%s_proj" % n) for n in "qkv")
+            q = q.reshape(T, nh, hs).transpose(1, 0, 2)
+            k = k.reshape(T, nkv, hs).transpose(1, 0, 2)
+            v = v.reshape(T, nkv, hs).transpose(1, 0, 2)
+            if p + "self_attn.q_norm.weight" in w:
+                q, k = rms(q, p + "self_attn.q_norm.weight"), rms(k, p + "self_attn.k_norm.weight")
             q, k = rope(q), rope(k)
             k, v = np.repeat(k, nh // nkv, axis=0), np.repeat(v, nh // nkv, axis=0)
             att = q @ k.transpose(0, 2, 1) / np.sqrt(hs) + mask
             att = np.exp(att - att.max(-1, keepdims=True))
             att /= att.sum(-1, keepdims=True)
-            y = (att @ v).transpose(1, 0, 2).reshape(T, d)
-            x = x + y @ w[p + "self_attn.o_proj.weight"].T
+            y = (att @ v).transpose(1, 0, 2).reshape(T, nh * hs)
+            x = x + proj(y, p + "self_attn.o_proj")
             h = rms(x, p + "post_attention_layernorm.weight")
-            gate = h @ w[p + "mlp.gate_proj.weight"].T
-            up = h @ w[p + "mlp.up_proj.weight"].T
-            x = x + (gate / (1 + np.exp(-gate)) * up) @ w[p + "mlp.down_proj.weight"].T
+            if p + "mlp.gate_up_proj.weight" in w:
+                gate, up = np.split(proj(h, p + "mlp.gate_up_proj"), 2, axis=-1)
+            else:
+                gate, up = proj(h, p + "mlp.gate_proj"), proj(h, p + "mlp.up_proj")
+            x = x + proj(gate / (1 + np.exp(-gate)) * up, p + "mlp.down_proj")
         x = rms(x, pre + "norm.weight")
         head = w["lm_head.weight"] if "lm_head.weight" in w and not c.get("tie_word_embeddings") else \
             w[pre + "embed_tokens.weight"]

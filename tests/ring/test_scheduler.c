@@ -176,7 +176,9 @@ static void test_arrivals_and_end(void) {
 }
 
 static struct mdi_hparams stories260k(void) {
-  return (struct mdi_hparams){"llama", 64, 172, 5, 8, 4, 512, 512, 1e-5f, 10000.0f, 1};
+  return (struct mdi_hparams){.arch = "llama", .dim = 64, .hidden_dim = 172, .n_layers = 5, .n_heads = 8,
+                              .n_kv_heads = 4, .vocab_size = 512, .seq_len = 512, .norm_eps = 1e-5f,
+                              .rope_theta = 10000.0f, .shared_classifier = 1};
 }
 
 static void test_split(void) {

@@ -157,7 +157,7 @@ static void write_gguf(const char *path, const struct model *m, enum output_kind
   add_tensor(t, &nt, "output_norm.weight", 1, DIM, 1, 0, m->final_norm);
   if (ok != OUT_ABSENT)
     add_tensor(t, &nt, "output.weight", 2, DIM, VOCAB, 1, ok == OUT_COPY ? m->emb.h : m->out.h);
-  add_tensor(t, &nt, "rope_freqs.weight", 1, DIM / HEADS / 2, 1, 0, m->extra);
+  add_tensor(t, &nt, "unknown_extra.weight", 1, DIM / HEADS / 2, 1, 0, m->extra);
   for (int l = 0; l < LAYERS; l++) {
     char name[64];
     for (int k = 0; k < 7; k++) {

@@ -6,10 +6,29 @@
 #include <stdint.h>
 
 #define MDI_ARCH_MAX 16
+#define MDI_ROPE_SCALING_MAX 16
+/* RoPE frequency factors: one per rotated pair of a head (rope_dim / 2). */
+#define MDI_ROPE_MAX_FACTORS 256
 
 /* Architectures: "llama" (RMSNorm, RoPE, SwiGLU, grouped-query attention)
  * and "gpt2" (LayerNorm with bias, learned positions, GELU MLP, biased
- * projections, tied classifier). */
+ * projections, tied classifier).
+ *
+ * The llama block has options that today's open models use (docs/FORMAT.md,
+ * "Llama-family options").  Zero in each field means Llama 2's block, so a
+ * zeroed struct with the fields above is a Llama 2 model, and a file states
+ * only the options that differ:
+ *  - head_dim other than dim / n_heads (Qwen3: q is n_heads * head_dim wide
+ *    and wo maps it back to dim);
+ *  - rope_dim < head_dim: only the first rope_dim dims of a head rotate (partial
+ *    RoPE, Phi);
+ *  - rope frequency factors: pair i turns at theta^(-2i/rope_dim) / factor[i]
+ *    (Llama 3's rope scaling, linear scaling, llama.cpp's rope_freqs);
+ *  - biases of q/k/v (Qwen2), of the output projection, of the FFN (Llama's
+ *    attention_bias, mlp_bias);
+ *  - qk_norm: per-head RMSNorm of q and k before RoPE (Qwen3);
+ *  - sliding_window: a position attends to the last sliding_window positions,
+ *    itself included (Mistral v0.1, Phi-3). */
 struct mdi_hparams {
   char arch[MDI_ARCH_MAX]; /* "llama" or "gpt2" */
   int dim;                 /* residual width */
@@ -22,15 +41,39 @@ struct mdi_hparams {
   float norm_eps;          /* RMSNorm epsilon (1e-5 for llama2.c models) */
   float rope_theta;        /* RoPE base (10000); unused by gpt2 */
   int shared_classifier;   /* 1: the classifier is the token embedding */
+  /* llama options; 0 = Llama 2's block */
+  int head_dim;            /* width of a head; 0: dim / n_heads */
+  int rope_dim;            /* rotated dims of a head, even, <= head size; 0: the whole head */
+  int n_rope_factors;      /* 0 (none) or rope_dim / 2 */
+  float rope_factors[MDI_ROPE_MAX_FACTORS]; /* divisors of the pairs' frequencies */
+  char rope_scaling[MDI_ROPE_SCALING_MAX];  /* what made the factors: "linear", "llama3", "rope_freqs"; "" none */
+  int qkv_bias;            /* bq [q_dim], bk, bv [kv_dim] */
+  int out_bias;            /* bo [dim] */
+  int mlp_bias;            /* b1, b3 [hidden_dim], b2 [dim] */
+  int qk_norm;             /* q_norm, k_norm [head_dim] */
+  int sliding_window;      /* 0: full causal attention */
 };
 
 static inline int mdi_hparams_is_gpt2(const struct mdi_hparams *hp) {
   return hp->arch[0] == 'g'; /* validated: "llama" or "gpt2" */
 }
 
-static inline int mdi_hparams_head_size(const struct mdi_hparams *hp) { return hp->dim / hp->n_heads; }
+/* 1 when an option differs from Llama 2's block: the file then needs format
+ * version 2 (docs/FORMAT.md). */
+int mdi_hparams_has_options(const struct mdi_hparams *hp);
+/* The options that differ, for messages: "head_dim 128, qk_norm" ("none"). */
+void mdi_hparams_describe_options(const struct mdi_hparams *hp, char *buf, size_t size);
+
+static inline int mdi_hparams_head_size(const struct mdi_hparams *hp) {
+  return hp->head_dim > 0 ? hp->head_dim : hp->dim / hp->n_heads;
+}
+static inline int mdi_hparams_rope_dim(const struct mdi_hparams *hp) {
+  return hp->rope_dim > 0 ? hp->rope_dim : mdi_hparams_head_size(hp);
+}
+/* Width of q and of the attention output: n_heads * head size. */
+static inline int mdi_hparams_q_dim(const struct mdi_hparams *hp) { return hp->n_heads * mdi_hparams_head_size(hp); }
 static inline int mdi_hparams_kv_dim(const struct mdi_hparams *hp) {
-  return hp->dim / hp->n_heads * hp->n_kv_heads;
+  return hp->n_kv_heads * mdi_hparams_head_size(hp);
 }
 
 /* Check that the values make sense (positive, divisible, below sane limits).

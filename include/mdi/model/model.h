@@ -20,26 +20,31 @@ struct mdi_h5;
 
 struct mdi_layer {
   float *attn_norm;           /* [dim] */
-  struct mdi_matrix wq;       /* [dim][dim] */
+  struct mdi_matrix wq;       /* [q_dim][dim] (q_dim = n_heads * head_size; dim unless head_dim says) */
   struct mdi_matrix wk;       /* [kv_dim][dim] */
   struct mdi_matrix wv;       /* [kv_dim][dim] */
-  struct mdi_matrix wo;       /* [dim][dim] */
+  struct mdi_matrix wo;       /* [dim][q_dim] */
   float *ffn_norm;            /* [dim] */
   struct mdi_matrix w1;       /* [hidden][dim] llama: gate; gpt2: up (c_fc) */
   struct mdi_matrix w2;       /* [dim][hidden] down */
   struct mdi_matrix w3;       /* [hidden][dim] llama only: up */
-  /* gpt2 only (NULL for llama): LayerNorm biases and projection biases */
+  /* gpt2 only (NULL for llama): LayerNorm biases */
   float *attn_norm_bias, *ffn_norm_bias; /* [dim] */
-  float *bq, *bk, *bv, *bo;   /* [dim] */
-  float *b1;                  /* [hidden] */
+  /* projection biases: gpt2 always; llama when hparams say (else NULL) */
+  float *bq;                  /* [q_dim] */
+  float *bk, *bv;             /* [kv_dim] */
+  float *bo;                  /* [dim] */
+  float *b1, *b3;             /* [hidden] (b3: llama's up) */
   float *b2;                  /* [dim] */
+  /* llama with qk_norm: per-head RMSNorm weights of q and k (else NULL) */
+  float *q_norm, *k_norm;     /* [head_size] */
 };
 
 struct mdi_block {
   struct mdi_hparams hp;
   int first, last;            /* global layer indices [first, last) */
   struct mdi_layer *layers;   /* [last - first] */
-  float *rope_cos, *rope_sin; /* [max_seq][head_size/2] */
+  float *rope_cos, *rope_sin; /* [max_seq][rope_dim/2] */
   int max_seq;
   size_t weights_bytes;       /* bytes of the layers' tensors */
 };
@@ -79,9 +84,9 @@ struct mdi_span {
 struct mdi_workspace {
   int max_rows, max_seq;
   float *xb;      /* [max_rows][dim] normalized input / projection output */
-  float *q;       /* [max_rows][dim] */
+  float *q;       /* [max_rows][q_dim] */
   float *k, *v;   /* [max_rows][kv_dim] */
-  float *att;     /* [max_rows][dim] attention output */
+  float *att;     /* [max_rows][q_dim] attention output */
   float *hb, *hb2;/* [max_rows][hidden] */
   float *scores;  /* [threads][n_heads][max_seq] */
   int *row_slot, *row_pos; /* [max_rows] each row's KV-cache slot and position */
@@ -104,7 +109,8 @@ void mdi_workspace_free(struct mdi_workspace *ws);
 typedef void (*mdi_progress_fn)(void *ctx);
 
 /* x[rows][dim] <- block(x) for the spans (sum of n_tokens == rows).  Writes
- * the K/V of every row into its slot at its position, then attends causally. */
+ * the K/V of every row into its slot at its position, then attends causally
+ * (to the last sliding_window positions when the model has a window). */
 void mdi_block_forward(const struct mdi_block *b, struct mdi_kv_cache *kv, struct mdi_workspace *ws,
                        const struct mdi_span *spans, int n_spans, float *x, int rows,
                        mdi_progress_fn progress, void *progress_ctx);

@@ -22,13 +22,19 @@ void mdi_softmax(float *x, int n);
 void mdi_swiglu(float *x, const float *gate, int n);
 void mdi_swiglu_ref(float *x, const float *gate, int n);
 
-/* RoPE tables [max_seq][head_size/2] as llama2.c computes them:
- * freq_i = 1 / theta^(2i/head_size), angle = pos * freq_i. */
-void mdi_rope_tables(float *cos_t, float *sin_t, int max_seq, int head_size, float theta);
-/* Rotate adjacent pairs (2i, 2i+1) of every head of vec[n] (n = heads * head_size)
- * by the angles of row `pos` of the tables. */
-void mdi_rope_apply(float *vec, int n, int head_size, const float *cos_row, const float *sin_row);
-void mdi_rope_apply_ref(float *vec, int n, int head_size, int pos, float theta);
+/* RoPE tables [max_seq][rope_dim/2] as llama2.c computes them (float32):
+ * freq_i = 1 / theta^(2i/rope_dim), divided by factors[i] when factors is not
+ * NULL (rope scaling), angle = pos * freq_i. */
+void mdi_rope_tables(float *cos_t, float *sin_t, int max_seq, int rope_dim, float theta, const float *factors);
+/* Rotate adjacent pairs (2i, 2i+1), i < rope_dim/2, of every head of vec[n]
+ * (n = heads * head_size) by the angles of row `pos` of the tables; the dims
+ * from rope_dim to head_size (partial RoPE) are left as they are. */
+void mdi_rope_apply(float *vec, int n, int head_size, int rope_dim, const float *cos_row, const float *sin_row);
+void mdi_rope_apply_ref(float *vec, int n, int head_size, int rope_dim, int pos, float theta, const float *factors);
+
+/* x[n] = w[n] * x[n] / sqrt(mean(x^2) + eps) for each of the n_heads heads of
+ * x[n_heads * head_size] (Qwen3's q and k norms; w[head_size] is shared). */
+void mdi_head_rmsnorm(float *x, const float *w, int n_heads, int head_size, float eps);
 
 /* Causal attention of one query row at position pos over a cache of
  * positions 0..pos for grouped-query attention: each K/V head is read once

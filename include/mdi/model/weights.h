@@ -17,7 +17,9 @@
 #include "mdi/model/quant.h"
 
 #define MDI_FORMAT_NAME "mdi-llm"
-#define MDI_FORMAT_VERSION 1
+/* Version 2 adds the llama options (docs/FORMAT.md); files without them are
+ * still written as version 1, and both are read. */
+#define MDI_FORMAT_VERSION 2
 #define MDI_MAX_DIMS 4
 
 enum mdi_dtype { MDI_F32 = 0, MDI_I32, MDI_I64, MDI_U8, MDI_I8 };
@@ -67,6 +69,7 @@ int mdi_h5_attr_float(struct mdi_h5 *f, const char *obj, const char *attr, doubl
 int mdi_h5_attr_string(struct mdi_h5 *f, const char *obj, const char *attr, char *buf, size_t size);
 /* 1-D integer attribute: n is in/out (capacity in, count out). */
 int mdi_h5_attr_int_array(struct mdi_h5 *f, const char *obj, const char *attr, int64_t *out, int *n);
+int mdi_h5_attr_float_array(struct mdi_h5 *f, const char *obj, const char *attr, double *out, int *n);
 int mdi_h5_attr_exists(struct mdi_h5 *f, const char *obj, const char *attr);
 
 /* Every dataset of the file, for listings (mdi_convert info). */
@@ -117,6 +120,8 @@ int mdi_h5w_attr_float(struct mdi_h5w *w, const char *obj, const char *attr, dou
 int mdi_h5w_attr_string(struct mdi_h5w *w, const char *obj, const char *attr, const char *value);
 int mdi_h5w_attr_int_array(struct mdi_h5w *w, const char *obj, const char *attr,
                            const int64_t *values, int n);
+int mdi_h5w_attr_float_array(struct mdi_h5w *w, const char *obj, const char *attr, const double *values,
+                             int n);
 
 /* Dataset names of the model (docs/FORMAT.md); buf must hold MDI_NAME_MAX. */
 #define MDI_NAME_MAX 64

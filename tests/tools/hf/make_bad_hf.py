@@ -120,11 +120,33 @@ def missing_tensor(d):
 
 def unsupported_arch(d):
     edit_json(os.path.join(d, "config.json"),
-              lambda c: c.update(architectures=["MistralForCausalLM"], model_type="mistral"))
+              lambda c: c.update(architectures=["GemmaForCausalLM"], model_type="gemma"))
 
 
 def rope_scaling(d):
-    edit_json(os.path.join(d, "config.json"), lambda c: c.update(rope_scaling={"type": "linear", "factor": 2.0}))
+    edit_json(os.path.join(d, "config.json"), lambda c: c.update(rope_scaling={"rope_type": "yarn", "factor": 4.0}))
+
+
+def longrope(d):  # Phi-3 128k, Phi-3.5, Phi-4-mini
+    edit_json(os.path.join(d, "config.json"),
+              lambda c: c.update(architectures=["Phi3ForCausalLM"], model_type="phi3",
+                                 rope_scaling={"type": "longrope", "long_factor": [1.0] * 8,
+                                               "short_factor": [1.0] * 8}))
+
+
+def experts(d):
+    edit_json(os.path.join(d, "config.json"), lambda c: c.update(num_local_experts=8))
+
+
+def qwen_window(d):
+    edit_json(os.path.join(d, "config.json"),
+              lambda c: c.update(architectures=["Qwen2ForCausalLM"], model_type="qwen2", use_sliding_window=True,
+                                 sliding_window=32))
+
+
+def partial_rotary(d):  # 16-dim heads: 0.1 leaves one rotated dim
+    edit_json(os.path.join(d, "config.json"),
+              lambda c: c.update(architectures=["Phi3ForCausalLM"], model_type="phi3", partial_rotary_factor=0.1))
 
 
 def no_config(d):
@@ -163,7 +185,7 @@ def gpt2_untied(d):
 
 KINDS = {f.__name__: f for f in (truncated, header_beyond, header_limit, bad_json, overlap, hole, unknown_dtype,
                                  unsupported_dtype, size_mismatch, shape_config, missing_tensor, unsupported_arch,
-                                 rope_scaling, no_config, shard_missing, shard_wrong_map, tokenizer_unigram,
+                                 rope_scaling, longrope, experts, qwen_window, partial_rotary, no_config, shard_missing, shard_wrong_map, tokenizer_unigram,
                                  tokenizer_merge, gpt2_untied)}
 SOURCE = {"shard_missing": "llama-sharded", "shard_wrong_map": "llama-sharded", "gpt2_untied": "gpt2"}
 
