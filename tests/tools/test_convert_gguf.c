@@ -1,5 +1,5 @@
 /* mdi_convert gguf on GGUF files written here: version 2, alignment 64, F16
- * matrices with F32 norms, metadata other than stories260K's (rope base,
+ * (and, once, BF16) matrices with F32 norms, metadata other than stories260K's (rope base,
  * epsilon), pieces spelled with U+2581, an extra tensor that is ignored, and
  * the three classifier cases (separate, absent, a copy of the embedding).
  * The expected floats of the F16 data are computed with ldexp, apart from
@@ -58,7 +58,7 @@ struct tensor {
   char name[64];
   int ndims;
   uint64_t dims[2];
-  uint32_t type; /* 0 F32, 1 F16 */
+  uint32_t type; /* 0 F32, 1 F16, 30 BF16 */
   const void *data;
   size_t bytes;
 };
@@ -71,29 +71,45 @@ static float half_ref(uint16_t h) {
 }
 
 static uint32_t rng = 12345;
-/* Finite half bits: every sign, exponent 0..30 (subnormals too), mantissa. */
+/* 16-bit patterns finite both as F16 and as BF16: every sign, F16
+ * exponent 0..30 (subnormals too), mantissa; a BF16 exponent of all ones
+ * loses its top bit. */
 static uint16_t next_half(void) {
   rng = rng * 1664525u + 1013904223u;
   uint16_t h = (uint16_t)(rng >> 16);
   if (((h >> 10) & 0x1f) == 0x1f) h = (uint16_t)(h & ~0x4000);
+  if (((h >> 7) & 0xff) == 0xff) h = (uint16_t)(h & ~0x4000);
   return h;
 }
 
-/* F16 data and its expected floats. */
+/* Reference value of bfloat16 bits: the upper half of a float32, written
+ * with ldexp (exponent 8 bits, mantissa 7). */
+static float bf16_ref(uint16_t h) {
+  int exp = (h >> 7) & 0xff, mant = h & 0x7f;
+  float mag = exp == 0 ? ldexpf((float)mant, -133) : ldexpf((float)(128 + mant), exp - 134);
+  return (h & 0x8000) ? -mag : mag;
+}
+
+/* 16-bit data and its expected floats, read as F16 and as BF16. */
 struct half_tensor {
   uint16_t *h;
-  float *want;
+  float *want, *want_bf16;
   size_t n;
 };
 
 static struct half_tensor make_half(size_t n) {
-  struct half_tensor t = {malloc(n * 2), malloc(n * 4), n};
+  struct half_tensor t = {malloc(n * 2), malloc(n * 4), malloc(n * 4), n};
   for (size_t i = 0; i < n; i++) {
     t.h[i] = next_half();
     t.want[i] = half_ref(t.h[i]);
+    t.want_bf16[i] = bf16_ref(t.h[i]);
   }
   return t;
 }
+
+/* The type of the 16-bit matrices of the file being written and checked. */
+static uint32_t mat_type = 1;
+static const float *want(const struct half_tensor *t) { return mat_type == 30 ? t->want_bf16 : t->want; }
 
 static float *make_f32(size_t n) {
   float *f = malloc(n * 4);
@@ -126,9 +142,10 @@ static void make_model(struct model *m) {
 }
 
 static void free_model(struct model *m) {
-  free(m->emb.h), free(m->emb.want), free(m->out.h), free(m->out.want);
+  free(m->emb.h), free(m->emb.want), free(m->emb.want_bf16), free(m->out.h), free(m->out.want),
+      free(m->out.want_bf16);
   for (int l = 0; l < LAYERS; l++) {
-    for (int k = 0; k < 7; k++) free(m->mats[l][k].h), free(m->mats[l][k].want);
+    for (int k = 0; k < 7; k++) free(m->mats[l][k].h), free(m->mats[l][k].want), free(m->mats[l][k].want_bf16);
     free(m->norms[l][0]), free(m->norms[l][1]);
   }
   free(m->final_norm), free(m->extra);
@@ -153,16 +170,16 @@ static void write_gguf(const char *path, const struct model *m, enum output_kind
                        const unsigned char *tok, size_t tok_size) {
   struct tensor t[3 + 9 * LAYERS + 1];
   int nt = 0;
-  add_tensor(t, &nt, "token_embd.weight", 2, DIM, VOCAB, 1, m->emb.h);
+  add_tensor(t, &nt, "token_embd.weight", 2, DIM, VOCAB, mat_type, m->emb.h);
   add_tensor(t, &nt, "output_norm.weight", 1, DIM, 1, 0, m->final_norm);
   if (ok != OUT_ABSENT)
-    add_tensor(t, &nt, "output.weight", 2, DIM, VOCAB, 1, ok == OUT_COPY ? m->emb.h : m->out.h);
+    add_tensor(t, &nt, "output.weight", 2, DIM, VOCAB, mat_type, ok == OUT_COPY ? m->emb.h : m->out.h);
   add_tensor(t, &nt, "unknown_extra.weight", 1, DIM / HEADS / 2, 1, 0, m->extra);
   for (int l = 0; l < LAYERS; l++) {
     char name[64];
     for (int k = 0; k < 7; k++) {
       snprintf(name, sizeof name, "blk.%d.%s.weight", l, mat_gguf[k]);
-      add_tensor(t, &nt, name, 2, (uint64_t)mat_dims[k][1], (uint64_t)mat_dims[k][0], 1,
+      add_tensor(t, &nt, name, 2, (uint64_t)mat_dims[k][1], (uint64_t)mat_dims[k][0], mat_type,
                  m->mats[l][k].h);
     }
     snprintf(name, sizeof name, "blk.%d.attn_norm.weight", l);
@@ -256,17 +273,17 @@ static void check_converted(const char *path, const struct model *m, enum output
   CHECK(hp.rope_theta == 500000.0f);
   CHECK_EQ_INT(hp.shared_classifier, ok != OUT_SEPARATE);
   const int64_t emb[2] = {VOCAB, DIM}, vec[1] = {DIM};
-  CHECK(convert_test_same_floats(f, "embedding", 2, emb, m->emb.want));
+  CHECK(convert_test_same_floats(f, "embedding", 2, emb, want(&m->emb)));
   CHECK(convert_test_same_floats(f, "final_norm", 1, vec, m->final_norm));
   if (ok == OUT_SEPARATE)
-    CHECK(convert_test_same_floats(f, "classifier", 2, emb, m->out.want));
+    CHECK(convert_test_same_floats(f, "classifier", 2, emb, want(&m->out)));
   else
     CHECK(!mdi_h5_exists(f, "classifier"));
   for (int l = 0; l < LAYERS; l++) {
     char n[MDI_NAME_MAX];
     for (int k = 0; k < 7; k++) {
       mdi_weights_layer_name(n, l, mat_ours[k]);
-      CHECK(convert_test_same_floats(f, n, 2, mat_dims[k], m->mats[l][k].want));
+      CHECK(convert_test_same_floats(f, n, 2, mat_dims[k], want(&m->mats[l][k])));
     }
     mdi_weights_layer_name(n, l, "attn_norm");
     CHECK(convert_test_same_floats(f, n, 1, vec, m->norms[l][0]));
@@ -311,6 +328,15 @@ int main(void) {
     CHECK_EQ_INT(convert_test_run(argv), 0);
     check_converted(out, &m, (enum output_kind)ok, tok);
   }
+  /* the same bits as BF16 matrices: widened exactly as the upper half of a float */
+  mat_type = 30;
+  snprintf(gguf, sizeof gguf, "%s/bf16.gguf", dir);
+  snprintf(out, sizeof out, "%s/bf16.h5", dir);
+  printf("BF16 matrices\n");
+  write_gguf(gguf, &m, OUT_SEPARATE, tok, tok_size);
+  char *argv[] = {NULL, "gguf", gguf, out, NULL};
+  CHECK_EQ_INT(convert_test_run(argv), 0);
+  check_converted(out, &m, OUT_SEPARATE, tok);
   free_model(&m);
   free(tok);
   return mdi_test_finish("test_convert_gguf");
