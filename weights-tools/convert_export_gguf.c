@@ -4,9 +4,14 @@
  * be measured on one set of weights (bench/perf.sh --llamacpp).
  *
  * Metadata: general.architecture = llama and the llama.* hyperparameters
- * (rope.dimension_count = head size: mdi-llm rotates adjacent pairs, which is
+ * (rope.dimension_count = rope_dim: mdi-llm rotates adjacent pairs, which is
  * llama.cpp's RoPE for llama; Q/K rows are written as they are, as
- * llama.cpp's llama2.c converter does); tokenizer.ggml.model = llama with the
+ * llama.cpp's llama2.c converter does; attention.key_length/value_length
+ * when head_dim is not dim / n_heads; the rope frequency factors as the
+ * tensor rope_freqs.weight, as convert_hf_to_gguf.py writes Llama 3's; the
+ * biases of Llama's attention_bias/mlp_bias under llama.cpp's names; q/k
+ * norms and sliding windows, which its llama architecture lacks, are
+ * refused); tokenizer.ggml.model = llama with the
  * SentencePiece pieces (' ' written as U+2581, the inverse of `mdi_convert
  * gguf`), scores, token types (BYTE for <0xNN>, CONTROL for BOS and EOS,
  * NORMAL otherwise) and the BOS/EOS ids.  Names: embedding -> token_embd,
@@ -32,8 +37,14 @@
 /* GGUF value types used here */
 enum { T_U32 = 4, T_I32 = 5, T_F32 = 6, T_STRING = 8, T_ARRAY = 9 };
 
+/* llama.cpp's name of each layer tensor (enum convert_layer_tensor order);
+ * NULL for the options llama.cpp's llama architecture lacks (check_source
+ * refuses them). */
 static const char *const gguf_names[CONVERT_N_LAYER_TENSORS] = {
-    "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_down", "ffn_up"};
+    "attn_norm.weight", "attn_q.weight",    "attn_k.weight",   "attn_v.weight", "attn_output.weight",
+    "ffn_norm.weight",  "ffn_gate.weight",  "ffn_down.weight", "ffn_up.weight", "attn_q.bias",
+    "attn_k.bias",      "attn_v.bias",      "attn_output.bias", NULL,           NULL,
+    "ffn_gate.bias",    "ffn_down.bias",    "ffn_up.bias"};
 
 /* One tensor of the output: where it comes from and how it is stored. */
 struct out_tensor {
@@ -114,7 +125,9 @@ static int plan_tensors(struct export_job *j) {
   const int n = convert_tensor_count(&j->hp);
   j->tensors = mdi_calloc((size_t)n, sizeof *j->tensors, "tensor table");
   if (!j->tensors) return MDI_ERR;
-  uint64_t at = 0;
+  /* the rope factors (F32 [rope_dim/2]) go first, at offset 0 */
+  uint64_t at = (uint64_t)j->hp.n_rope_factors * 4;
+  at = (at + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
   for (int i = 0; i < n; i++) {
     struct out_tensor *o = &j->tensors[i];
     convert_tensor_at(&j->hp, i, &o->t);
@@ -122,7 +135,8 @@ static int plan_tensors(struct export_job *j) {
     if (o->t.layer >= 0) {
       int k = 0;
       while (strcmp(convert_layer_tensor_names[k], kind) != 0) k++;
-      snprintf(o->name, sizeof o->name, "blk.%d.%s.weight", o->t.layer, gguf_names[k]);
+      MDI_ASSERT(gguf_names[k] != NULL); /* check_source refused the others */
+      snprintf(o->name, sizeof o->name, "blk.%d.%s", o->t.layer, gguf_names[k]);
     } else {
       snprintf(o->name, sizeof o->name, "%s.weight",
                !strcmp(kind, "embedding") ? "token_embd" : !strcmp(kind, "final_norm") ? "output_norm" : "output");
@@ -143,8 +157,11 @@ static int plan_tensors(struct export_job *j) {
 
 static int write_header(struct export_job *j) {
   const struct mdi_hparams *hp = &j->hp;
-  const uint32_t n_kv = 3 + 10 + 6; /* general.*, llama.*, tokenizer.* written below */
-  if (put(j, "GGUF", 4) || put_u32(j, 3) || put_u64(j, (uint64_t)j->n_tensors) || put_u64(j, n_kv) ||
+  const int hs = mdi_hparams_head_size(hp), own_head = hp->dim % hp->n_heads != 0 || hs != hp->dim / hp->n_heads;
+  const int factors = hp->n_rope_factors > 0;
+  const uint32_t n_kv = 3 + 10 + 6 + (own_head ? 2 : 0); /* general.*, llama.*, tokenizer.* written below */
+  if (put(j, "GGUF", 4) || put_u32(j, 3) || put_u64(j, (uint64_t)j->n_tensors + (uint64_t)factors) ||
+      put_u64(j, n_kv) ||
       kv_str(j, "general.architecture", "llama") || kv_str(j, "general.name", "mdi-llm export") ||
       kv_u32(j, "general.alignment", ALIGNMENT) || kv_u32(j, "llama.context_length", (uint32_t)hp->seq_len) ||
       kv_u32(j, "llama.embedding_length", (uint32_t)hp->dim) ||
@@ -152,10 +169,15 @@ static int write_header(struct export_job *j) {
       kv_u32(j, "llama.block_count", (uint32_t)hp->n_layers) ||
       kv_u32(j, "llama.attention.head_count", (uint32_t)hp->n_heads) ||
       kv_u32(j, "llama.attention.head_count_kv", (uint32_t)hp->n_kv_heads) ||
-      kv_u32(j, "llama.rope.dimension_count", (uint32_t)mdi_hparams_head_size(hp)) ||
+      kv_u32(j, "llama.rope.dimension_count", (uint32_t)mdi_hparams_rope_dim(hp)) ||
+      (own_head && (kv_u32(j, "llama.attention.key_length", (uint32_t)hs) ||
+                    kv_u32(j, "llama.attention.value_length", (uint32_t)hs))) ||
       kv_f32(j, "llama.attention.layer_norm_rms_epsilon", hp->norm_eps) ||
       kv_f32(j, "llama.rope.freq_base", hp->rope_theta) || kv_u32(j, "llama.vocab_size", (uint32_t)hp->vocab_size) ||
       write_tokenizer(j))
+    return MDI_ERR;
+  if (factors && (put_str(j, "rope_freqs.weight", strlen("rope_freqs.weight")) || put_u32(j, 1) ||
+                  put_u64(j, (uint64_t)hp->n_rope_factors) || put_u32(j, 0 /* F32 */) || put_u64(j, 0)))
     return MDI_ERR;
   for (int i = 0; i < j->n_tensors; i++) {
     const struct out_tensor *o = &j->tensors[i];
@@ -190,6 +212,10 @@ static int append_blocks(void *ctx, const char *name, enum mdi_dtype type, const
 }
 
 static int write_data(struct export_job *j) {
+  if (j->hp.n_rope_factors &&
+      (pad(j) != MDI_OK ||
+       convert_output_write(&j->o, j->hp.rope_factors, (size_t)j->hp.n_rope_factors * 4, "rope_freqs") != MDI_OK))
+    return MDI_ERR;
   for (int i = 0; i < j->n_tensors; i++) {
     const struct out_tensor *o = &j->tensors[i];
     if (pad(j) != MDI_OK) return MDI_ERR;
@@ -208,6 +234,9 @@ static int check_source(struct export_job *j, const char *in) {
     return mdi_fail("%s: arch gpt2 cannot be exported to GGUF (export-gguf writes llama models)", in);
   if (mdi_rankfile_is_rankfile(j->src))
     return mdi_fail("%s is one rank's part of a split model; export the whole model file", in);
+  if (j->hp.qk_norm || j->hp.sliding_window)
+    return mdi_fail("%s: export-gguf writes llama.cpp's llama architecture, which has no %s", in,
+                    j->hp.qk_norm ? "q/k norms (qk_norm)" : "sliding window");
   if (mdi_tokenizer_load(&j->tok, j->src) != MDI_OK) return MDI_ERR;
   if (j->tok.kind != MDI_TOKENIZER_SENTENCEPIECE) {
     mdi_tokenizer_free(&j->tok);
