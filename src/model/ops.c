@@ -7,11 +7,22 @@
 
 #include "simd.h"
 
+/* x . x in 8 lanes of fused chains, a fixed reduction, then the tail */
+static float sum_squares(const float *x, int n) {
+  v8f acc = {0};
+  int i = 0;
+  for (; i + 8 <= n; i += 8) acc = fma8(load8(x + i), load8(x + i), acc);
+  float ss = hsum8(acc);
+  for (; i < n; i++) ss = fmaf(x[i], x[i], ss);
+  return ss;
+}
+
 void mdi_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
-  float ss = 0.0f;
-  for (int i = 0; i < n; i++) ss += x[i] * x[i];
-  ss = 1.0f / sqrtf(ss / (float)n + eps);
-  for (int i = 0; i < n; i++) out[i] = w[i] * (ss * x[i]);
+  const float ss = 1.0f / sqrtf(sum_squares(x, n) / (float)n + eps);
+  const v8f s8 = (v8f){0} + ss;
+  int i = 0;
+  for (; i + 8 <= n; i += 8) store8(out + i, load8(w + i) * (s8 * load8(x + i)));
+  for (; i < n; i++) out[i] = w[i] * (ss * x[i]);
 }
 
 void mdi_rmsnorm_ref(float *out, const float *x, const float *w, int n, float eps) {
@@ -22,13 +33,24 @@ void mdi_rmsnorm_ref(float *out, const float *x, const float *w, int n, float ep
 }
 
 void mdi_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps) {
-  float mean = 0.0f;
-  for (int i = 0; i < n; i++) mean += x[i];
+  v8f acc = {0};
+  int i = 0;
+  for (; i + 8 <= n; i += 8) acc += load8(x + i);
+  float mean = hsum8(acc);
+  for (; i < n; i++) mean += x[i];
   mean /= (float)n;
-  float var = 0.0f;
-  for (int i = 0; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
+  const v8f m8 = (v8f){0} + mean;
+  acc = (v8f){0};
+  for (i = 0; i + 8 <= n; i += 8) {
+    const v8f d = load8(x + i) - m8;
+    acc = fma8(d, d, acc);
+  }
+  float var = hsum8(acc);
+  for (; i < n; i++) var = fmaf(x[i] - mean, x[i] - mean, var);
   const float scale = 1.0f / sqrtf(var / (float)n + eps);
-  for (int i = 0; i < n; i++) out[i] = (x[i] - mean) * scale * w[i] + b[i];
+  const v8f s8 = (v8f){0} + scale;
+  for (i = 0; i + 8 <= n; i += 8) store8(out + i, fma8((load8(x + i) - m8) * s8, load8(w + i), load8(b + i)));
+  for (; i < n; i++) out[i] = fmaf((x[i] - mean) * scale, w[i], b[i]);
 }
 
 void mdi_layernorm_ref(float *out, const float *x, const float *w, const float *b, int n, float eps) {
@@ -69,11 +91,13 @@ void mdi_softmax(float *x, int n) {
   for (int i = 0; i < n; i++) x[i] /= sum;
 }
 
+/* silu(v) * g of 8 lanes: v / (1 + e^-v) as v * (1 / (1 + e^-v)) */
+static inline v8f swiglu8(v8f v, v8f g) { return v * (1.0f / (1.0f + exp8(-v))) * g; }
+
 void mdi_swiglu(float *x, const float *gate, int n) {
-  for (int i = 0; i < n; i++) {
-    float v = x[i];
-    x[i] = v * (1.0f / (1.0f + expf(-v))) * gate[i];
-  }
+  int i = 0;
+  for (; i + 8 <= n; i += 8) store8(x + i, swiglu8(load8(x + i), load8(gate + i)));
+  if (i < n) store8_n(x + i, swiglu8(load8_n(x + i, n - i), load8_n(gate + i, n - i)), n - i); /* the same lanes */
 }
 
 void mdi_swiglu_ref(float *x, const float *gate, int n) {
@@ -119,6 +143,36 @@ void mdi_rope_apply_ref(float *vec, int n, int head_size, int rope_dim, int pos,
 
 void mdi_head_rmsnorm(float *x, const float *w, int n_heads, int head_size, float eps) {
   for (int h = 0; h < n_heads; h++) mdi_rmsnorm(x + (size_t)h * head_size, x + (size_t)h * head_size, w, head_size, eps);
+}
+
+/* Softmax of attention scores x[n] in place: the maximum, e^(x - max) in
+ * vectors (a padded vector for the tail), their sum in 8 lanes then in a
+ * fixed order.  Depends on n and the values only, so a row's attention is
+ * the same whatever batch it is computed in.  (mdi_softmax, with expf, is
+ * the sampler's: it reproduces run.c's probabilities.) */
+static void softmax_scores(float *x, int n) {
+  v8f m8 = (v8f){0} + x[0];
+  int i = 0;
+  for (; i + 8 <= n; i += 8) m8 = max8(m8, load8(x + i));
+  float max = m8[0];
+  for (int l = 1; l < 8; l++) max = m8[l] > max ? m8[l] : max;
+  for (; i < n; i++) max = x[i] > max ? x[i] : max;
+  const v8f mx = (v8f){0} + max;
+  v8f acc = {0};
+  for (i = 0; i + 8 <= n; i += 8) {
+    const v8f e = exp8(load8(x + i) - mx);
+    store8(x + i, e);
+    acc += e;
+  }
+  float sum = hsum8(acc);
+  if (i < n) {
+    const v8f e = exp8(load8_n(x + i, n - i) - mx);
+    store8_n(x + i, e, n - i);
+    for (int l = 0; l < n - i; l++) sum += e[l];
+  }
+  const v8f s8 = (v8f){0} + sum;
+  for (i = 0; i + 8 <= n; i += 8) store8(x + i, load8(x + i) / s8);
+  for (; i < n; i++) x[i] /= sum;
 }
 
 /* q . k over one head: 8 lanes of fused multiply-adds, then a fixed
@@ -203,7 +257,7 @@ void mdi_attention_kv_head(float *out, const float *q, const float *keys, const 
       scratch[(size_t)g * T + t] = dot_head(q + (kh * group + g) * head_size, k, head_size) * scale;
   }
   for (int g = 0; g < group; g++) {
-    mdi_softmax(scratch + (size_t)g * T, T);
+    softmax_scores(scratch + (size_t)g * T, T);
     weighted_sum(out + (kh * group + g) * head_size, scratch + (size_t)g * T, vcache, T, head_size);
   }
 }

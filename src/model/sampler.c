@@ -13,6 +13,7 @@
 
 #include "mdi/base/error.h"
 #include "mdi/model/ops.h"
+#include "simd.h"
 
 void mdi_sampler_init(struct mdi_sampler *s, const struct mdi_sampler_params *p, uint64_t seed) {
   s->params = *p;
@@ -30,11 +31,34 @@ uint32_t mdi_rng_u32(uint64_t *state) {
 /* 24 random bits scaled to [0, 1): every value is exact in float. */
 float mdi_rng_f32(uint64_t *state) { return (float)(mdi_rng_u32(state) >> 8) / 16777216.0f; }
 
-int mdi_argmax(const float *x, int n) {
+static int argmax_scalar(const float *x, int n) {
   int best = 0;
   for (int i = 1; i < n; i++)
     if (x[i] > x[best]) best = i;
   return best;
+}
+
+/* The first index of the largest value: the maximum in vectors, then the
+ * first element equal to it (the same index as the scalar scan when no
+ * value is NaN; with a NaN the scalar scan decides). */
+int mdi_argmax(const float *x, int n) {
+  if (n < 64) return argmax_scalar(x, n);
+  v8f m = load8(x);
+  v8i nan = m != m;
+  int i = 8;
+  for (; i + 8 <= n; i += 8) {
+    const v8f v = load8(x + i);
+    nan |= v != v;
+    m = max8(m, v);
+  }
+  float max = m[0];
+  int any_nan = 0;
+  for (int l = 0; l < 8; l++) any_nan |= nan[l], max = m[l] > max ? m[l] : max;
+  for (; i < n; i++) any_nan |= x[i] != x[i], max = x[i] > max ? x[i] : max;
+  if (any_nan) return argmax_scalar(x, n);
+  for (i = 0; x[i] != max; i++) {
+  }
+  return i;
 }
 
 int mdi_argmax_above(const float *x, int n) {

@@ -86,12 +86,18 @@ static void test_rmsnorm(void) {
 static void test_swiglu(void) {
   const int n = 100;
   float *x = random_array(n), *g = random_array(n), *y = mdi_aligned_alloc(n * sizeof(float), "t");
+  float *z = mdi_aligned_alloc(n * sizeof(float), "t");
+  for (int i = 0; i < n; i++) x[i] *= 6;
+  x[0] = 95.0f, x[1] = -95.0f, x[2] = 0.0f, x[3] = 1e-30f; /* e^-v beyond float, and tiny v */
   memcpy(y, x, n * sizeof(float));
-  for (int i = 0; i < n; i++) x[i] *= 6, y[i] *= 6;
+  memcpy(z, x, n * sizeof(float));
   mdi_swiglu(x, g, n);
   mdi_swiglu_ref(y, g, n);
-  for (int i = 0; i < n; i++) CHECK_NEAR(x[i], y[i], 1e-5);
-  free(x), free(g), free(y);
+  for (int i = 0; i < n; i++) CHECK_NEAR(x[i], y[i], 1e-6 * (1 + fabs(y[i])));
+  /* the same values in pieces of any length: a lane does not depend on its place */
+  for (int i = 0, len = 1; i < n; i += len, len = len % 11 + 2) mdi_swiglu(z + i, g + i, i + len > n ? n - i : len);
+  CHECK(memcmp(x, z, n * sizeof(float)) == 0);
+  free(x), free(g), free(y), free(z);
 }
 
 static void test_rope(void) {

@@ -301,8 +301,48 @@ static void test_reference_run_coins(void) {
   }
 }
 
+/* run.c's scan: the first index of the largest value, NaN never larger */
+static int argmax_ref(const float *x, int n) {
+  int best = 0;
+  for (int i = 1; i < n; i++)
+    if (x[i] > x[best]) best = i;
+  return best;
+}
+
+/* The vectorized argmax over vocabulary-sized rows equals the scan, with
+ * ties, signed zeros, infinities and NaNs anywhere; mdi_argmax_above and
+ * the combination rank 0 makes of the classifier tail (sampler.h). */
+static void test_argmax_long(void) {
+  const int n = 1000;
+  float *x = malloc(n * sizeof(float));
+  uint64_t st = 12345;
+  for (int round = 0; round < 400; round++) {
+    const int len = 1 + (int)(mdi_rng_u32(&st) % n);
+    for (int i = 0; i < len; i++) x[i] = (float)(mdi_rng_u32(&st) % 50) - 60.0f; /* many ties */
+    const int kind = round % 6;
+    const int at = (int)(mdi_rng_u32(&st) % len);
+    if (kind == 1) x[at] = NAN;
+    if (kind == 2) x[0] = NAN;
+    if (kind == 3) x[at] = INFINITY, x[(at * 7) % len] = INFINITY;
+    if (kind == 4) for (int i = 0; i < len; i++) x[i] = i % 3 ? 0.0f : -0.0f;
+    if (kind == 5) for (int i = 0; i < len; i++) x[i] = -INFINITY;
+    CHECK_EQ_INT(mdi_argmax(x, len), argmax_ref(x, len));
+    /* the classifier tail: rows [v, len) on the last rank */
+    const int v = 1 + (int)(mdi_rng_u32(&st) % len);
+    if (v < len && kind != 2) {
+      const int a = mdi_argmax(x, v), t = mdi_argmax_above(x + v, len - v);
+      const int combined = t >= 0 && x[v + t] > x[a] ? v + t : a;
+      CHECK_EQ_INT(combined, argmax_ref(x, len));
+    }
+  }
+  const float none[3] = {-INFINITY, NAN, -INFINITY};
+  CHECK_EQ_INT(mdi_argmax_above(none, 3), -1);
+  free(x);
+}
+
 int main(void) {
   test_rng();
+  test_argmax_long();
   test_greedy();
   test_temperature();
   test_multinomial();
