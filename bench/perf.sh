@@ -16,6 +16,8 @@
 #   --big                 also measure single-sequence decode on a big preset, fp32 and quantized
 #                         (skipped with a note when memory is short)
 #   --big-preset NAME     the big preset (default tinyllama1.1b, 4.4 GB fp32; llama3.2-1b: 4.9 GB)
+#   --types "q8_0 q4_0 q4_k"  quantized types measured beside float32 ("" = float32 only; the Q4_K_M
+#                         per-rank bytes row needs q4_k or --llamacpp)
 #   --repeats R           rounds of every point (default 3, --quick 1); medians are reported
 #   --threads "1 2"       thread counts (mdi_pipeline --threads N, run.c OMP_NUM_THREADS=N)
 #   --steps S             positions per sequence (default 256, --quick 64): run.c -n S, mdi_pipeline
@@ -55,7 +57,7 @@ log() { echo "perf.sh: $*" >&2; }
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 OUT="" QUICK=0 PRESET=stories110M BIG=0 REPEATS="" THREADS="1 2" STEPS="" PREFILL=500 LLAMA2C=${MDI_LLAMA2C:-} USE_LLAMA2C=1
-LLAMACPP="" BIG_PRESET=tinyllama1.1b
+LLAMACPP="" BIG_PRESET=tinyllama1.1b QTYPES="q8_0 q4_0 q4_k"
 BINDS="core none" STREAM_MIB="" SEED=1 CACHE="" RUN_TIMEOUT=900
 CMDLINE=$(printf "%q " "$0" "$@")
 while [ $# -gt 0 ]; do
@@ -65,6 +67,7 @@ while [ $# -gt 0 ]; do
     --model-preset) PRESET=${2:?--model-preset needs a name}; shift 2 ;;
     --big) BIG=1; shift ;;
     --big-preset) BIG_PRESET=${2:?--big-preset needs a name}; shift 2 ;;
+    --types) QTYPES=$2; shift 2 ;;
     --repeats) REPEATS=${2:?}; shift 2 ;;
     --threads) THREADS=${2:?}; shift 2 ;;
     --steps) STEPS=${2:?}; shift 2 ;;
@@ -92,6 +95,9 @@ for v in $THREADS "$REPEATS" "$STEPS" "$PREFILL" "$STREAM_MIB" "$SEED" "$RUN_TIM
   is_int "$v" && [ "$v" -ge 1 ] || die "'$v' is not a positive integer"
 done
 [ "$STEPS" -ge 16 ] || die "--steps $STEPS: at least 16"
+for q in $QTYPES; do
+  case "$q" in q8_0 | q4_0 | q4_k) ;; *) die "--types: '$q' is not one of q8_0 q4_0 q4_k" ;; esac
+done
 for b in $BINDS; do
   case "$b" in core | none | socket | hwthread | numa) ;; *) die "--bind: unknown policy '$b'" ;; esac
 done
@@ -248,7 +254,6 @@ BPT=$(bytes_per_token "$MODEL_INFO")
 if [ -n "$RUNC" ]; then export_llama2c "$MODEL"; fi
 [ "$STEPS" -le "$SEQ_LEN" ] || die "--steps $STEPS is longer than $PRESET's seq_len $SEQ_LEN"
 # the quantized versions: Q8_0 and Q4_0, and Q4_K (as llama-quantize --pure makes them)
-QTYPES="q8_0 q4_0 q4_k"
 declare -A QMODEL QBPT
 for q in $QTYPES; do
   QMODEL[$PRESET.$q]=$(quantized "$MODEL" "$q")
@@ -264,8 +269,8 @@ if [ -n "$LLAMACPP" ]; then
   GGUF_Q4KM=${MODEL%.h5}.q4_k_m.gguf
 else
   # without llama.cpp, the Q4_K file's own export is "the GGUF" of the per-rank bytes row
-  MODEL_Q4KM=${QMODEL[$PRESET.q4_k]}
-  GGUF_Q4KM=$(gguf "$MODEL_Q4KM")
+  MODEL_Q4KM=${QMODEL[$PRESET.q4_k]:-}
+  [ -z "$MODEL_Q4KM" ] || GGUF_Q4KM=$(gguf "$MODEL_Q4KM")
 fi
 
 BIG_MODEL="" BIG_NOTE="" BIG_BPT=""
@@ -564,7 +569,8 @@ for ((ROUND = 1; ROUND <= REPEATS; ROUND++)); do
     done
   done
   # each rank's weights of llama.cpp's Q4_K_M file against the GGUF's tensors (once)
-  [ "$ROUND" != 1 ] || mdi K2 "$PRESET.q4_k_m" "$MODEL_Q4KM" 1 2 none -p "$PROMPT" -n 8 -b 1 --max-seq-len "$MAXSEQ"
+  [ "$ROUND" != 1 ] || [ -z "$MODEL_Q4KM" ] ||
+    mdi K2 "$PRESET.q4_k_m" "$MODEL_Q4KM" 1 2 none -p "$PROMPT" -n 8 -b 1 --max-seq-len "$MAXSEQ"
   # 2 ranks x 1 thread against 1 rank x 1 thread, 16 sequences
   batch A "$PRESET" "$MODEL" 1 16 1 16 1 none
   for b in $BINDS; do
