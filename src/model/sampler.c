@@ -82,57 +82,14 @@ static int sample_mult(const float *probs, int n, float coin, int fallback) {
   return fallback;
 }
 
-/* Descending by probability, 0 for ties: run.c's comparator.  glibc's qsort
- * then keeps tied entries in index order, as it does for run.c. */
-static int prob_desc(const void *a, const void *b) {
-  const struct mdi_prob_index *x = a, *y = b;
-  if (x->prob > y->prob) return -1;
-  if (x->prob < y->prob) return 1;
-  return 0;
-}
-
-/* Nucleus sampling as run.c's sample_topp: candidates below
- * (1 - topp) / (n - 1) cannot be in the nucleus and are not sorted; the
- * sorted list is cut after the entry where the running sum passes topp, and
- * coin is scaled by that sum.  scratch holds n entries. */
-static int sample_topp(const float *probs, int n, float topp, struct mdi_prob_index *scratch,
-                       float coin) {
-  const float cutoff = (1.0f - topp) / (float)(n - 1);
-  int n0 = 0;
-  for (int i = 0; i < n; i++) {
-    if (probs[i] >= cutoff) {
-      scratch[n0].index = i;
-      scratch[n0].prob = probs[i];
-      n0++;
-    }
-  }
-  /* only when topp < 1/n and probs are near uniform (run.c reads
-   * scratch[-1] there) */
-  if (n0 == 0) return mdi_argmax(probs, n);
-  qsort(scratch, (size_t)n0, sizeof *scratch, prob_desc);
-  float cumulative = 0.0f;
-  int last = n0 - 1;
-  for (int i = 0; i < n0; i++) {
-    cumulative += scratch[i].prob;
-    if (cumulative > topp) {
-      last = i;
-      break;
-    }
-  }
-  float r = coin * cumulative;
-  float cdf = 0.0f;
-  for (int i = 0; i <= last; i++) {
-    cdf += scratch[i].prob;
-    if (r < cdf) return scratch[i].index;
-  }
-  return scratch[last].index;
-}
-
 /* a ranks before b: larger value, then lower index (a strict total order,
- * so top_k = 1 picks what mdi_argmax picks). */
+ * so top_k = 1 picks what mdi_argmax picks, and a sort by it puts equal
+ * probabilities in index order as run.c's qsort does). */
 static int ranks_before(const struct mdi_prob_index *a, const struct mdi_prob_index *b) {
   return a->prob > b->prob || (a->prob == b->prob && a->index < b->index);
 }
+
+static int by_rank(const void *a, const void *b) { return ranks_before(a, b) ? -1 : ranks_before(b, a) ? 1 : 0; }
 
 static void swap_entries(struct mdi_prob_index *a, struct mdi_prob_index *b) {
   struct mdi_prob_index tmp = *a;
@@ -156,6 +113,56 @@ static void select_top(struct mdi_prob_index *x, int n, int k) {
     else
       hi = store - 1;
   }
+}
+
+/* Nucleus sampling as run.c's sample_topp: candidates below
+ * (1 - topp) / (n - 1) cannot be in the nucleus and are not sorted; the
+ * sorted list is cut after the entry where the running sum passes topp, and
+ * coin is scaled by that sum.  run.c sorts every candidate (glibc's qsort
+ * keeps ties in index order); here only the top k are selected and sorted,
+ * k growing until the running sum passes topp: the same prefix in the same
+ * order (ranks_before is that order), so the same sums and token, without
+ * sorting a flat distribution's whole vocabulary.  scratch holds n entries. */
+static int sample_topp(const float *probs, int n, float topp, struct mdi_prob_index *scratch,
+                       float coin) {
+  const float cutoff = (1.0f - topp) / (float)(n - 1);
+  int n0 = 0;
+  for (int i = 0; i < n; i++) {
+    if (probs[i] >= cutoff) {
+      scratch[n0].index = i;
+      scratch[n0].prob = probs[i];
+      n0++;
+    }
+  }
+  /* only when topp < 1/n and probs are near uniform (run.c reads
+   * scratch[-1] there) */
+  if (n0 == 0) return mdi_argmax(probs, n);
+  /* no entry is above the largest probability: the nucleus has at least
+   * topp / max of them (a flat distribution's nearly all: sort them all) */
+  float max = 0.0f;
+  for (int i = 0; i < n0; i++) max = scratch[i].prob > max ? scratch[i].prob : max;
+  const double least = max > 0.0f ? (double)topp / max : n0;
+  int k = least > n0 / 2 ? n0 : least > 256 ? (int)least + 1 : 256 < n0 ? 256 : n0;
+  float cumulative = 0.0f;
+  int last = -1;
+  for (;; k = 4 * k < n0 ? 4 * k : n0) {
+    if (k < n0) select_top(scratch, n0, k);
+    qsort(scratch, (size_t)k, sizeof *scratch, by_rank);
+    cumulative = 0.0f;
+    for (int i = 0; i < k && last < 0; i++) {
+      cumulative += scratch[i].prob;
+      if (cumulative > topp) last = i;
+    }
+    if (last >= 0 || k == n0) break;
+  }
+  if (last < 0) last = n0 - 1;
+  float r = coin * cumulative;
+  float cdf = 0.0f;
+  for (int i = 0; i <= last; i++) {
+    cdf += scratch[i].prob;
+    if (r < cdf) return scratch[i].index;
+  }
+  return scratch[last].index;
 }
 
 /* Set every logit outside the k largest to -inf, so that the softmax gives

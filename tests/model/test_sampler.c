@@ -4,6 +4,7 @@
  * sampled token. */
 #include <stdint.h>
 
+#include "mdi/model/ops.h"
 #include "mdi/model/sampler.h"
 #include "mdi_test.h"
 
@@ -301,6 +302,32 @@ static void test_reference_run_coins(void) {
   }
 }
 
+/* Nucleus sampling on a vocabulary of 4000: flat rows (the nucleus is
+ * hundreds or thousands of tokens, so the sorted prefix grows once or
+ * several times), peaked rows and rows of many ties, top_p from 0.1 to
+ * 0.99: the token run.c's full sort would give. */
+static void test_top_p_large(void) {
+  enum { V = 4000 };
+  static struct mdi_prob_index scratch[V];
+  static float x[V], probs[V];
+  const float tops[6] = {0.1f, 0.3f, 0.9f, 0.15f, 0.95f, 0.99f};
+  const float scales[3] = {0.5f, 6.0f, 40.0f};
+  uint64_t coins = 777;
+  for (int trial = 0; trial < 36; trial++) {
+    random_logits(x, V, scales[trial % 3]);
+    if (trial % 4 == 3)
+      for (int i = 0; i < V; i++) x[i] = (float)(i % 7); /* ties everywhere */
+    const float topp = tops[trial % 6];
+    memcpy(probs, x, sizeof x);
+    mdi_softmax(probs, V);
+    struct mdi_sampler s;
+    struct mdi_sampler_params p = {1.0f, topp, 0};
+    mdi_sampler_init(&s, &p, coins);
+    const float coin = mdi_rng_f32(&coins);
+    CHECK_EQ_INT(mdi_sampler_sample(&s, x, V, scratch), ref_topp(probs, V, topp, coin));
+  }
+}
+
 /* run.c's scan: the first index of the largest value, NaN never larger */
 static int argmax_ref(const float *x, int n) {
   int best = 0;
@@ -349,5 +376,6 @@ int main(void) {
   test_top_p();
   test_top_k();
   test_reference_run_coins();
+  test_top_p_large();
   return mdi_test_finish("test_sampler");
 }
