@@ -236,8 +236,10 @@ int convert_llama2c_locate(struct convert_input *in, struct convert_model_src *s
 struct gguf_file;
 int convert_gguf_locate(struct gguf_file *g, struct convert_model_src *src,
                         struct mdi_tokenizer *tok);
-/* The tokenizer of an open GGUF file from its tokenizer.ggml.* metadata, for
- * a model of `vocab` tokens (convert_gguf_tokenizer.c). */
+/* The tokenizer of an open GGUF file from llama.cpp's tokenizer.ggml.*
+ * metadata and tokenizer.chat_template, for a model of `vocab` tokens
+ * (convert_gguf_tokenizer.c): "llama" vocabularies as the sentencepiece
+ * kind, "gpt2" ones as an hf pipeline chosen by tokenizer.ggml.pre. */
 int convert_gguf_read_tokenizer(struct gguf_file *g, int vocab, struct mdi_tokenizer *t);
 
 /* Write the whole model file `out` (hparams, tensors one by one, tokenizer);

@@ -331,7 +331,7 @@ static uint8_t *pack_pieces(const struct vocab *v, int64_t *offsets) {
   offsets[0] = 0;
   for (int i = 0; i < v->n; i++) {
     const size_t len = v->pieces[i] ? strlen(v->pieces[i]) : 0;
-    memcpy(p + offsets[i], v->pieces[i], len);
+    if (len) memcpy(p + offsets[i], v->pieces[i], len); /* no piece: NULL */
     offsets[i + 1] = offsets[i] + (int64_t)len;
   }
   return p;

@@ -243,6 +243,16 @@ static void print_tokenizer(const struct mdi_tokenizer *t) {
            t->n_merges);
   else
     printf("  byte pieces       %d of 256 (<0x00>..<0xFF>)\n", bytes);
+  if (t->kind == MDI_TOKENIZER_HF) {
+    int special = 0;
+    for (int i = 0; i < t->vocab_size; i++) special += mdi_tokenizer_is_special(t, i);
+    printf("  merges            %d\n  special tokens    %d\n", t->n_merges, special);
+  } else if (t->n_special) {
+    printf("  special tokens    %d besides BOS and EOS\n", t->n_special);
+  }
+  printf("  chat format       %s\n", t->chat_format[0]  ? t->chat_format
+                                   : t->chat_template ? "none (the template is none of the built-in formats)"
+                                                      : "none (no chat template)");
 }
 
 static void print_hparams(const struct mdi_hparams *hp) {

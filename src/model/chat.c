@@ -134,12 +134,19 @@ static int llama2(const struct conv *c, struct buf *b, const void *arg) {
   return MDI_OK;
 }
 
-static void llama3_header(struct buf *b, const char *role, struct span content) {
-  puts_(b, "<|start_header_id|>");
+/* One message as open + role + sep + content + close, the shape of the
+ * header-based formats (Llama 3, ChatML, Phi-4). */
+static void turn(struct buf *b, const char *open, const char *role, const char *sep, struct span content,
+                 const char *close) {
+  puts_(b, open);
   puts_(b, role);
-  puts_(b, "<|end_header_id|>\n\n");
+  puts_(b, sep);
   put_span(b, content);
-  puts_(b, "<|eot_id|>");
+  puts_(b, close);
+}
+
+static void llama3_header(struct buf *b, const char *role, struct span content) {
+  turn(b, "<|start_header_id|>", role, "<|end_header_id|>\n\n", content, "<|eot_id|>");
 }
 
 static int llama3(const struct conv *c, struct buf *b, const void *arg) {
@@ -184,11 +191,7 @@ static int llama31(const struct conv *c, struct buf *b, const void *arg) {
 }
 
 static void chatml(struct buf *b, const char *role, struct span content) {
-  puts_(b, "<|im_start|>");
-  puts_(b, role);
-  puts_(b, "\n");
-  put_span(b, content);
-  puts_(b, "<|im_end|>\n");
+  turn(b, "<|im_start|>", role, "\n", content, "<|im_end|>\n");
 }
 
 /* Qwen's tool results: consecutive tool messages share one user turn. */
@@ -371,13 +374,7 @@ static int phi3_original(const struct conv *c, struct buf *b, const void *arg) {
 
 static int phi4(const struct conv *c, struct buf *b, const void *arg) {
   (void)arg;
-  for (int i = 0; i < c->n; i++) {
-    puts_(b, "<|");
-    puts_(b, c->m[i].role);
-    puts_(b, "|>");
-    puts_(b, c->m[i].content);
-    puts_(b, "<|end|>");
-  }
+  for (int i = 0; i < c->n; i++) turn(b, "<|", c->m[i].role, "|>", whole(c->m[i].content), "<|end|>");
   puts_(b, c->opt->add_generation_prompt ? "<|assistant|>" : c->eos);
   return MDI_OK;
 }

@@ -189,6 +189,7 @@ void mdi_tokenizer_free(struct mdi_tokenizer *t) {
   free(t->merge_table);
   mdi_hf_pipeline_free(t->hf);
   free(t->chat_template);
+  free(t->special_ids);
   memset(t, 0, sizeof *t);
 }
 
@@ -264,6 +265,54 @@ static int check_text(const char *text, size_t len) {
   return MDI_OK;
 }
 
+int mdi_tokenizer_set_special(struct mdi_tokenizer *t, const int *ids, int n, const char *source) {
+  for (int i = 0; i < n; i++)
+    if (ids[i] < 0 || ids[i] >= t->vocab_size || t->piece_lens[ids[i]] == 0)
+      return mdi_fail("%s: special token id %d is outside the vocabulary [0, %d) or has no piece",
+                      source ? source : "tokenizer", ids[i], t->vocab_size);
+  free(t->special_ids);
+  t->special_ids = mdi_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *ids, "special tokens");
+  memcpy(t->special_ids, ids, (size_t)n * sizeof *ids);
+  t->n_special = n;
+  return MDI_OK;
+}
+
+/* The longest special token's piece at text[i..len) (BOS, EOS and
+ * special_ids), or -1. */
+static int special_at(const struct mdi_tokenizer *t, const char *text, size_t len, size_t i) {
+  int best = -1;
+  for (int k = -2; k < t->n_special; k++) {
+    const int id = k == -2 ? t->bos_id : k == -1 ? t->eos_id : t->special_ids[k], n = t->piece_lens[id];
+    if (n == 0) continue;
+    if ((size_t)n <= len - i && text[i] == t->pieces[id][0] && !memcmp(text + i, t->pieces[id], (size_t)n) &&
+        (best < 0 || n > t->piece_lens[best]))
+      best = id;
+  }
+  return best;
+}
+
+/* llama2.c's encoder on each piece of text between special tokens (the
+ * leftmost-longest matches of special_ids), each piece with its dummy-prefix
+ * space, as llama.cpp splits a SentencePiece prompt around its control tokens. */
+static int encode_llama2c_special(const struct mdi_tokenizer *t, const char *text, size_t len, int add_bos,
+                                  struct mdi_ids *out) {
+  if (add_bos) mdi_ids_push(out, t->bos_id);
+  size_t from = 0;
+  for (size_t i = 0; i <= len;) {
+    const int id = i < len ? special_at(t, text, len, i) : -1;
+    if (id < 0 && i < len) {
+      i++;
+      continue;
+    }
+    if (i > from && encode_llama2c(t, text + from, i - from, 0, out) != MDI_OK) return MDI_ERR;
+    if (id < 0) break;
+    mdi_ids_push(out, id);
+    i += (size_t)t->piece_lens[id];
+    from = i;
+  }
+  return MDI_OK;
+}
+
 int mdi_tokenizer_encode_text(const struct mdi_tokenizer *t, const char *text, size_t len, unsigned flags,
                               struct mdi_ids *out) {
   if (check_text(text, len) != MDI_OK) return MDI_ERR;
@@ -276,7 +325,9 @@ int mdi_tokenizer_encode_text(const struct mdi_tokenizer *t, const char *text, s
     case MDI_TOKENIZER_SENTENCEPIECE:
       break;
   }
-  return encode_llama2c(t, text, len, (flags & MDI_ENCODE_SPECIAL) && t->add_bos, out);
+  const int add_bos = (flags & MDI_ENCODE_SPECIAL) && t->add_bos;
+  if (flags & MDI_ENCODE_PARSE_SPECIAL) return encode_llama2c_special(t, text, len, add_bos, out);
+  return encode_llama2c(t, text, len, add_bos, out);
 }
 
 int mdi_tokenizer_encode(const struct mdi_tokenizer *t, const char *text, size_t len, int add_bos,
@@ -304,6 +355,8 @@ int mdi_tokenizer_encode(const struct mdi_tokenizer *t, const char *text, size_t
 int mdi_tokenizer_is_special(const struct mdi_tokenizer *t, int id) {
   if (id < 0 || id >= t->vocab_size) return 0;
   if (t->kind == MDI_TOKENIZER_HF) return t->hf->added_of_id[id] >= 0 && t->hf->added[t->hf->added_of_id[id]].special;
+  for (int i = 0; i < t->n_special; i++)
+    if (t->special_ids[i] == id) return 1;
   return id == t->bos_id || id == t->eos_id;
 }
 

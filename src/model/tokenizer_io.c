@@ -135,8 +135,16 @@ static int read_chat(struct mdi_h5 *f, struct mdi_tokenizer *t) {
         mdi_h5_attr_string(f, "/tokenizer", attrs[i].attr, (char *)t + attrs[i].off, attrs[i].size) != MDI_OK)
       return MDI_ERR;
   int64_t len;
-  if (mdi_h5_exists(f, "tokenizer/chat_template")) return read_text(f, "tokenizer/chat_template", &t->chat_template, &len);
-  return MDI_OK;
+  if (mdi_h5_exists(f, "tokenizer/chat_template") &&
+      read_text(f, "tokenizer/chat_template", &t->chat_template, &len) != MDI_OK)
+    return MDI_ERR;
+  if (!mdi_h5_exists(f, "tokenizer/special_ids")) return MDI_OK;
+  if (dataset_len(f, "tokenizer/special_ids", 0, t->vocab_size, &len) != MDI_OK) return MDI_ERR;
+  int32_t *ids = mdi_xmalloc((size_t)(len > 0 ? len : 1) * sizeof *ids, "special tokens");
+  int rc = len > 0 ? mdi_h5_read(f, "tokenizer/special_ids", MDI_I32, 1, &len, ids) : MDI_OK;
+  if (rc == MDI_OK) rc = mdi_tokenizer_set_special(t, ids, (int)len, mdi_h5_path(f));
+  free(ids);
+  return rc;
 }
 
 /* The optional attributes kind and add_bos, and what the kind needs beyond
@@ -208,6 +216,8 @@ static int write_chat(const struct mdi_tokenizer *t, struct mdi_h5w *w) {
   const int64_t len = t->chat_template ? (int64_t)strlen(t->chat_template) : 0;
   if (t->chat_template && mdi_h5w_write(w, "tokenizer/chat_template", MDI_U8, 1, &len, t->chat_template) != MDI_OK)
     return MDI_ERR;
+  const int64_t n = t->n_special;
+  if (n > 0 && mdi_h5w_write(w, "tokenizer/special_ids", MDI_I32, 1, &n, t->special_ids) != MDI_OK) return MDI_ERR;
   return MDI_OK;
 }
 

@@ -9,6 +9,7 @@ files are committed; run this again only to change them.  The models are
 tiny synthetic llama models (dim 8, one or two layers), far smaller than the
 shipped ones, so a fuzzer mutates headers rather than weights.
 """
+import json
 import os
 import shutil
 import struct
@@ -163,6 +164,108 @@ def gguf(version=3, layers=1, f16=False, separate_output=False, alignment=32, ex
     return out + data
 
 
+# ---- Hugging Face tokenizer.json ----------------------------------------------------
+
+def byte_chars():
+    """GPT-2's byte-to-unicode table: the character spelling each byte."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    table, n = {}, 0
+    for b in range(256):
+        if b in keep:
+            table[b] = chr(b)
+        else:
+            table[b] = chr(256 + n)
+            n += 1
+    return [table[b] for b in range(256)]
+
+
+def hf_tokenizer(vocab, merges, **parts):
+    """tokenizer.json bytes with the uint16 vocabulary size the harness reads first."""
+    size = max(list(vocab.values()) + [a["id"] for a in parts.get("added_tokens", [])]) + 1
+    doc = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": parts.get("added_tokens", []),
+           "normalizer": parts.get("normalizer"), "pre_tokenizer": parts.get("pre_tokenizer"),
+           "post_processor": parts.get("post_processor"), "decoder": parts.get("decoder"),
+           "model": dict({"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                          "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
+                          "vocab": vocab, "merges": merges}, **parts.get("model", {}))}
+    return struct.pack("<H", size) + json.dumps(doc, ensure_ascii=False).encode()
+
+
+def added(i, content, special=True, **flags):
+    return dict({"id": i, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
+                 "normalized": not special, "special": special}, **flags)
+
+
+def hf_seeds():
+    chars = byte_chars()
+    bl_vocab = {c: i for i, c in enumerate(chars)}
+    for m in ["\u0120t", "he", "\u0120the", "in", "12"]:
+        bl_vocab[m] = len(bl_vocab)
+    bl_merges = ["\u0120 t", "h e", "\u0120t he", "i n", "1 2"]
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+    gpt2 = hf_tokenizer(bl_vocab, bl_merges, pre_tokenizer=byte_level, decoder=byte_level,
+                        post_processor=byte_level, added_tokens=[added(len(bl_vocab), "<|endoftext|>")])
+    llama3_split = {"type": "Split", "pattern": {"Regex": LLAMA3_REGEX}, "behavior": "Isolated", "invert": False}
+    bos = len(bl_vocab)
+    llama3 = hf_tokenizer(
+        bl_vocab, [m.split(" ") for m in bl_merges], model={"ignore_merges": True},
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [llama3_split, dict(byte_level, use_regex=False)]},
+        decoder=byte_level,
+        added_tokens=[added(bos, "<|begin_of_text|>"), added(bos + 1, "<|end_of_text|>"),
+                      added(bos + 2, "<|eot_id|>", rstrip=True),
+                      added(bos + 3, "<think>", special=False, lstrip=True, single_word=True)],
+        post_processor={"type": "Sequence", "processors": [
+            dict(byte_level, trim_offsets=False),
+            {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 0}},
+                                                      {"Sequence": {"id": "A", "type_id": 0}}],
+             "pair": [], "special_tokens": {"<|begin_of_text|>": {"id": "<|begin_of_text|>", "ids": [bos],
+                                                                  "tokens": ["<|begin_of_text|>"]}}}]})
+    sp = {"<unk>": 0, "<s>": 1, "</s>": 2}
+    for b in range(256):
+        sp["<0x%02X>" % b] = len(sp)
+    for piece in ["\u2581", "a", "b", "1", "\u2581a", "ab", "\u2581ab"]:
+        sp[piece] = len(sp)
+    sp_merges = ["\u2581 a", "a b", "\u2581a b"]
+    llama = hf_tokenizer(
+        sp, sp_merges, model={"unk_token": "<unk>", "fuse_unk": True, "byte_fallback": True},
+        normalizer={"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                                        {"type": "Replace", "pattern": {"String": " "},
+                                                         "content": "\u2581"}]},
+        added_tokens=[added(0, "<unk>"), added(1, "<s>"), added(2, "</s>", normalized=True)],
+        post_processor={"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                                                 {"Sequence": {"id": "A", "type_id": 0}}],
+                        "pair": [], "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}},
+        decoder={"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "}, {"type": "ByteFallback"},
+            {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]})
+    metaspace = hf_tokenizer(
+        sp, sp_merges, model={"byte_fallback": True},
+        normalizer={"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Lowercase"},
+                                                        {"type": "Strip", "strip_left": True, "strip_right": False},
+                                                        {"type": "Replace", "pattern": {"Regex": "\\s+"},
+                                                         "content": " "}]},
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [
+            {"type": "Digits", "individual_digits": True},
+            {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True},
+            {"type": "Split", "pattern": {"String": "b"}, "behavior": "MergedWithNext", "invert": True}]},
+        decoder={"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True},
+        post_processor={"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 1], "trim_offsets": True,
+                        "add_prefix_space": False})
+    return {
+        "gpt2.json": gpt2, "llama3.json": llama3, "llama.json": llama, "metaspace_digits.json": metaspace,
+        "near_bad_regex.json": llama3.replace(b"(?i:", b"(?i", 1),
+        "near_unknown_pre.json": gpt2.replace(b'"pre_tokenizer": {"type": "ByteLevel"',
+                                              b'"pre_tokenizer": {"type": "Whitespace"', 1),
+        "near_merge_not_piece.json": llama.replace(b'"a b"', b'"b a"', 1),
+        "near_small_vocab.json": struct.pack("<H", 100) + llama[2:],
+        "near_wordpiece.json": gpt2.replace(b'"type": "BPE"', b'"type": "WordPiece"', 1),
+    }
+
+
+LLAMA3_REGEX = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+"
+                "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+
+
 # ---- writing --------------------------------------------------------------------
 
 def write(corpus, name, files):
@@ -238,6 +341,7 @@ def main():
         "continuation.ini": b"[run]\nprompt = a long \\\nprompt\n",
     })
     write(corpus, "config", configs)
+    write(corpus, "hf_tokenizer", hf_seeds())
 
 
 if __name__ == "__main__":

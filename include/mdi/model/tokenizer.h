@@ -19,6 +19,7 @@
  *   merges        int32   [n][2]      byte-bpe, hf: token-id pairs, rank order
  *   pipeline      uint8   [len]       hf only: the pipeline as JSON text
  *   chat_template uint8   [len]       optional: the model's Jinja chat template
+ *   special_ids   int32   [n]         optional, sentencepiece: special tokens matched in a chat
  *   attributes: bos_id, eos_id, max_token_length; kind and add_bos
  *   (optional: "sentencepiece" and 1 when absent); optional chat_format,
  *   chat_bos, chat_eos (the built-in chat formatter and the strings its
@@ -85,6 +86,10 @@ struct mdi_tokenizer {
   char chat_format[32];
   char chat_bos[64], chat_eos[64];
   char *chat_template; /* NULL when absent */
+  /* sentencepiece: the special tokens besides BOS and EOS (GGUF's control
+   * and user-defined tokens); all are matched in a text when asked */
+  int *special_ids;    /* [n_special] */
+  int n_special;
 };
 
 /* Build from raw arrays (copies everything): a sentencepiece tokenizer with
@@ -99,6 +104,8 @@ int mdi_tokenizer_init(struct mdi_tokenizer *t, int vocab_size, const float *sco
  * Sets add_bos = 0.  On error t is left as it was. */
 int mdi_tokenizer_set_byte_bpe(struct mdi_tokenizer *t, const int32_t *merges, int n_merges,
                                const char *source);
+/* The special tokens of a sentencepiece tokenizer (copied; ids checked). */
+int mdi_tokenizer_set_special(struct mdi_tokenizer *t, const int *ids, int n, const char *source);
 /* Make an initialized tokenizer an hf one: merges[n_merges][2] (copied;
  * rank = index) and the pipeline description json[0..len) (docs/FORMAT.md).
  * On error t is left as it was. */
