@@ -263,9 +263,11 @@ size_t mdi_hf_decode_piece(const struct mdi_tokenizer *t, int prev, int token, c
     const int first = prev < 0 || prev >= t->vocab_size || is_special(p, prev);
     if (run(p, &l, &a, 1, first ? 0 : 1) == MDI_OK) /* the steps cannot fail on text already checked */
       for (int i = 0; i < l.n; i++) {
-        MDI_ASSERT(o + l.v[i].len < cap);
-        memcpy(out + o, l.v[i].s, l.v[i].len);
-        o += l.v[i].len;
+        /* max_token_length was raised to the longest decoding when the
+         * pipeline was built; a longer one (past the 4096-byte limit) is cut */
+        const size_t k = l.v[i].len < cap - 1 - o ? l.v[i].len : cap - 1 - o;
+        memcpy(out + o, l.v[i].s, k);
+        o += k;
       }
     free(l.v);
     hf_arena_free(&a);
@@ -275,10 +277,12 @@ size_t mdi_hf_decode_piece(const struct mdi_tokenizer *t, int prev, int token, c
 }
 
 size_t mdi_hf_decode_piece_max(const struct mdi_tokenizer *t) {
-  size_t growth = 1; /* a Replace may put its content in place of every byte */
+  size_t growth = 1, longest = (size_t)t->max_token_length; /* a Replace may put its content in place of every byte */
   for (int k = 0; k < t->hf->n_dec; k++)
     if (t->hf->dec[k].type == HF_DEC_REPLACE && t->hf->dec[k].content_len > 1) growth *= t->hf->dec[k].content_len;
-  size_t cap = growth * (size_t)t->max_token_length + 64, max = 0;
+  for (int k = 0; k < t->hf->n_added; k++) /* a normalized added token decodes as its normalized text */
+    if (t->hf->added[k].norm_len > longest) longest = t->hf->added[k].norm_len;
+  size_t cap = growth * longest + 64, max = 0;
   char *buf = mdi_xmalloc(cap + 1, "decode buffer");
   for (int id = 0; id < t->vocab_size; id++)
     for (int first = 0; first < 2; first++) {

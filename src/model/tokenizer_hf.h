@@ -102,7 +102,6 @@ struct hf_vocab_hash {
 struct mdi_tok_pipeline {
   char *json; /* the stored description (NUL-terminated) */
   size_t json_len;
-  int synthesized; /* built for a legacy byte-bpe file: saved back as byte-bpe */
   struct hf_norm *norm;
   int n_norm;
   struct hf_pre *pre;

@@ -491,7 +491,7 @@ static int build(struct ctx *c, const struct mdi_json *root) {
 
 /* Build the pipeline from json and make the merge table on it. */
 static int build_all(struct mdi_tokenizer *t, const char *json, size_t len, const int32_t *merges, int n_merges,
-                     const char *src, int synthesized) {
+                     const char *src) {
   struct mdi_json_doc *doc;
   if (mdi_json_parse(&doc, json, len, src) != MDI_OK) return MDI_ERR;
   struct mdi_tok_pipeline *p = mdi_xcalloc(1, sizeof *p, "tokenizer pipeline");
@@ -505,8 +505,12 @@ static int build_all(struct mdi_tokenizer *t, const char *json, size_t len, cons
     memcpy(p->json, json, len);
     p->json[len] = '\0';
     p->json_len = len;
-    p->synthesized = synthesized;
     rc = bpe_build_merges(t, merges, n_merges, merge_result, src);
+  }
+  if (rc == MDI_OK && p->n_dec > 0) { /* decode buffers are sized from max_token_length */
+    const size_t longest = mdi_hf_decode_piece_max(t);
+    if (longest > (size_t)t->max_token_length)
+      t->max_token_length = longest < MDI_MAX_PIECE_BYTES ? (int)longest : MDI_MAX_PIECE_BYTES;
   }
   if (rc != MDI_OK) {
     t->hf = old;
@@ -523,7 +527,7 @@ int mdi_tokenizer_set_hf(struct mdi_tokenizer *t, const int32_t *merges, int n_m
   if (!mdi_utf8_valid(json, len)) return mdi_fail("%s: the tokenizer pipeline is not valid UTF-8", src);
   const enum mdi_tokenizer_kind kind = t->kind;
   t->kind = MDI_TOKENIZER_HF;
-  if (build_all(t, json, len, merges, n_merges, src, 0) != MDI_OK) {
+  if (build_all(t, json, len, merges, n_merges, src) != MDI_OK) {
     t->kind = kind;
     return MDI_ERR;
   }
@@ -541,7 +545,7 @@ int mdi_tokenizer_set_byte_bpe(struct mdi_tokenizer *t, const int32_t *merges, i
   }
   static const char gpt2[] = "{\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false, "
                              "\"use_regex\": true}, \"decoder\": {\"type\": \"ByteLevel\"}}";
-  if (build_all(t, gpt2, strlen(gpt2), merges, n_merges, src, 1) != MDI_OK) return MDI_ERR;
+  if (build_all(t, gpt2, strlen(gpt2), merges, n_merges, src) != MDI_OK) return MDI_ERR;
   for (int b = 0; b < 256; b++) {
     char s[2];
     const int n = mdi_bpe_byte_char(b, s);

@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(t.bos_id >= 0 && t.bos_id < vocab && t.eos_id >= 0 && t.eos_id < vocab);
   static const char *const texts[] = {
       "Hello world, it's 2025!  <s> <|endoftext|> \xe2\x96\x81x",
-      " caf\xc3\xa9 e\xcc\x81 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb\n\n\t1234567",
+      " caf\xc3\xa9 e\xcc\x81 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb\n\n\t1234567 \xef\xb7\xba",
       "",
       "\xff invalid",
   };

@@ -249,6 +249,8 @@ def hf_seeds():
             {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True},
             {"type": "Split", "pattern": {"String": "b"}, "behavior": "MergedWithNext", "invert": True}]},
         decoder={"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True},
+        # NFKC makes U+FDFA 18 characters: its decoding is longer than any piece
+        added_tokens=[added(len(sp), "\ufdfa", special=False)],
         post_processor={"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 1], "trim_offsets": True,
                         "add_prefix_space": False})
     return {
