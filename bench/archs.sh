@@ -7,7 +7,9 @@
 # the same token-id prompts greedily on one rank; the report gives tokens/s,
 # FLOPs per token (matrix products, attention over the context, classifier)
 # and GFLOP/s, and the preset's GFLOP/s over its twin's.  Rounds interleave
-# all models, medians are reported.
+# all models, the pair of a preset and its twin back to back (in turns which
+# goes first); the medians of tokens/s and of the per-round ratios are
+# reported.
 #
 #   bench/archs.sh --out DIR [options]
 #
@@ -93,7 +95,10 @@ start=$SECONDS
 for r in $(seq 1 "$REPEATS"); do
   for B in $BATCHES; do
     for p in $PRESETS; do
-      for v in "$p" "$p-twin"; do
+      # the pair runs back to back, in turns: preset first in odd rounds, twin first in even ones
+      order="$p $p-twin"
+      [ $((r % 2)) = 1 ] || order="$p-twin $p"
+      for v in $order; do
         run=$OUT/runs/$v.b$B.r$r
         "$PIPELINE" -m "${MODEL[$v]}" -f "$OUT/prompts.b$B.jsonl" -b "$B" --micro-batches 1 -t 0 -q \
           --threads "$THREADS" --max-seq-len $((STEPS + 16)) -o "$run.jsonl" --stats "$run.stats.json" \

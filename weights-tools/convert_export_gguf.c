@@ -234,9 +234,10 @@ static int check_source(struct export_job *j, const char *in) {
     return mdi_fail("%s: arch gpt2 cannot be exported to GGUF (export-gguf writes llama models)", in);
   if (mdi_rankfile_is_rankfile(j->src))
     return mdi_fail("%s is one rank's part of a split model; export the whole model file", in);
-  if (j->hp.qk_norm || j->hp.sliding_window)
+  const int longrope = j->hp.n_rope_factors_long > 0 || (j->hp.rope_attn_factor != 0.0f && j->hp.rope_attn_factor != 1.0f);
+  if (j->hp.qk_norm || j->hp.sliding_window || longrope)
     return mdi_fail("%s: export-gguf writes llama.cpp's llama architecture, which has no %s", in,
-                    j->hp.qk_norm ? "q/k norms (qk_norm)" : "sliding window");
+                    j->hp.qk_norm ? "q/k norms (qk_norm)" : j->hp.sliding_window ? "sliding window" : "LongRoPE");
   if (mdi_tokenizer_load(&j->tok, j->src) != MDI_OK) return MDI_ERR;
   if (j->tok.kind != MDI_TOKENIZER_SENTENCEPIECE) {
     mdi_tokenizer_free(&j->tok);

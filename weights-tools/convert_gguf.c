@@ -125,20 +125,31 @@ static int locate(struct gguf_job *j, const char *name, int ndims, const int64_t
 
 /* ---- hyperparameters ----------------------------------------------------- */
 
-/* rope_freqs.weight [rope_dim/2] F32: llama.cpp's divisor of each pair's
- * frequency (convert_hf_to_gguf.py writes Llama 3's rope scaling so). */
-static int read_rope_freqs(struct gguf_job *j, struct mdi_hparams *hp) {
-  const int pairs = mdi_hparams_rope_dim(hp) / 2;
+/* A tensor of rope factors, F32 [rope_dim/2], into out: llama.cpp's
+ * divisors of each pair's frequency (convert_hf_to_gguf.py writes Llama 3's
+ * rope scaling as rope_freqs.weight, LongRoPE as rope_factors_long/short). */
+static int read_factors(struct gguf_job *j, const char *name, int pairs, float *out) {
   const int64_t dims[1] = {pairs};
-  const struct gguf_tensor *t = find_checked(j, "rope_freqs.weight", 1, dims);
+  const struct gguf_tensor *t = find_checked(j, name, 1, dims);
   if (!t) return MDI_ERR;
   if (t->type != GGML_TYPE_F32)
-    return mdi_fail("%s: rope_freqs.weight has type %s (F32 expected)", j->g->in.path, gguf_ggml_type_name(t->type));
-  if (convert_input_read_at(&j->g->in, t->off, hp->rope_factors, (size_t)pairs * sizeof(float),
-                            "tensor rope_freqs.weight") != MDI_OK)
+    return mdi_fail("%s: %s has type %s (F32 expected)", j->g->in.path, name, gguf_ggml_type_name(t->type));
+  return convert_input_read_at(&j->g->in, t->off, out, (size_t)pairs * sizeof(float), name);
+}
+
+/* LongRoPE (phi3): the short factors up to ARCH.rope.scaling.original_context_length,
+ * the long ones beyond, cos and sin scaled by ARCH.rope.scaling.attn_factor. */
+static int read_longrope(struct gguf_job *j, struct mdi_hparams *hp) {
+  const int pairs = mdi_hparams_rope_dim(hp) / 2;
+  double attn = 1.0;
+  if (read_factors(j, "rope_factors_short.weight", pairs, hp->rope_factors) ||
+      read_factors(j, "rope_factors_long.weight", pairs, hp->rope_factors_long) ||
+      get_int_field(j->g, key(j, "rope.scaling.original_context_length"), 1, 0, &hp->rope_orig_seq_len) ||
+      gguf_get_float(j->g, key(j, "rope.scaling.attn_factor"), &attn) < 0)
     return MDI_ERR;
-  hp->n_rope_factors = pairs;
-  snprintf(hp->rope_scaling, sizeof hp->rope_scaling, "rope_freqs");
+  hp->n_rope_factors = hp->n_rope_factors_long = pairs;
+  hp->rope_attn_factor = (float)attn;
+  snprintf(hp->rope_scaling, sizeof hp->rope_scaling, "longrope");
   return MDI_OK;
 }
 
@@ -154,11 +165,17 @@ static int rope_scaling(struct gguf_job *j, struct mdi_hparams *hp) {
   if (gguf_get_float(g, key(j, "rope.scaling.factor"), &factor) < 0) return MDI_ERR;
   if (!found && gguf_get_float(g, key(j, "rope.scale_linear"), &factor) < 0) return MDI_ERR; /* older files */
   const int linear = (found && strcmp(type, "linear") == 0) || (!found && factor != 1.0);
-  if (gguf_find_tensor(g, "rope_factors_long.weight") || gguf_find_tensor(g, "rope_factors_short.weight"))
-    return mdi_fail("%s: rope_factors_long/short.weight (LongRoPE, Phi-3 128k) are not supported", g->in.path);
-  if (gguf_find_tensor(g, "rope_freqs.weight")) {
-    if (linear) return mdi_fail("%s: rope_freqs.weight together with linear RoPE scaling is not supported", g->in.path);
-    return read_rope_freqs(j, hp);
+  const int longrope = gguf_find_tensor(g, "rope_factors_long.weight") || gguf_find_tensor(g, "rope_factors_short.weight");
+  const int freqs = gguf_find_tensor(g, "rope_freqs.weight") != NULL;
+  if (linear + longrope + freqs > 1)
+    return mdi_fail("%s: more than one RoPE scaling (linear, rope_freqs.weight, rope_factors_long/short.weight)",
+                    g->in.path);
+  if (longrope) return read_longrope(j, hp);
+  if (freqs) {
+    if (read_factors(j, "rope_freqs.weight", mdi_hparams_rope_dim(hp) / 2, hp->rope_factors) != MDI_OK) return MDI_ERR;
+    hp->n_rope_factors = mdi_hparams_rope_dim(hp) / 2;
+    snprintf(hp->rope_scaling, sizeof hp->rope_scaling, "rope_freqs");
+    return MDI_OK;
   }
   if (!linear || factor == 1.0) return MDI_OK;
   if (!(factor > 0.0)) return mdi_fail("%s: linear RoPE scaling factor %g must be positive", g->in.path, factor);

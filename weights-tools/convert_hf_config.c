@@ -2,6 +2,7 @@
  * architecture, the hyperparameters and the special token ids, with every
  * setting that would change the computation and that the runtime lacks
  * refused by name. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -135,6 +136,58 @@ static int scaling_number(const struct cfg *c, const struct mdi_json *rs, const 
   return MDI_OK;
 }
 
+/* A list of rope_dim / 2 positive factors of the rope_scaling object. */
+static int factor_list(const struct cfg *c, const struct mdi_json *rs, const char *key, int pairs, float *out) {
+  const struct mdi_json *v = mdi_json_get(rs, key);
+  if (!v || mdi_json_type(v) != MDI_JSON_ARRAY || mdi_json_count(v) != pairs)
+    return mdi_fail("%s: \"rope_scaling\": \"%s\" must list %d factors (rope dims / 2)", c->path, key, pairs);
+  int i = 0;
+  for (const struct mdi_json *e = mdi_json_first(v); e; e = mdi_json_next(e), i++) {
+    if (mdi_json_type(e) != MDI_JSON_NUMBER || !(mdi_json_number(e) > 0))
+      return mdi_fail("%s: \"rope_scaling\": \"%s\"[%d] must be a positive number", c->path, key, i);
+    out[i] = (float)mdi_json_number(e);
+  }
+  return MDI_OK;
+}
+
+/* LongRoPE (Phi-3 128k, Phi-3.5, Phi-4-mini) as transformers'
+ * _compute_longrope_parameters: the short factors serve contexts up to
+ * original_max_position_embeddings, the long ones longer contexts, and cos
+ * and sin are scaled by attention_factor, by default sqrt(1 + ln(s) /
+ * ln(original)) with s = max_position_embeddings / original (1 when s <= 1). */
+static int longrope(const struct cfg *c, const struct mdi_json *rs, struct mdi_hparams *hp) {
+  const int pairs = mdi_hparams_rope_dim(hp) / 2;
+  if (pairs > MDI_ROPE_MAX_FACTORS) return mdi_fail("%s: rope dims %d are too many for rope_scaling", c->path, 2 * pairs);
+  int original = 0;
+  if (cfg_int(c, "original_max_position_embeddings", 0, 0, 1, 1 << 24, &original) != MDI_OK) return MDI_ERR;
+  const struct mdi_json *o = mdi_json_get(rs, "original_max_position_embeddings");
+  int64_t v;
+  if (o && !mdi_json_int(o, 1, 1 << 24, &v))
+    return mdi_fail("%s: \"rope_scaling\": \"original_max_position_embeddings\" must be a positive integer", c->path);
+  if (o) original = (int)v;
+  if (!original)
+    return mdi_fail("%s: LongRoPE needs \"original_max_position_embeddings\" (the context of the short factors)",
+                    c->path);
+  if (factor_list(c, rs, "short_factor", pairs, hp->rope_factors) ||
+      factor_list(c, rs, "long_factor", pairs, hp->rope_factors_long))
+    return MDI_ERR;
+  const struct mdi_json *af = mdi_json_get(rs, "attention_factor");
+  double attn;
+  if (af && mdi_json_type(af) != MDI_JSON_NULL) {
+    if (mdi_json_type(af) != MDI_JSON_NUMBER || !(mdi_json_number(af) > 0))
+      return mdi_fail("%s: \"rope_scaling\": \"attention_factor\" must be a positive number", c->path);
+    attn = mdi_json_number(af);
+  } else {
+    const double s = (double)hp->seq_len / original;
+    attn = s <= 1.0 ? 1.0 : sqrt(1.0 + log(s) / log((double)original));
+  }
+  hp->n_rope_factors = hp->n_rope_factors_long = pairs;
+  hp->rope_orig_seq_len = original;
+  hp->rope_attn_factor = (float)attn;
+  snprintf(hp->rope_scaling, sizeof hp->rope_scaling, "longrope");
+  return MDI_OK;
+}
+
 /* rope_scaling as Hugging Face's ROPE_INIT_FUNCTIONS computes it, turned into
  * one frequency divisor per rotated pair (hparams.h): "linear" divides every
  * frequency by factor; "llama3" divides the low frequencies (wavelength above
@@ -148,9 +201,10 @@ static int rope_scaling(const struct cfg *c, struct mdi_hparams *hp) {
   if (!type) type = mdi_json_string(mdi_json_get(rs, "type")); /* the older spelling */
   if (!type) return mdi_fail("%s: \"rope_scaling\" has no \"rope_type\"", c->path);
   if (strcmp(type, "default") == 0) return MDI_OK;
+  if (strcmp(type, "longrope") == 0 || strcmp(type, "su") == 0) return longrope(c, rs, hp);
   if (strcmp(type, "linear") != 0 && strcmp(type, "llama3") != 0)
-    return mdi_fail("%s: \"rope_scaling\" of type \"%s\" is not supported (only \"linear\" and \"llama3\")", c->path,
-                    type);
+    return mdi_fail("%s: \"rope_scaling\" of type \"%s\" is not supported (only \"linear\", \"llama3\" and "
+                    "\"longrope\")", c->path, type);
   const int rot = mdi_hparams_rope_dim(hp), pairs = rot / 2;
   if (pairs > MDI_ROPE_MAX_FACTORS) return mdi_fail("%s: rope dims %d are too many for rope_scaling", c->path, rot);
   double factor = 1, lo = 1, hi = 1, old = 1;

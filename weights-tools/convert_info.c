@@ -276,6 +276,11 @@ static void print_hparams(const struct mdi_hparams *hp) {
     for (int i = 0; i < hp->n_rope_factors; i++) printf(" %g", (double)hp->rope_factors[i]);
     printf("\n");
   }
+  if (hp->n_rope_factors_long) {
+    printf("rope_freq_factors_long");
+    for (int i = 0; i < hp->n_rope_factors_long; i++) printf(" %g", (double)hp->rope_factors_long[i]);
+    printf("\n");
+  }
 }
 
 /* Weights and bytes of one type, for the totals. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Report of bench/archs.sh: per model and batch size, the median tokens/s of the
 rounds, the FLOPs per generated token and GFLOP/s, and each preset's GFLOP/s over
-its Llama 2 twin's.
+its Llama 2 twin's: the median (and range) over rounds of the ratio of the pair's
+runs in the same round.
 
 usage: archs_report.py DIR --steps S --threads T --layers L --vocab V
 
@@ -28,8 +29,10 @@ def model_shape(info_path):
     kv = int(re.search(r"^n_kv_heads +\d+ \(kv_dim (\d+)\)", text, re.M).group(1))
     window = re.search(r"sliding_window (\d+)", text)
     mats = 0
-    for m in re.finditer(r"\[(\d+)\]\[(\d+)\] +\d+ +/layers/000/w[qkvo123]\b", text):
+    for m in re.finditer(r"\[(\d+)\]\[(\d+)\] +\d+ +(?:[\d.]+ +)?/layers/000/w[qkvo123]\b", text):
         mats += int(m.group(1)) * int(m.group(2))
+    if mats == 0:
+        sys.exit("%s: no matrix of layer 0 in the listing" % info_path)
     return dict(dim=num("dim"), hidden=num("hidden_dim"), layers=num("n_layers"), heads=num("n_heads"),
                 head=head, kv_dim=kv, vocab=num("vocab_size"), window=int(window.group(1)) if window else 0,
                 layer_mats=mats, options=(re.search(r"^options +(.*)$", text, re.M) or [None, "none"])[1])
@@ -52,13 +55,14 @@ def main():
     opt = lambda name: int(a[a.index(name) + 1])  # noqa: E731
     steps, threads = opt("--steps"), opt("--threads")
     runs = [json.loads(l) for l in open(out + "/runs.jsonl", encoding="utf-8") if l.strip()]
-    groups = {}
+    groups, per_round = {}, {}
     for r in runs:
         st = json.load(open(r["stats"], encoding="utf-8"))
         key = (r["preset"], r["model"], r["batch"])
         g = groups.setdefault(key, {"info": r["info"], "tps": [], "gen": []})
         g["tps"].append(st["tok_per_s"])
         g["gen"].append(st["generated_tokens"])
+        per_round[(r["preset"], r["model"].endswith("-twin"), r["batch"], r["round"])] = st["tok_per_s"]
     rows = []
     for (preset, model, batch), g in groups.items():
         s = model_shape(g["info"])
@@ -71,7 +75,16 @@ def main():
     by = {(r["preset"], r["variant"], r["batch"]): r for r in rows}
     for r in rows:
         twin = by.get((r["preset"], "twin", r["batch"]))
-        r["per_flop_vs_twin"] = round(r["gflop_per_s"] / twin["gflop_per_s"], 3) if twin else None
+        r["per_flop_vs_twin"] = None
+        if r["variant"] != "preset" or not twin:
+            continue
+        # the median over rounds of the pair's ratio, each pair measured back to back
+        flops = r["mflop_per_token"] / twin["mflop_per_token"]
+        ratios = [per_round[(r["preset"], False, r["batch"], k)] / per_round[(r["preset"], True, r["batch"], k)] * flops
+                  for (p, tw, b, k) in per_round if p == r["preset"] and not tw and b == r["batch"]
+                  and (p, True, b, k) in per_round]
+        r["per_flop_vs_twin"] = round(statistics.median(ratios), 3)
+        r["per_flop_vs_twin_range"] = [round(min(ratios), 3), round(max(ratios), 3)]
     rows.sort(key=lambda r: (r["batch"], r["preset"], r["variant"] != "preset"))
     fields = ["preset", "variant", "batch", "threads", "rounds", "tok_per_s", "mflop_per_token", "gflop_per_s",
               "per_flop_vs_twin", "generated_tokens", "options"]
@@ -81,12 +94,14 @@ def main():
         w.writerows({k: r[k] for k in fields} for r in rows)
     with open(out + "/archs.json", "w", encoding="utf-8") as f:
         json.dump({"steps": steps, "threads": threads, "rows": rows}, f, indent=1)
-    print("%-13s %-6s %3s %9s %10s %8s %9s  %s" % ("preset", "model", "B", "tok/s", "MFLOP/tok", "GFLOP/s",
-                                                   "vs twin", "options"))
+    print("%-13s %-6s %3s %9s %10s %8s %9s %15s  %s" % ("preset", "model", "B", "tok/s", "MFLOP/tok", "GFLOP/s",
+                                                         "vs twin", "(range)", "options"))
     for r in rows:
-        print("%-13s %-6s %3d %9.1f %10.1f %8.2f %9s  %s" % (
+        rng = r.get("per_flop_vs_twin_range")
+        print("%-13s %-6s %3d %9.1f %10.1f %8.2f %9s %15s  %s" % (
             r["preset"], r["variant"], r["batch"], r["tok_per_s"], r["mflop_per_token"], r["gflop_per_s"],
-            "%.3f" % r["per_flop_vs_twin"] if r["variant"] == "preset" else "", r["options"]))
+            "%.3f" % r["per_flop_vs_twin"] if r["per_flop_vs_twin"] else "",
+            "%.2f-%.2f" % tuple(rng) if rng else "", r["options"]))
 
 
 if __name__ == "__main__":

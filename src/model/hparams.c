@@ -40,6 +40,17 @@ static int validate_options(const struct mdi_hparams *hp, const char *source) {
     if (!(hp->rope_factors[i] > 0.0f) || !isfinite(hp->rope_factors[i]))
       return mdi_fail("%s: rope_freq_factors[%d] = %g must be a positive number", source, i,
                       (double)hp->rope_factors[i]);
+  if (hp->n_rope_factors_long != 0 && (hp->n_rope_factors_long != rot / 2 || hp->n_rope_factors == 0))
+    return mdi_fail("%s: %d rope_freq_factors_long, expected rope_dim / 2 = %d beside rope_freq_factors", source,
+                    hp->n_rope_factors_long, rot / 2);
+  for (int i = 0; i < hp->n_rope_factors_long; i++)
+    if (!(hp->rope_factors_long[i] > 0.0f) || !isfinite(hp->rope_factors_long[i]))
+      return mdi_fail("%s: rope_freq_factors_long[%d] = %g must be a positive number", source, i,
+                      (double)hp->rope_factors_long[i]);
+  if (hp->n_rope_factors_long && check_range(source, "rope_original_seq_len", hp->rope_orig_seq_len, 1, MAX_SEQ))
+    return MDI_ERR;
+  if (hp->rope_attn_factor != 0.0f && !(hp->rope_attn_factor > 0.0f && hp->rope_attn_factor < 100.0f))
+    return mdi_fail("%s: rope_attn_factor = %g must be in (0, 100)", source, (double)hp->rope_attn_factor);
   if (hp->sliding_window != 0 && check_range(source, "sliding_window", hp->sliding_window, 1, MAX_SEQ)) return MDI_ERR;
   return MDI_OK;
 }
@@ -81,8 +92,9 @@ int mdi_hparams_validate(const struct mdi_hparams *hp, const char *source) {
 int mdi_hparams_has_options(const struct mdi_hparams *hp) {
   const int custom_head = hp->head_dim != 0 && (hp->dim % hp->n_heads != 0 || hp->head_dim != hp->dim / hp->n_heads);
   const int partial = hp->rope_dim != 0 && hp->rope_dim != mdi_hparams_head_size(hp);
-  return custom_head || partial || hp->n_rope_factors > 0 || hp->qkv_bias || hp->out_bias || hp->mlp_bias ||
-         hp->qk_norm || hp->sliding_window > 0;
+  return custom_head || partial || hp->n_rope_factors > 0 || hp->n_rope_factors_long > 0 ||
+         (hp->rope_attn_factor != 0.0f && hp->rope_attn_factor != 1.0f) || hp->qkv_bias || hp->out_bias ||
+         hp->mlp_bias || hp->qk_norm || hp->sliding_window > 0;
 }
 
 void mdi_hparams_describe_options(const struct mdi_hparams *hp, char *buf, size_t size) {
@@ -93,6 +105,9 @@ void mdi_hparams_describe_options(const struct mdi_hparams *hp, char *buf, size_
   if (hp->dim % hp->n_heads != 0 || hs != hp->dim / hp->n_heads) ADD("%shead_dim %d", n ? ", " : "", hs);
   if (rot != hs) ADD("%srope_dim %d", n ? ", " : "", rot);
   if (hp->n_rope_factors) ADD("%srope scaling %s", n ? ", " : "", hp->rope_scaling[0] ? hp->rope_scaling : "factors");
+  if (hp->n_rope_factors_long) ADD("%slong factors beyond %d positions", n ? ", " : "", hp->rope_orig_seq_len);
+  if (hp->rope_attn_factor != 0.0f && hp->rope_attn_factor != 1.0f)
+    ADD("%srope_attn_factor %g", n ? ", " : "", (double)hp->rope_attn_factor);
   if (hp->qkv_bias) ADD("%sqkv_bias", n ? ", " : "");
   if (hp->out_bias) ADD("%sout_bias", n ? ", " : "");
   if (hp->mlp_bias) ADD("%smlp_bias", n ? ", " : "");

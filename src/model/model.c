@@ -166,8 +166,12 @@ int mdi_block_load(struct mdi_block *b, struct mdi_h5 *f, const struct mdi_hpara
     b->rope_cos = mdi_malloc((size_t)max_seq * half * sizeof(float), "RoPE table");
     b->rope_sin = mdi_malloc((size_t)max_seq * half * sizeof(float), "RoPE table");
     if (!b->rope_cos || !b->rope_sin) goto fail;
-    mdi_rope_tables(b->rope_cos, b->rope_sin, max_seq, rot, hp->rope_theta,
-                    hp->n_rope_factors ? hp->rope_factors : NULL);
+    mdi_rope_tables(b->rope_cos, b->rope_sin, max_seq, rot, hp->rope_theta, mdi_hparams_rope_factors(hp, max_seq));
+    if (hp->rope_attn_factor != 0.0f && hp->rope_attn_factor != 1.0f) /* LongRoPE scales cos and sin */
+      for (size_t i = 0; i < (size_t)max_seq * half; i++) {
+        b->rope_cos[i] *= hp->rope_attn_factor;
+        b->rope_sin[i] *= hp->rope_attn_factor;
+      }
   }
   for (int l = first; l < last; l++)
     if (load_layer(&b->layers[l - first], f, hp, l, &b->weights_bytes) != MDI_OK) goto fail;

@@ -457,6 +457,15 @@ static int read_optional_int(struct mdi_h5 *f, const char *attr, int *out) {
   return mdi_h5_attr_exists(f, "/", attr) ? read_int_field(f, attr, out) : MDI_OK;
 }
 
+/* A float array attribute of rope factors into out[MDI_ROPE_MAX_FACTORS]. */
+static int read_factors(struct mdi_h5 *f, const char *attr, float *out, int *n) {
+  double v[MDI_ROPE_MAX_FACTORS];
+  *n = MDI_ROPE_MAX_FACTORS;
+  if (mdi_h5_attr_float_array(f, "/", attr, v, n) != MDI_OK) return MDI_ERR;
+  for (int i = 0; i < *n; i++) out[i] = (float)v[i];
+  return MDI_OK;
+}
+
 /* The llama options (docs/FORMAT.md, "Llama-family options"): each root
  * attribute is present only when it differs from Llama 2's block. */
 static int read_options(struct mdi_h5 *f, struct mdi_hparams *hp) {
@@ -466,14 +475,19 @@ static int read_options(struct mdi_h5 *f, struct mdi_hparams *hp) {
       read_optional_int(f, "sliding_window", &hp->sliding_window))
     return MDI_ERR;
   if (!mdi_h5_attr_exists(f, "/", "rope_freq_factors")) return MDI_OK;
-  double factors[MDI_ROPE_MAX_FACTORS];
-  int n = MDI_ROPE_MAX_FACTORS;
-  if (mdi_h5_attr_float_array(f, "/", "rope_freq_factors", factors, &n) != MDI_OK ||
+  if (read_factors(f, "rope_freq_factors", hp->rope_factors, &hp->n_rope_factors) != MDI_OK ||
       mdi_h5_attr_string(f, "/", "rope_scaling", hp->rope_scaling, sizeof hp->rope_scaling) != MDI_OK)
     return MDI_ERR;
-  hp->n_rope_factors = n;
-  for (int i = 0; i < n; i++) hp->rope_factors[i] = (float)factors[i];
-  return MDI_OK;
+  if (mdi_h5_attr_exists(f, "/", "rope_attn_factor")) {
+    double a;
+    if (mdi_h5_attr_float(f, "/", "rope_attn_factor", &a) != MDI_OK) return MDI_ERR;
+    hp->rope_attn_factor = (float)a;
+  }
+  if (!mdi_h5_attr_exists(f, "/", "rope_freq_factors_long")) return MDI_OK;
+  return read_factors(f, "rope_freq_factors_long", hp->rope_factors_long, &hp->n_rope_factors_long) ||
+                 read_int_field(f, "rope_original_seq_len", &hp->rope_orig_seq_len)
+             ? MDI_ERR
+             : MDI_OK;
 }
 
 int mdi_h5_read_hparams(struct mdi_h5 *f, struct mdi_hparams *hp) {
@@ -744,6 +758,16 @@ static int write_options(struct mdi_h5w *w, const struct mdi_hparams *hp) {
         mdi_h5w_attr_string(w, "/", "rope_scaling", hp->rope_scaling[0] ? hp->rope_scaling : "rope_freqs") != MDI_OK)
       return MDI_ERR;
   }
+  if (hp->n_rope_factors_long > 0) {
+    double factors[MDI_ROPE_MAX_FACTORS];
+    for (int i = 0; i < hp->n_rope_factors_long; i++) factors[i] = hp->rope_factors_long[i];
+    if (mdi_h5w_attr_float_array(w, "/", "rope_freq_factors_long", factors, hp->n_rope_factors_long) != MDI_OK ||
+        mdi_h5w_attr_int(w, "/", "rope_original_seq_len", hp->rope_orig_seq_len) != MDI_OK)
+      return MDI_ERR;
+  }
+  if (hp->rope_attn_factor != 0.0f && hp->rope_attn_factor != 1.0f &&
+      mdi_h5w_attr_float(w, "/", "rope_attn_factor", hp->rope_attn_factor) != MDI_OK)
+    return MDI_ERR;
   const struct {
     const char *name;
     int value;

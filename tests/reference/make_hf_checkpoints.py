@@ -26,6 +26,8 @@ OUT_DIR/phi3-partial/   Phi3ForCausalLM: fused qkv_proj and gate_up_proj,
 OUT_DIR/qwen2-llama3rope/ Qwen2ForCausalLM (q/k/v biases) with Llama 3's rope
                         scaling at original_max_position_embeddings 64, where
                         the 20 test positions meet all three frequency bands
+OUT_DIR/phi3-longrope/  Phi3ForCausalLM with LongRoPE (4 short, 4 long factors, original
+                        context 64 of 256) and partial_rotary_factor 0.5
 OUT_DIR/encode.jsonl    300 random short texts (ASCII, white space, contractions,
                         Latin-1, general punctuation, CJK, emoji, full-width forms)
                         as prompts of one new token, to compare prompt tokens
@@ -271,6 +273,12 @@ def write_llama_family(out, rng, tok, lcfg):
                               "original_max_position_embeddings": 64})
     del qcfg["attention_bias"]
     write_dir(os.path.join(out, "qwen2-llama3rope"), qcfg, tok, family_weights(rng, qcfg))
+    pairs = 4  # head_dim 16 x partial_rotary_factor 0.5 = 8 rotated dims
+    lcfg2 = dict(lcfg, architectures=["Phi3ForCausalLM"], model_type="phi3", partial_rotary_factor=0.5,
+                 max_position_embeddings=256, original_max_position_embeddings=64, sliding_window=None,
+                 rope_scaling={"type": "longrope", "short_factor": [round(x, 4) for x in rng.uniform(1, 2, pairs)],
+                               "long_factor": [round(x, 4) for x in rng.uniform(2, 8, pairs)]})
+    write_dir(os.path.join(out, "phi3-longrope"), lcfg2, tok, family_weights(rng, lcfg2, fused=True))
 
 
 # ---- files ----------------------------------------------------------------------------

@@ -11,12 +11,15 @@ usage:
       logits at every position of N tokens drawn from the vocabulary (Llama:
       BOS first); OUT.txt: "tokens ID..." then one line of vocab_size logits
       per position
-  reference_forward.py DIR greedy PROMPTS.jsonl OUT.jsonl [-n N]
+  reference_forward.py DIR greedy PROMPTS.jsonl OUT.jsonl [-n N] [--context C]
       greedy continuation of each prompt ({"prompt": ...} per line), encoded
       with DIR/tokenizer.json (hf_common.Tokenizer), N new tokens or until an
       eos_token_id; OUT.jsonl: {"id", "prompt", "prompt_tokens", "tokens",
       "finish_reason", "min_gap"} per prompt, min_gap the smallest distance
-      between the best and the second-best logit over the greedy choices
+      between the best and the second-best logit over the greedy choices;
+      --context C: the context the RoPE scaling is chosen for (LongRoPE's
+      short factors up to original_max_position_embeddings; default
+      max_position_embeddings), as mdi_pipeline --max-seq-len C
   reference_forward.py DIR encode PROMPTS.jsonl OUT.jsonl
       the prompt tokens only, as mdi_pipeline encodes the prompts:
       {"id", "prompt", "prompt_tokens"} per prompt"""
@@ -41,6 +44,7 @@ class Model:
         self.bos = self.c.get("bos_token_id")
         self.tok = hf.Tokenizer(os.path.join(d, "tokenizer.json"), self.bos)
         self.vocab = self.c["vocab_size"]
+        self.context = self.c.get("max_position_embeddings", 0)
 
     def logits(self, tokens):
         return self.gpt2_forward(tokens) if self.gpt2 else self.llama_forward(tokens)
@@ -78,12 +82,21 @@ class Model:
         return x @ w[pre + "wte.weight"].T
 
     def rope_inv_freq(self, rot):
-        """Inverse frequencies of the rot/2 pairs, with rope_scaling as transformers'
-        ROPE_INIT_FUNCTIONS computes it (linear, llama3)."""
+        """Inverse frequencies of the rot/2 pairs and the scale of cos and sin, with
+        rope_scaling as transformers' ROPE_INIT_FUNCTIONS computes it (linear, llama3,
+        longrope).  LongRoPE takes its long factors when the context (self.context,
+        by default max_position_embeddings) exceeds original_max_position_embeddings,
+        as llama.cpp and mdi-llm choose them for a context of that size."""
         c = self.c
         inv = 1.0 / c.get("rope_theta", 10000.0) ** (np.arange(0, rot, 2) / rot)
         rs = c.get("rope_scaling") or {}
         kind = rs.get("rope_type", rs.get("type"))
+        if kind in ("longrope", "su"):
+            orig = c["original_max_position_embeddings"]
+            ext = rs["long_factor"] if self.context > orig else rs["short_factor"]
+            scale = c["max_position_embeddings"] / orig
+            attn = rs.get("attention_factor") or (1.0 if scale <= 1 else np.sqrt(1 + np.log(scale) / np.log(orig)))
+            return inv / np.array(ext, dtype=np.float64), attn
         if kind == "linear":
             inv = inv / rs["factor"]
         elif kind == "llama3":
@@ -96,7 +109,7 @@ class Model:
             inv = np.where(medium, (1 - smooth) * scaled / fac + smooth * scaled, scaled)
         elif kind not in (None, "default"):
             sys.exit("rope_scaling %s: not in this reference" % kind)
-        return inv
+        return inv, 1.0
 
     def llama_forward(self, tokens):
         """The Llama family as transformers computes it: LlamaForCausalLM (attention_bias,
@@ -119,8 +132,9 @@ class Model:
             y = x @ w[name + ".weight"].T
             return y + w[name + ".bias"] if name + ".bias" in w else y
 
-        ang = np.outer(np.arange(T), self.rope_inv_freq(rot))
-        cos, sin = np.cos(np.concatenate([ang, ang], -1)), np.sin(np.concatenate([ang, ang], -1))
+        inv, attn = self.rope_inv_freq(rot)
+        ang = np.outer(np.arange(T), inv)
+        cos, sin = attn * np.cos(np.concatenate([ang, ang], -1)), attn * np.sin(np.concatenate([ang, ang], -1))
 
         def rope(x):  # x [heads][T][hs], rotate-half over the first rot dims as apply_rotary_pos_emb
             r, rest, half = x[..., :rot], x[..., rot:], rot // 2
@@ -211,6 +225,7 @@ def main():
         sys.exit(__doc__)
     m = Model(a[0])
     opt = lambda name, default: int(a[a.index(name) + 1]) if name in a else default  # noqa: E731
+    m.context = opt("--context", m.context)
     if a[1] == "logits" and len(a) >= 3:
         cmd_logits(m, a[2], opt("--tokens", 20), opt("--seed", 7))
     elif a[1] == "greedy" and len(a) >= 4:

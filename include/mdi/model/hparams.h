@@ -23,7 +23,9 @@
  *  - rope_dim < head_dim: only the first rope_dim dims of a head rotate (partial
  *    RoPE, Phi);
  *  - rope frequency factors: pair i turns at theta^(-2i/rope_dim) / factor[i]
- *    (Llama 3's rope scaling, linear scaling, llama.cpp's rope_freqs);
+ *    (Llama 3's rope scaling, linear scaling, llama.cpp's rope_freqs); LongRoPE
+ *    (Phi-3.5, Phi-4-mini) has a second set for contexts longer than
+ *    rope_orig_seq_len and scales cos and sin by rope_attn_factor;
  *  - biases of q/k/v (Qwen2), of the output projection, of the FFN (Llama's
  *    attention_bias, mlp_bias);
  *  - qk_norm: per-head RMSNorm of q and k before RoPE (Qwen3);
@@ -46,7 +48,12 @@ struct mdi_hparams {
   int rope_dim;            /* rotated dims of a head, even, <= head size; 0: the whole head */
   int n_rope_factors;      /* 0 (none) or rope_dim / 2 */
   float rope_factors[MDI_ROPE_MAX_FACTORS]; /* divisors of the pairs' frequencies */
-  char rope_scaling[MDI_ROPE_SCALING_MAX];  /* what made the factors: "linear", "llama3", "rope_freqs"; "" none */
+  char rope_scaling[MDI_ROPE_SCALING_MAX];  /* what made the factors: "linear", "llama3", "longrope",
+                                               "rope_freqs"; "" none */
+  int n_rope_factors_long; /* LongRoPE: 0 or rope_dim / 2 */
+  float rope_factors_long[MDI_ROPE_MAX_FACTORS]; /* the factors when the context exceeds rope_orig_seq_len */
+  int rope_orig_seq_len;   /* LongRoPE: the context the short factors serve */
+  float rope_attn_factor;  /* LongRoPE: cos and sin are scaled by it; 0 means 1 */
   int qkv_bias;            /* bq [q_dim], bk, bv [kv_dim] */
   int out_bias;            /* bo [dim] */
   int mlp_bias;            /* b1, b3 [hidden_dim], b2 [dim] */
@@ -70,6 +77,14 @@ static inline int mdi_hparams_head_size(const struct mdi_hparams *hp) {
 static inline int mdi_hparams_rope_dim(const struct mdi_hparams *hp) {
   return hp->rope_dim > 0 ? hp->rope_dim : mdi_hparams_head_size(hp);
 }
+/* The rope frequency factors of a context of max_seq positions (NULL: none):
+ * LongRoPE's long ones when max_seq exceeds rope_orig_seq_len (llama.cpp's
+ * choice; transformers switches when the sequence itself grows past it). */
+static inline const float *mdi_hparams_rope_factors(const struct mdi_hparams *hp, int max_seq) {
+  if (hp->n_rope_factors_long > 0 && max_seq > hp->rope_orig_seq_len) return hp->rope_factors_long;
+  return hp->n_rope_factors > 0 ? hp->rope_factors : NULL;
+}
+
 /* Width of q and of the attention output: n_heads * head size. */
 static inline int mdi_hparams_q_dim(const struct mdi_hparams *hp) { return hp->n_heads * mdi_hparams_head_size(hp); }
 static inline int mdi_hparams_kv_dim(const struct mdi_hparams *hp) {

@@ -127,7 +127,7 @@ def rope_scaling(d):
     edit_json(os.path.join(d, "config.json"), lambda c: c.update(rope_scaling={"rope_type": "yarn", "factor": 4.0}))
 
 
-def longrope(d):  # Phi-3 128k, Phi-3.5, Phi-4-mini
+def longrope(d):  # Phi-3 128k, Phi-3.5, Phi-4-mini without the context of the short factors
     edit_json(os.path.join(d, "config.json"),
               lambda c: c.update(architectures=["Phi3ForCausalLM"], model_type="phi3",
                                  rope_scaling={"type": "longrope", "long_factor": [1.0] * 8,
