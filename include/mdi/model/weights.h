@@ -1,5 +1,6 @@
 /* The HDF5 model file (docs/FORMAT.md).  The implementation, weights_h5.c,
- * is the only file that includes hdf5.h; everything else sees these calls.
+ * is the only file that includes hdf5.h; everything else sees these calls
+ * (hparams_h5.c reads and writes the hyperparameter attributes with them).
  *
  * Reading: every read validates the dataset's dtype and shape against what
  * the caller expects and, on mismatch, records an error naming the file and
