@@ -345,7 +345,7 @@ int mdi_tokenizer_encode(const struct mdi_tokenizer *t, const char *text, size_t
   if (rc == MDI_OK && (size_t)l.n > len + 3)
     rc = mdi_fail("the text's %d tokens exceed the %zu ids this call can return", l.n, len + 3);
   if (rc == MDI_OK) {
-    memcpy(ids, l.v, (size_t)l.n * sizeof *ids);
+    if (l.n) memcpy(ids, l.v, (size_t)l.n * sizeof *ids);
     *n_ids = l.n;
   }
   mdi_ids_free(&l);
