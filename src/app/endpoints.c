@@ -14,7 +14,7 @@
 enum { EP_COMPLETIONS, EP_CHAT, EP_MODELS, EP_HEALTH, EP_METRICS, EP_OTHER };
 static const char *const ep_names[MDI_EP_COUNT] = {"/v1/completions", "/v1/chat/completions", "/v1/models",
                                                    "/health", "/metrics", "other"};
-static const int codes[MDI_EP_CODES] = {200, 400, 401, 404, 405, 413, 499, 500, 503, 0};
+static const int codes[MDI_EP_CODES] = {200, 400, 401, 404, 405, 408, 413, 499, 500, 503, 0};
 
 void mdi_endpoints_init(struct mdi_endpoints *ep) {
   ep->next_seed = (uint64_t)ep->opt->seed;
@@ -415,6 +415,12 @@ static int route(const char *path) {
 static void dispatch(struct mdi_endpoints *ep, const struct mdi_http_request *rq, struct mdi_http_response *rs, int which) {
   struct mdi_api_error e;
   const int post = which == EP_COMPLETIONS || which == EP_CHAT;
+  if (rq->header_timeout) {
+    mdi_api_fail(&e, 408, "invalid_request_error", "request_timeout", NULL,
+                 "The request's header did not arrive within %g s (--client-timeout).", ep->opt->client_timeout);
+    reply_error(rs, &e);
+    return;
+  }
   if (which == EP_HEALTH && !strcmp(rq->method, "GET")) {
     const int draining = __atomic_load_n(&ep->draining, __ATOMIC_RELAXED);
     const char *body = draining ? "{\"status\":\"draining\"}" : "{\"status\":\"ok\"}";

@@ -88,7 +88,7 @@ static const struct mdi_option_desc table[] = {
     {"max-tokens-cap", 0, "server", "max_tokens_cap", MDI_OPT_INT, OFF(max_tokens_cap), "N",
      "a request's max_tokens is cut to N (default 0: max-seq-len)", 0, 1 << 20, 0},
     {"client-timeout", 0, "server", "client_timeout", MDI_OPT_DOUBLE, OFF(client_timeout), "SECONDS",
-     "close a connection idle this long, e.g. a client that never finishes its header (default 30)", 1, 86400, 0},
+     "a request header not complete this long after it began gets 408; idle connections close 1 s later (default 30)", 1, 86400, 0},
     {"drain-timeout", 0, "server", "drain_timeout", MDI_OPT_DOUBLE, OFF(drain_timeout), "SECONDS",
      "on SIGINT/SIGTERM: stop accepting, let running requests finish this long, then cancel them (default 30)",
      0, 86400, 0},

@@ -9,10 +9,13 @@ Cases:
            sequence's tokens equal llama2.c's (tests/data/ring16.llama2c.jsonl),
            as in batch mode; n, stop strings, usage, models, health, metrics
   errors   malformed JSON, wrong types, huge bodies, unknown paths, wrong
-           methods, a wrong or missing key, a slow-header client: 4xx with an
-           OpenAI error object while the server keeps serving
+           methods, a wrong or missing key, slow-header clients (silent and
+           trickling: 408): 4xx with an OpenAI error object while the server
+           keeps serving
   cancel   a client that disconnects frees its slot within a trip; a full
            queue answers 503 (rank 2 is held with SIGSTOP to make it exact)
+  queue    64 clients at once against --max-queue 5 (ring held): exactly 5
+           queued, 59 refused with 503; the same with n = 2
   drain    SIGTERM: running requests finish, new connections are refused,
            exit 0; with --drain-timeout expired they are cancelled instead
   chat     /v1/chat/completions on a model with a chat format (--model: the
@@ -209,10 +212,39 @@ def case_errors(a):
             status, r, _ = post(port, "/v1/completions", good, auth)
             check(status == 200 and len(r["choices"][0]["tokens"]) == 8, f"not serving: {status} {r}")
 
-        # a slow-header client holds its own connection only
+        # slow-header clients hold their own connections only: one sends part
+        # of its header and then nothing, one trickles a byte every 0.1 s
+        # (each byte restarts an idle timer, not the header's clock)
         slow = socket.create_connection(("127.0.0.1", port))
         slow.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\n")
         t_slow = time.time()
+        trickled = {}
+
+        def trickle():
+            s = socket.create_connection(("127.0.0.1", port))
+            t0 = time.time()
+            head = b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"z" * 2000 + b"\r\n\r\n"
+            try:
+                for i in range(len(head)):
+                    s.sendall(head[i:i + 1])
+                    time.sleep(0.1)
+            except OSError:  # the server closed its side after answering
+                pass
+            s.settimeout(30)
+            out = b""
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            s.close()
+            trickled.update(out=out, waited=time.time() - t0)
+
+        trickler = threading.Thread(target=trickle)
+        trickler.start()
         still_serving()
         expect_error(post(port, "/v1/completions", good), 401, "invalid_api_key")
         expect_error(post(port, "/v1/completions", good, {"Authorization": "Bearer sk-wrong"}), 401, "invalid_api_key")
@@ -251,15 +283,47 @@ def case_errors(a):
         expect_error(request(port, "GET", "/v1/completions", headers=auth), 405)
         expect_error(request(port, "DELETE", "/v1/models", headers=auth), 405)
         still_serving()
-        # the slow client is closed after --client-timeout 2 s without an answer
-        slow.settimeout(30)
-        check(slow.recv(100) == b"", "the slow-header connection got data")
+        # the slow clients get 408 with an error object once their header has
+        # taken --client-timeout 2 s, and then the end of the connection
+        slow.settimeout(60)
+        answer = b""
+        while True:
+            chunk = slow.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
         waited = time.time() - t_slow
-        check(1.0 <= waited <= 20, f"the slow-header connection closed after {waited:.1f} s")
         slow.close()
-        print(f"slow-header client closed after {waited:.1f} s (--client-timeout 2) while others were served")
+        trickler.join(120)
+        check(not trickler.is_alive(), "the trickling client was never answered")
+
+        def expect_408(raw, who):
+            head, _, body = raw.partition(b"\r\n\r\n")
+            check(head.startswith(b"HTTP/1.1 408 "), f"{who}: {raw[:80]!r}")
+            check(b"Connection: close" in head, f"{who}: the connection is not closed: {head!r}")
+            expect_error((408, json.loads(body)), 408, "request_timeout")
+
+        expect_408(answer, "the silent slow-header client")
+        expect_408(trickled["out"], "the trickling client")
+        check(waited >= 1.9 and trickled["waited"] >= 1.9, f"408 before --client-timeout: {waited:.1f} s")
+        print(f"slow-header clients: 408 request_timeout after {waited:.1f} s (silent) and "
+              f"{trickled['waited']:.1f} s (a byte every 0.1 s), --client-timeout 2, while others were served")
+        # a kept-alive connection idle between requests is closed without a word
+        c = socket.create_connection(("127.0.0.1", port), timeout=60)
+        c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        c.close()
+        head, _, body = got.partition(b"\r\n\r\n")
+        check(head.startswith(b"HTTP/1.1 200") and json.loads(body) == {"status": "ok"},
+              f"an idle kept-alive connection got more than its answer: {got!r}")
         still_serving()
         m = metrics(port, auth)
+        check(m['mdi_requests_total{endpoint="other",code="408"}'] == 2, "408s counted")
         check(m['mdi_requests_total{endpoint="/v1/completions",code="400"}'] >= 10, "400s counted")
         check(m['mdi_requests_total{endpoint="/v1/completions",code="401"}'] == 3, "401s counted")
     print("PASS")
@@ -327,6 +391,71 @@ def case_cancel(a):
         check(results["a"][0] == 200 and results["a"][1]["choices"][0]["tokens"] == want, f"whole answer after 5 s: {results['a']}")
         check(joined(results["b"][1])[1] == want, "stream after 5 s")
         print("a ring held for 5 s (> --client-timeout 2): the waiting requests completed")
+    print("PASS")
+
+
+def case_queue(a):
+    """64 clients at once against --max-queue 5 while the ring is held: the
+    queue takes exactly 5 sequences (the check and the enqueue are one step
+    under the intake's lock), the other 59 requests get 503; with n = 2,
+    exactly 2 requests (4 sequences) fit, 62 are refused."""
+    with Server(a.mpiexec, a.binary, a.model, 3,
+                ["-q", "-b", "1", "--micro-batches", "1", "--max-queue", "5", "-t", "0"],
+                os.path.join(a.work, "server.log")) as srv:
+        port = srv.port
+        ref = {"prompt": "Once upon a time", "max_tokens": 20, "return_tokens": True}
+        want = post(port, "/v1/completions", ref)[1]["choices"][0]["tokens"]
+        want2 = post(port, "/v1/completions", dict(ref, seed=1))[1]["choices"][0]["tokens"]
+        stage = srv.rank_pid(2)
+        clients = 64
+        for n, fits in ((1, 5), (2, 2)):
+            os.kill(stage, signal.SIGSTOP)
+            before = metrics(port)
+            holder = {}
+            t_a = threading.Thread(target=lambda: holder.update(a=post(port, "/v1/completions", ref)))
+            t_a.start()
+            wait_metric(port, "mdi_slots_busy", 1)  # the one slot is taken: the rest must queue
+            results = [None] * clients
+            go = threading.Barrier(clients)
+
+            def client(i):
+                go.wait()
+                results[i] = post(port, "/v1/completions", dict(ref, n=n, seed=0))
+
+            ts = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+            for t in ts:
+                t.start()
+            # refusals come back at once, accepted requests wait for the ring
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                answered = sum(r is not None for r in results)
+                depth = metrics(port)["mdi_queue_depth"]
+                if answered + depth / n >= clients:
+                    break
+                time.sleep(0.1)
+            answered = sum(r is not None for r in results)
+            depth = metrics(port)["mdi_queue_depth"]
+            check(depth == fits * n and answered == clients - fits,
+                  f"n={n}: {depth:.0f} sequences queued and {answered} requests answered with the ring held "
+                  f"(--max-queue 5: {fits * n} and {clients - fits} expected)")
+            for r in results:
+                if r is not None:
+                    expect_error(r[:2], 503, "server_busy")
+            os.kill(stage, signal.SIGCONT)
+            for t in ts:
+                t.join()
+            t_a.join()
+            check(holder["a"][0] == 200 and holder["a"][1]["choices"][0]["tokens"] == want, "the running request")
+            ok = [r for r in results if r[0] == 200]
+            check(len(ok) == fits, f"n={n}: {len(ok)} requests completed, {fits} expected")
+            for r in ok:
+                toks = [c["tokens"] for c in r[1]["choices"]]
+                check(toks == [want, want2][:n], f"n={n}: a queued request's tokens differ from the offline ones")
+            after = metrics(port)
+            check(after["mdi_jobs_rejected_total"] - before["mdi_jobs_rejected_total"] == clients - fits,
+                  "refusals counted")
+            print(f"{clients} clients at once, n={n}, --max-queue 5, one slot held: {fits} queued "
+                  f"({fits * n} sequences) and completed with the offline tokens, {clients - fits} refused with 503")
     print("PASS")
 
 
@@ -409,7 +538,7 @@ def case_chat(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["tokens", "errors", "cancel", "drain", "chat"])
+    ap.add_argument("case", choices=["tokens", "errors", "cancel", "queue", "drain", "chat"])
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--binary", required=True)
     ap.add_argument("--model", required=True)

@@ -14,7 +14,7 @@
 #include "mdi/app/options.h"
 #include "mdi/model/tokenizer.h"
 
-enum { MDI_EP_COUNT = 6, MDI_EP_CODES = 10 };
+enum { MDI_EP_COUNT = 6, MDI_EP_CODES = 11 };
 
 /* Renders chat messages into a prompt (the model's chat template); NULL
  * when the model has none.  Returns MDI_ERR with the message set when the

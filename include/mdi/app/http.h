@@ -1,8 +1,11 @@
 /* An HTTP/1.1 server (libmicrohttpd; http.c is the only file that includes
  * microhttpd.h).  Every connection has its own thread, so a handler may
  * block until its answer is ready and a slow client holds only its own
- * thread; a connection idle for client_timeout seconds (a client that
- * sends its header slowly, or not at all) is closed.
+ * thread.  A request whose header is not complete client_timeout seconds
+ * after it began (after the connection opened, for the first one) is
+ * answered 408 and its connection closed; a connection idle for a second
+ * longer than client_timeout (between requests, or in a body or a
+ * response that does not move) is closed.
  *
  * The handler receives the whole request (a body larger than max_body is
  * not kept: too_large is set) and answers with a complete body or with a
@@ -22,6 +25,8 @@ struct mdi_http_request {
   int too_large;                /* the body exceeded max_body (and was dropped) */
   const char *authorization;    /* the Authorization header or NULL */
   void *conn;                   /* for mdi_http_gone */
+  int header_timeout;           /* no request: a client's header took longer than client_timeout;
+                                   the answer (408, a body) goes out before the connection closes */
 };
 
 /* Bytes produced while the response is sent. */
