@@ -69,6 +69,9 @@ class Server:
                 return int(pid)
         raise Fail(f"rank {rank} not found")
 
+    def rank_pids(self):
+        return [self.rank_pid(r) for r in range(self.np)]
+
     def signal(self, sig=signal.SIGTERM):
         os.kill(self.pid, sig)
 
@@ -200,3 +203,22 @@ def wait_metric(port, name, want, timeout=30, headers=None):
             return
         time.sleep(0.05)
     raise Fail(f"{name} did not become {want} within {timeout} s (now {metrics(port, headers).get(name)})")
+
+
+def wait_gone(pids, timeout=60):
+    """Every process of pids has ended (none left over once the job is over)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        left = [p for p in pids if os.path.exists(f"/proc/{p}") and not _zombie(p)]
+        if not left:
+            return
+        time.sleep(0.05)
+    raise Fail(f"processes {left} still run {timeout} s after the job ended")
+
+
+def _zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

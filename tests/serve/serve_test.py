@@ -32,7 +32,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_lib import Fail, Server, check, joined, metrics, post, request, stream, wait_metric  # noqa: E402
+from serve_lib import Fail, Server, check, joined, metrics, post, request, stream, wait_gone, wait_metric  # noqa: E402
 
 
 def load_ring16(data):
@@ -459,7 +459,70 @@ def case_queue(a):
     print("PASS")
 
 
+def drain_burst(a):
+    """A burst of 48 streams and 16 whole requests on one slot, then SIGTERM
+    to rank 0 while most of them wait: with --drain-timeout 30 every request
+    finishes; with 0 the queued ones are cancelled at once (503, or an error
+    event that ends the stream).  Either way every stream ends with [DONE]
+    or that event (never cut), the job exits 0 and no rank is left."""
+    body = {"prompt": "Once upon a time", "max_tokens": 300, "return_tokens": True}
+    for drain in ("30", "0"):
+        with Server(a.mpiexec, a.binary, a.model, a.np,
+                    ["-q", "-b", "1", "--micro-batches", "1", "--drain-timeout", drain],
+                    os.path.join(a.work, f"server.burst{drain}.log")) as srv:
+            port = srv.port
+            ranks = srv.rank_pids()
+            want = {}
+            for seed in range(4):
+                want[seed] = post(port, "/v1/completions", dict(body, seed=seed))[1]["choices"][0]["tokens"]
+            out = [None] * 64
+
+            def client(i):
+                b = dict(body, seed=i % 4)
+                out[i] = stream(port, "/v1/completions", b) if i < 48 else post(port, "/v1/completions", b)[:2]
+
+            ts = [threading.Thread(target=client, args=(i,)) for i in range(64)]
+            for t in ts:
+                t.start()
+            deadline = time.time() + 60
+            while metrics(port)["mdi_queue_depth"] < 32:
+                check(time.time() < deadline, "the burst never queued 32 requests")
+                time.sleep(0.01)
+            srv.signal(signal.SIGTERM)
+            for t in ts:
+                t.join(120)
+            rc = srv.wait()
+            check(rc == 0, f"exit status {rc} after SIGTERM (--drain-timeout {drain})")
+            wait_gone(ranks)
+            done = cancelled = 0
+            for i, (status, res) in enumerate(out):
+                if i < 48:
+                    check(status == 200, f"stream {i}: {status} {res}")
+                    if "error" in res[-1]:
+                        check(res[-1]["error"]["code"] == "server_shutting_down", f"stream {i}: {res[-1]}")
+                        cancelled += 1
+                    else:
+                        check(joined(res)[1] == want[i % 4], f"stream {i}: tokens differ from the offline ones")
+                        done += 1
+                elif status == 503:
+                    expect_error((status, res), 503, "server_shutting_down")
+                    cancelled += 1
+                else:
+                    check(status == 200 and res["choices"][0]["tokens"] == want[i % 4], f"request {i}: {status}")
+                    done += 1
+            if drain == "30":
+                check(cancelled == 0, f"--drain-timeout 30: {cancelled} requests cancelled")
+            else:
+                check(cancelled >= 1, "--drain-timeout 0: nothing was cancelled")
+            print(f"np {a.np}, SIGTERM to rank 0 with 32 or more of 64 requests queued, --drain-timeout {drain}: "
+                  f"{done} finished, {cancelled} cancelled (error event or 503), none cut; exit 0, no rank left")
+
+
 def case_drain(a):
+    drain_burst(a)
+    if a.np < 3:
+        print("PASS")
+        return
     ref = {"prompt": "Once upon a time", "max_tokens": 60, "return_tokens": True}
     for drain in ("30", "0.5"):
         srv = Server(a.mpiexec, a.binary, a.model, 3, ["-q", "-t", "0", "--drain-timeout", drain],
