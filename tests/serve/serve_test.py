@@ -461,8 +461,8 @@ def case_queue(a):
 
 def drain_burst(a):
     """A burst of 48 streams and 16 whole requests on one slot, then SIGTERM
-    to rank 0 while most of them wait: with --drain-timeout 30 every request
-    finishes; with 0 the queued ones are cancelled at once (503, or an error
+    to rank 0 once all are accepted and 16 or more still wait: with
+    --drain-timeout 30 every request finishes; with 0 the queued ones are cancelled at once (503, or an error
     event that ends the stream).  Either way every stream ends with [DONE]
     or that event (never cut), the job exits 0 and no rank is left."""
     body = {"prompt": "Once upon a time", "max_tokens": 300, "return_tokens": True}
@@ -484,9 +484,15 @@ def drain_burst(a):
             ts = [threading.Thread(target=client, args=(i,)) for i in range(64)]
             for t in ts:
                 t.start()
+            # every request accepted (one that arrives after the signal is
+            # refused with 503 instead) and 16 or more still waiting
             deadline = time.time() + 60
-            while metrics(port)["mdi_queue_depth"] < 32:
-                check(time.time() < deadline, "the burst never queued 32 requests")
+            while True:
+                m = metrics(port)
+                if m["mdi_jobs_total"] == 4 + 64 and m["mdi_queue_depth"] >= 16:
+                    break
+                check(time.time() < deadline and m["mdi_jobs_total"] - m["mdi_queue_depth"] < 4 + 48,
+                      f"the burst was not queued ({m['mdi_jobs_total']:.0f} jobs, {m['mdi_queue_depth']:.0f} queued)")
                 time.sleep(0.01)
             srv.signal(signal.SIGTERM)
             for t in ts:
@@ -514,7 +520,7 @@ def drain_burst(a):
                 check(cancelled == 0, f"--drain-timeout 30: {cancelled} requests cancelled")
             else:
                 check(cancelled >= 1, "--drain-timeout 0: nothing was cancelled")
-            print(f"np {a.np}, SIGTERM to rank 0 with 32 or more of 64 requests queued, --drain-timeout {drain}: "
+            print(f"np {a.np}, SIGTERM to rank 0 with 16 or more of 64 requests queued, --drain-timeout {drain}: "
                   f"{done} finished, {cancelled} cancelled (error event or 503), none cut; exit 0, no rank left")
 
 
