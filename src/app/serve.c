@@ -40,8 +40,11 @@ struct mdi_serve {
 /* ---- signals ------------------------------------------------------------- */
 
 static int sig_pipe[2] = {-1, -1};
+static volatile sig_atomic_t first_sender; /* the pid that sent the first signal */
 
-static void on_signal(int sig) {
+static void on_signal(int sig, siginfo_t *info, void *uc) {
+  (void)uc;
+  if (!first_sender) first_sender = info ? info->si_pid : -1;
   const unsigned char b = (unsigned char)sig;
   const int saved = errno;
   if (write(sig_pipe[1], &b, 1) < 0) { /* the pipe is full: a signal is pending anyway */
@@ -55,9 +58,9 @@ static int install_signals(struct mdi_serve *s) {
   fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
+  sa.sa_sigaction = on_signal;
   sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
+  sa.sa_flags = SA_RESTART | SA_SIGINFO;
   sigaction(SIGINT, &sa, &s->old_int);
   sigaction(SIGTERM, &sa, &s->old_term);
   return MDI_OK;
@@ -67,6 +70,20 @@ static void remove_signals(struct mdi_serve *s) {
   sigaction(SIGINT, &s->old_int, NULL);
   sigaction(SIGTERM, &s->old_term, NULL);
   for (int i = 0; i < 2; i++) close(sig_pipe[i]), sig_pipe[i] = -1;
+}
+
+/* Seconds the drain may take.  A signal from our parent under Open MPI is
+ * mpirun (or its daemon on another node) passing on its own SIGINT or
+ * SIGTERM: it sends SIGKILL odls_base_sigkill_timeout seconds later (1 by
+ * default), so the drain gets half of that, and the other half is for the
+ * cancellations, STOP round the ring and the ranks' exit. */
+static double drain_budget(const struct mdi_serve *s, int *from_launcher, double *kill_after) {
+  const double t = s->cfg.opt->drain_timeout;
+  *from_launcher = getenv("OMPI_COMM_WORLD_RANK") && first_sender == (sig_atomic_t)getppid();
+  if (!*from_launcher) return t;
+  const char *k = getenv("OMPI_MCA_odls_base_sigkill_timeout");
+  *kill_after = k && atof(k) > 0 ? atof(k) : 1.0;
+  return t < *kill_after / 2 ? t : *kill_after / 2;
 }
 
 /* The server's shutdown: the first signal stops accepting and starts the
@@ -85,12 +102,20 @@ static void *watch_signals(void *arg) {
         if (b == 0) return NULL;
         if (!draining) {
           draining = 1;
-          deadline = mdi_intake_clock() + s->cfg.opt->drain_timeout;
+          int from_launcher;
+          double kill_after = 0;
+          const double budget = drain_budget(s, &from_launcher, &kill_after);
+          deadline = mdi_intake_clock() + budget;
           __atomic_store_n(&s->ep.draining, 1, __ATOMIC_RELAXED);
           mdi_http_quiesce(s->http);
           mdi_intake_close(s->intake);
-          mdi_log_info("%s: no new requests; %d running or queued get %.0f s to finish (--drain-timeout)",
-                       strsignal(b), mdi_intake_jobs(s->intake), s->cfg.opt->drain_timeout);
+          if (from_launcher)
+            mdi_log_info("%s by mpirun, which kills every rank %g s later (odls_base_sigkill_timeout): no new "
+                         "requests; %d running or queued get %g s to finish", strsignal(b), kill_after,
+                         mdi_intake_jobs(s->intake), budget);
+          else
+            mdi_log_info("%s: no new requests; %d running or queued get %g s to finish (--drain-timeout)",
+                         strsignal(b), mdi_intake_jobs(s->intake), budget);
         } else if (!cancelled) {
           mdi_log_info("%s again: cancelling the requests that still run", strsignal(b));
           deadline = 0;

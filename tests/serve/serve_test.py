@@ -18,10 +18,13 @@ Cases:
            queued, 59 refused with 503; the same with n = 2
   drain    SIGTERM: running requests finish, new connections are refused,
            exit 0; with --drain-timeout expired they are cancelled instead
+  mpirun   SIGTERM to mpirun: rank 0 drains for half the time until mpirun's
+           SIGKILL, then cancels: no stream is cut, no rank is left
   chat     /v1/chat/completions on a model with a chat format (--model: the
            Llama test checkpoint): the tokens of a batch run's "messages" line
 """
 import argparse
+import http.client
 import json
 import os
 import signal
@@ -524,6 +527,73 @@ def drain_burst(a):
                   f"{done} finished, {cancelled} cancelled (error event or 503), none cut; exit 0, no rank left")
 
 
+def case_mpirun(a):
+    """SIGTERM to mpirun itself.  Open MPI 4.1 sends its ranks SIGCONT at
+    once, SIGTERM odls_base_sigkill_timeout seconds later and SIGKILL as long
+    again (measured; 4 s here, so that a loaded machine keeps the margin),
+    and exits 1 whatever the ranks do.  Rank 0 sees the SIGTERM come from its
+    parent and drains for half the time to the kill, then cancels: every
+    stream ends with [DONE] or an error event (none is cut by the kill) and
+    no rank is left."""
+    body = {"prompt": "Once upon a time", "max_tokens": 300, "return_tokens": True}
+    kill_after = 4
+    with Server(a.mpiexec, a.binary, a.model, a.np, ["-b", "1", "--micro-batches", "1", "-t", "0"],
+                os.path.join(a.work, "server.log"), env={"OMPI_MCA_odls_base_sigkill_timeout": str(kill_after)}) as srv:
+        port = srv.port
+        ranks = srv.rank_pids()
+        want = post(port, "/v1/completions", body)[1]["choices"][0]["tokens"]
+        out = [None] * 64
+
+        def client(i):
+            # (the whole requests have 8 choices each: more work than 2 x 4 s)
+            try:
+                out[i] = (stream(port, "/v1/completions", body) if i < 48 else
+                          post(port, "/v1/completions", dict(body, n=8))[:2])
+            except (Fail, OSError, http.client.HTTPException) as e:  # a connection cut by the kill
+                out[i] = ("cut", repr(e))
+
+        ts = [threading.Thread(target=client, args=(i,)) for i in range(64)]
+        for t in ts:
+            t.start()
+        deadline = time.time() + 60
+        while metrics(port)["mdi_jobs_total"] < 1 + 64:
+            check(time.time() < deadline, "the burst was not accepted")
+            time.sleep(0.01)
+        os.kill(srv.proc.pid, signal.SIGTERM)
+        t0 = time.time()
+        for t in ts:
+            t.join(120)
+        rc = srv.wait()
+        took = time.time() - t0
+        wait_gone(ranks)
+        done = cancelled = 0
+        cut = [i for i in range(64) if out[i] is None or out[i][0] == "cut"]
+        check(not cut, f"{len(cut)} requests cut by mpirun's kill, e.g. #{cut[:1]}: {out[cut[0]] if cut else ''}")
+        for i, (status, res) in enumerate(out):
+            if i < 48:
+                check(status == 200, f"stream {i}: {status} {res}")
+                if "error" in res[-1]:
+                    check(res[-1]["error"]["code"] == "server_shutting_down", f"stream {i}: {res[-1]}")
+                    cancelled += 1
+                else:
+                    check(joined(res)[1] == want, f"stream {i}: tokens differ from the offline ones")
+                    done += 1
+            elif status == 503:
+                expect_error((status, res), 503, "server_shutting_down")
+                cancelled += 1
+            else:
+                check(status == 200 and all(c["tokens"] == want for c in res["choices"]), f"request {i}: {status}")
+                done += 1
+        check(rc in (0, 1), f"mpirun's exit status {rc}")
+        log = srv.log()
+        check("Terminated by mpirun, which kills every rank 4 s later" in log,
+              f"rank 0 did not see the signal come from mpirun:\n{log[-800:]}")
+        print(f"SIGTERM to mpirun (np {a.np}, odls_base_sigkill_timeout {kill_after}) with 64 requests queued: "
+              f"{done} finished, {cancelled} cancelled (error event or 503), none cut; no rank left; mpirun "
+              f"exited {rc} after {took:.1f} s")
+    print("PASS")
+
+
 def case_drain(a):
     drain_burst(a)
     if a.np < 3:
@@ -607,7 +677,7 @@ def case_chat(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["tokens", "errors", "cancel", "queue", "drain", "chat"])
+    ap.add_argument("case", choices=["tokens", "errors", "cancel", "queue", "drain", "mpirun", "chat"])
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--binary", required=True)
     ap.add_argument("--model", required=True)

@@ -6,7 +6,9 @@
  * SIGINT/SIGTERM (to rank 0's process): stop accepting, let running
  * requests finish for --drain-timeout seconds, cancel what is left; the
  * source then closes and the ring stops (exit 0).  A second signal cancels
- * at once. */
+ * at once.  A signal that mpirun passes on (from our parent, under Open MPI)
+ * is followed by its SIGKILL odls_base_sigkill_timeout seconds later: the
+ * drain then gets half of that. */
 #ifndef MDI_SERVE_H
 #define MDI_SERVE_H
 
