@@ -206,7 +206,8 @@ def case_errors(a):
     key = "sk-test-0123456789"
     auth = {"Authorization": f"Bearer {key}"}
     with Server(a.mpiexec, a.binary, a.model, a.np,
-                ["-q", "--api-key", key, "--max-body", "65536", "--client-timeout", "2", "-t", "0"],
+                ["-q", "--api-key", key, "--max-body", "65536", "--client-timeout", "2", "-t", "0",
+                 "--max-tokens-cap", "12"],
                 os.path.join(a.work, "server.log")) as srv:
         port = srv.port
         good = {"prompt": "Once upon a time", "max_tokens": 8, "return_tokens": True}
@@ -268,6 +269,19 @@ def case_errors(a):
         expect_error(post(port, "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}, auth), 400,
                      "no_chat_template")
         expect_error(post(port, "/v1/chat/completions", {"messages": "hi"}, auth), 400, "invalid_type", "messages")
+        # --max-tokens-cap 12: a larger max_tokens, or none (-n 0: up to the
+        # context), is cut to 12 tokens, the start of the same greedy text
+        eight = post(port, "/v1/completions", good, auth)[1]["choices"][0]["tokens"]
+        for extra in ({"max_tokens": 100}, {}):
+            body = dict(good, **extra)
+            if not extra:
+                del body["max_tokens"]
+            status, r, _ = post(port, "/v1/completions", body, auth)
+            ch = r["choices"][0] if status == 200 else {}
+            check(status == 200 and len(ch["tokens"]) == 12 and ch["tokens"][:8] == eight and
+                  ch["finish_reason"] == "length" and r["usage"]["completion_tokens"] == 12,
+                  f"--max-tokens-cap 12 with {extra or 'no max_tokens'}: {status} {r}")
+        print("--max-tokens-cap 12: max_tokens 100 and no max_tokens give 12 tokens (finish_reason length)")
         # unknown fields are ignored, as OpenAI does
         status, r, _ = post(port, "/v1/completions", dict(good, logit_bias={"5": 1}, user="u", suffix=None), auth)
         check(status == 200 and len(r["choices"][0]["tokens"]) == 8, f"unknown fields: {status}")
