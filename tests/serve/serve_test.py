@@ -14,6 +14,8 @@ Cases:
            keeps serving
   cancel   a client that disconnects frees its slot within a trip; a full
            queue answers 503 (rank 2 is held with SIGSTOP to make it exact)
+  streams64  64 concurrent streams at np 3 (serve64.jsonl): each answered once
+           with the offline tokens
   queue    64 clients at once against --max-queue 5 (ring held): exactly 5
            queued, 59 refused with 503; the same with n = 2
   drain    SIGTERM: running requests finish, new connections are refused,
@@ -35,7 +37,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_lib import Fail, Server, check, joined, metrics, post, request, stream, wait_gone, wait_metric  # noqa: E402
+from serve_lib import MPI_ENV, Fail, Server, check, joined, metrics, post, request, stream, wait_gone, wait_metric  # noqa: E402
 
 
 def load_ring16(data):
@@ -411,6 +413,38 @@ def case_cancel(a):
     print("PASS")
 
 
+def case_streams64(a):
+    """64 concurrent streams at np 3 (tests/data/serve64.jsonl: greedy and
+    sampled, top_p, top_k): each is answered once with the tokens and text
+    of the same lines run offline (mdi_pipeline -f, np 3); the same as
+    serve.openai_node.np3 without node."""
+    requests = [json.loads(line) for line in open(os.path.join(a.data, "serve64.jsonl"))]
+    offline = os.path.join(a.work, "offline.jsonl")
+    r = subprocess.run([a.mpiexec, "-np", "3", "--oversubscribe", a.binary, "-m", a.model, "-f",
+                        os.path.join(a.data, "serve64.jsonl"), "-b", "8", "-q", "-o", offline],
+                       env=dict(os.environ, **MPI_ENV), capture_output=True, text=True, timeout=300)
+    check(r.returncode == 0, f"offline run: {r.returncode} {r.stderr[-400:]}")
+    ref = {x["id"]: x for x in map(json.loads, open(offline))}
+    with Server(a.mpiexec, a.binary, a.model, 3, ["-b", "8", "-q"], os.path.join(a.work, "server.log")) as srv:
+        answers = {}
+
+        def one(i):
+            status, events = stream(srv.port, "/v1/completions", dict(requests[i], return_tokens=True))
+            check(status == 200, f"stream {i}: {status} {events}")
+            check(i not in answers, f"stream {i} answered twice")
+            answers[i] = joined(events)
+
+        run_threads([lambda i=i: one(i) for i in range(len(requests))])
+        for i in range(len(requests)):
+            check(answers[i][1] == ref[i]["tokens"] and answers[i][0] == ref[i]["text"],
+                  f"stream {i}: differs from the offline run ({len(answers[i][1])} vs {len(ref[i]['tokens'])} tokens)")
+        m = metrics(srv.port)
+        check(m["mdi_jobs_total"] == len(requests) and m["mdi_generated_tokens_total"] ==
+              sum(len(x["tokens"]) for x in ref.values()), "jobs and tokens counted once")
+    print(f"{len(requests)} concurrent streams at np 3: each answered once with the offline tokens and text")
+    print("PASS")
+
+
 def case_queue(a):
     """64 clients at once against --max-queue 5 while the ring is held: the
     queue takes exactly 5 sequences (the check and the enqueue are one step
@@ -691,7 +725,7 @@ def case_chat(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["tokens", "errors", "cancel", "queue", "drain", "mpirun", "chat"])
+    ap.add_argument("case", choices=["tokens", "errors", "cancel", "queue", "streams64", "drain", "mpirun", "chat"])
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--binary", required=True)
     ap.add_argument("--model", required=True)
