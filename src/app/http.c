@@ -203,6 +203,7 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
   if (c) {
     pthread_mutex_lock(&h->mu);
     if (c->state == C_IDLE) c->state = C_HEADER, c->since = now_s();
+    pthread_cond_signal(&h->wake);
     pthread_mutex_unlock(&h->mu);
   }
   return mdi_xcalloc(1, sizeof(struct exchange), "request");
@@ -225,6 +226,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     c->next = h->conns;
     if (h->conns) h->conns->prev = c;
     h->conns = c;
+    pthread_cond_signal(&h->wake);
     pthread_mutex_unlock(&h->mu);
     *socket_context = c;
   } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
@@ -258,44 +260,59 @@ static size_t format_timeout(struct mdi_http *h, char **out) {
   return len;
 }
 
-/* Every 0.1 s: a header that has taken header_timeout seconds gets 408 and
- * the end of our side of the connection (the client reads the answer and
- * closes); a second later the reading side is shut too, which ends the
- * connection's thread however the client behaves. */
+/* A header that has taken header_timeout seconds gets 408 and the end of
+ * our side of the connection (the client reads the answer and closes); a
+ * second later the reading side is shut too, which ends the connection's
+ * thread however the client behaves.  The watch sleeps until the next such
+ * moment, or until a connection opens or a request line arrives. */
 static void *watch_headers(void *arg) {
   struct mdi_http *h = arg;
   pthread_mutex_lock(&h->mu);
   while (!h->stopping) {
     const double t = now_s();
+    double next = -1; /* the earliest moment something is due; -1: none */
+    struct conn_rec *due = NULL;
     for (struct conn_rec *c = h->conns; c; c = c->next) {
-      if (c->state == C_HEADER && t - c->since >= h->header_timeout) {
-        pthread_mutex_unlock(&h->mu); /* (the handler takes its own locks) */
-        char *msg;
-        const size_t len = format_timeout(h, &msg);
-        pthread_mutex_lock(&h->mu);
-        /* the list may have changed meanwhile: find c again */
-        struct conn_rec *d = h->conns;
-        while (d && d != c) d = d->next;
-        if (d && d->state == C_HEADER) {
-          if (send(d->fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) { /* the client has gone: nothing to tell */
-          }
-          shutdown(d->fd, SHUT_WR);
-          d->state = C_TIMED_OUT;
-          d->t_408 = now_s();
-        }
-        free(msg);
-        break; /* (start the scan again next round: c may be gone) */
-      }
-      if (c->state == C_TIMED_OUT && t - c->t_408 >= 1.0) {
+      double when = -1;
+      if (c->state == C_HEADER) when = c->since + h->header_timeout;
+      if (c->state == C_TIMED_OUT) when = c->t_408 + 1.0;
+      if (when < 0) continue;
+      if (when <= t && c->state == C_TIMED_OUT) {
         shutdown(c->fd, SHUT_RD);
         c->state = C_SHUT;
+        continue;
       }
+      if (when <= t && !due) due = c;
+      if (next < 0 || when < next) next = when;
     }
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += 100000000;
-    if (until.tv_nsec >= 1000000000) until.tv_sec++, until.tv_nsec -= 1000000000;
-    pthread_cond_timedwait(&h->wake, &h->mu, &until);
+    if (due) {
+      pthread_mutex_unlock(&h->mu); /* (the handler takes its own locks) */
+      char *msg;
+      const size_t len = format_timeout(h, &msg);
+      pthread_mutex_lock(&h->mu);
+      struct conn_rec *c = h->conns; /* the list may have changed meanwhile */
+      while (c && c != due) c = c->next;
+      if (c && c->state == C_HEADER) {
+        if (send(c->fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) { /* the client has gone: nothing to tell */
+        }
+        shutdown(c->fd, SHUT_WR);
+        c->state = C_TIMED_OUT;
+        c->t_408 = now_s();
+      }
+      free(msg);
+      continue; /* look again: more may be due */
+    }
+    if (next < 0) {
+      pthread_cond_wait(&h->wake, &h->mu);
+    } else {
+      const double wait = next - t + 0.001;
+      struct timespec until;
+      clock_gettime(CLOCK_MONOTONIC, &until);
+      const double ns = (double)until.tv_nsec + wait * 1e9;
+      until.tv_sec += (time_t)(ns / 1e9);
+      until.tv_nsec = (long)(ns - (double)(time_t)(ns / 1e9) * 1e9);
+      pthread_cond_timedwait(&h->wake, &h->mu, &until);
+    }
   }
   pthread_mutex_unlock(&h->mu);
   return NULL;
