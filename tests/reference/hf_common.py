@@ -162,6 +162,21 @@ def gpt2_pretokenize(text):
     return out
 
 
+def split_digits(text):
+    """Digits(individual_digits=True): each numeric character (Unicode category N*,
+    Rust's char::is_numeric) is a piece; the runs between them are pieces."""
+    out, run = [], ""
+    for c in text:
+        if unicodedata.category(c)[0] == "N":
+            if run:
+                out.append(run)
+            out.append(c)
+            run = ""
+        else:
+            run += c
+    return out + ([run] if run else [])
+
+
 # ---- BPE as tokenizer.json defines it ------------------------------------------------
 
 def bpe(symbols, ranks):
@@ -195,12 +210,20 @@ class Tokenizer:
         for r, m in enumerate(merges):
             self.ranks.setdefault(m, r)
         pre = j.get("pre_tokenizer") or {}
-        self.byte_level = pre.get("type") == "ByteLevel"
+        # Sequence[Digits(individual_digits), ByteLevel] (SmolLM2): every digit is a piece
+        # of its own before ByteLevel's pattern splits the rest
+        steps = pre.get("pretokenizers", []) if pre.get("type") == "Sequence" else [pre]
+        kinds = [p.get("type") for p in steps]
+        self.digits = kinds == ["Digits", "ByteLevel"]
+        assert not self.digits or steps[0].get("individual_digits"), "Digits runs are not modelled"
+        self.byte_level = kinds[-1:] == ["ByteLevel"]
         # Metaspace (prepend_scheme "first", no split) replaces spaces and
         # prepends U+2581 unless the text starts with one; the normalizers
         # Prepend + Replace prepend it always
         self.metaspace = pre.get("type") == "Metaspace"
         self.byte_char = bytes_to_unicode()
+        post = json.dumps(j.get("post_processor"))
+        self.template_bos = "TemplateProcessing" in post
         self.bos_id = bos_id
 
     def encode(self, text, add_bos):
@@ -208,7 +231,10 @@ class Tokenizer:
         if not text:
             return ids
         if self.byte_level:
-            for piece in gpt2_pretokenize(text):
+            chunks = [text]
+            if self.digits:  # Rust's char::is_numeric: categories Nd, Nl, No
+                chunks = split_digits(text)
+            for piece in [p for c in chunks for p in gpt2_pretokenize(c)]:
                 symbols = [self.byte_char[b] for b in piece.encode("utf-8")]
                 ids += [self.vocab[s] for s in bpe(symbols, self.ranks)]
             return ids

@@ -28,6 +28,8 @@ OUT_DIR/qwen2-llama3rope/ Qwen2ForCausalLM (q/k/v biases) with Llama 3's rope
                         the 20 test positions meet all three frequency bands
 OUT_DIR/phi3-longrope/  Phi3ForCausalLM with LongRoPE (4 short, 4 long factors, original
                         context 64 of 256) and partial_rotary_factor 0.5
+OUT_DIR/smollm2/        LlamaForCausalLM of SmolLM2's kind: 9 heads, 3 KV heads, tied,
+                        rope_theta 100000, the Digits + ByteLevel pre-tokenizer
 OUT_DIR/encode.jsonl    300 random short texts (ASCII, white space, contractions,
                         Latin-1, general punctuation, CJK, emoji, full-width forms)
                         as prompts of one new token, to compare prompt tokens
@@ -281,6 +283,34 @@ def write_llama_family(out, rng, tok, lcfg):
     write_dir(os.path.join(out, "phi3-longrope"), lcfg2, tok, family_weights(rng, lcfg2, fused=True))
 
 
+def write_smollm2(d, gtok):
+    """SmolLM2's shape in small: LlamaForCausalLM with 9 heads and 3 KV heads (an odd
+    head count, so the ring and the threads deal out heads unevenly), a tied classifier,
+    rope_theta 100000, the extra keys of its config.json (is_llama_config,
+    rope_interleaved false, pretraining_tp), and its tokenizer pipeline:
+    Sequence[Digits(individual_digits), ByteLevel]."""
+    rng = np.random.RandomState(135)
+    cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu",
+           "hidden_size": 72, "intermediate_size": 192, "num_hidden_layers": 3, "num_attention_heads": 9,
+           "num_key_value_heads": 3, "max_position_embeddings": 128, "vocab_size": 300, "rms_norm_eps": 1e-5,
+           "rope_theta": 100000.0, "rope_scaling": None, "rope_interleaved": False, "is_llama_config": True,
+           "pretraining_tp": 1, "tie_word_embeddings": True, "attention_bias": False, "mlp_bias": False,
+           "bos_token_id": 299, "eos_token_id": 299, "torch_dtype": "float32"}
+    # merges of digit runs and of a space with a digit, which Digits keeps from applying
+    model = dict(gtok["model"], vocab=dict(gtok["model"]["vocab"]), merges=list(gtok["model"]["merges"]))
+    for a, b in (("1", "2"), ("3", "4"), ("34", "5"), ("\u0120", "1"), ("\u0120", "3"), ("6", ":")):
+        model["merges"].append([a, b])
+        model["vocab"][a + b] = len(model["vocab"])
+    cfg["vocab_size"] = len(model["vocab"])
+    tok = dict(gtok, model=model, pre_tokenizer={"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": True},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]})
+    w = family_weights(rng, cfg)
+    del w["lm_head.weight"]
+    w["model.embed_tokens.weight"] = w["model.embed_tokens.weight"] * 0.5  # logits of a usable size
+    write_dir(d, cfg, tok, w)
+
+
 # ---- files ----------------------------------------------------------------------------
 
 
@@ -414,6 +444,7 @@ def main():
                 pre_tokenizer={"type": "Metaspace", "replacement": SPACE, "prepend_scheme": "first", "split": False})
     write_dir(os.path.join(out, "llama-tied"), tcfg, ttok, tw)
     write_llama_family(out, rng, ltok, lcfg)
+    write_smollm2(os.path.join(out, "smollm2"), gtok)
     write_encode_prompts(os.path.join(out, "encode.jsonl"))
     print("wrote %s: gpt2 (vocab %d), llama (vocab %d) F32/F16/BF16/sharded, llama2c" % (out, 300, len(lvocab)))
 

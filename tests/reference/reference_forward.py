@@ -177,9 +177,10 @@ class Model:
         return x @ head.T
 
     def encode_prompt(self, text):
-        """As mdi_pipeline: BOS first for Llama; GPT-2 has none, except that an
-        empty prompt starts from BOS (<|endoftext|>)."""
-        return self.tok.encode(text, add_bos=not self.gpt2 or not text)
+        """As mdi_pipeline: BOS first where the tokenizer's post-processor adds it
+        (TemplateProcessing: the SentencePiece-style Llama tokenizers); byte-level ones
+        (GPT-2, SmolLM2) have none, except that an empty prompt starts from BOS."""
+        return self.tok.encode(text, add_bos=self.tok.template_bos or not text)
 
 
 def cmd_logits(m, out, n, seed):
