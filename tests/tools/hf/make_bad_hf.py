@@ -134,6 +134,19 @@ def longrope(d):  # Phi-3 128k, Phi-3.5, Phi-4-mini without the context of the s
                                                "short_factor": [1.0] * 8}))
 
 
+def rope_dynamic(d):
+    edit_json(os.path.join(d, "config.json"), lambda c: c.update(rope_scaling={"type": "dynamic", "factor": 2.0}))
+
+
+def phi3_bias(d):  # Phi3ForCausalLM has no biases in transformers' code
+    edit_json(os.path.join(d, "config.json"),
+              lambda c: c.update(architectures=["Phi3ForCausalLM"], model_type="phi3", attention_bias=True))
+
+
+def hidden_act(d):
+    edit_json(os.path.join(d, "config.json"), lambda c: c.update(hidden_act="gelu"))
+
+
 def experts(d):
     edit_json(os.path.join(d, "config.json"), lambda c: c.update(num_local_experts=8))
 
@@ -185,7 +198,7 @@ def gpt2_untied(d):
 
 KINDS = {f.__name__: f for f in (truncated, header_beyond, header_limit, bad_json, overlap, hole, unknown_dtype,
                                  unsupported_dtype, size_mismatch, shape_config, missing_tensor, unsupported_arch,
-                                 rope_scaling, longrope, experts, qwen_window, partial_rotary, no_config, shard_missing, shard_wrong_map, tokenizer_unigram,
+                                 rope_scaling, rope_dynamic, phi3_bias, hidden_act, longrope, experts, qwen_window, partial_rotary, no_config, shard_missing, shard_wrong_map, tokenizer_unigram,
                                  tokenizer_merge, gpt2_untied)}
 SOURCE = {"shard_missing": "llama-sharded", "shard_wrong_map": "llama-sharded", "gpt2_untied": "gpt2"}
 
