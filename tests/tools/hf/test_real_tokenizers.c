@@ -68,6 +68,31 @@ static int streamed(const struct mdi_tokenizer *t, const struct mdi_ids *ids, co
   return same;
 }
 
+/* What printing token by token gives (mdi_tokenizer.h): a token after a
+ * special token is decoded as the first of a text (as the reply after a chat
+ * prompt's last tag), so the expected text is the whole decoding of each run
+ * of tokens between special ones, joined.  Hugging Face's decode of the whole
+ * list differs only where a special token stands between two runs (Phi-3's
+ * "before<|endoftext|>text": " text" keeps its space there). */
+static char *decode_runs(const struct mdi_tokenizer *t, const struct mdi_ids *ids) {
+  size_t len = 0;
+  char *all = calloc(1, 1);
+  for (int i = 0; i < ids->n;) {
+    int j = i;
+    while (j < ids->n && !mdi_tokenizer_is_special(t, ids->v[j])) j++;
+    char *run = NULL;
+    size_t n = 0;
+    if (j > i && mdi_tokenizer_decode_text(t, ids->v + i, j - i, 1, &run, &n) == MDI_OK) {
+      all = realloc(all, len + n + 1);
+      memcpy(all + len, run, n + 1);
+      len += n;
+    }
+    free(run);
+    i = j + 1;
+  }
+  return all;
+}
+
 /* Converted, saved and loaded: the tokenizer as mdi_pipeline sees it. */
 static int load(const char *dir, const char *work, struct mdi_tokenizer *t) {
   const struct convert_hf_ids ids = {.bos_id = -1};
@@ -107,7 +132,7 @@ int main(int argc, char **argv) {
   }
   char *line = NULL;
   size_t cap = 0;
-  int cases = 0, ok[5] = {0}, shown = 0, lossy = 0;
+  int cases = 0, ok[5] = {0}, shown = 0, lossy = 0, between = 0;
   static const char *const what[5] = {"ids", "ids_special", "decoded", "decoded_skip", "streamed"};
   while (getline(&line, &cap, f) > 0) {
     struct mdi_json_doc *doc;
@@ -131,8 +156,11 @@ int main(int argc, char **argv) {
       good[1] = same_ids(&ids_special, mdi_json_get(o, "ids_special"));
       good[2] = !strcmp(dec, mdi_json_string(mdi_json_get(o, "decoded")));
       good[3] = !strcmp(dec_skip, mdi_json_string(mdi_json_get(o, "decoded_skip")));
-      if (!strstr(dec_skip, "\xef\xbf\xbd")) good[4] = streamed(&t, &ids_special, dec_skip);
+      char *runs = decode_runs(&t, &ids_special);
+      if (strcmp(runs, dec_skip)) between++;
+      if (!strstr(runs, "\xef\xbf\xbd")) good[4] = streamed(&t, &ids_special, runs);
       else good[4] = 1, lossy++;
+      free(runs);
     } else {
       fprintf(stderr, "%s: case %d: %s\n", argv[2], cases - 1, mdi_error());
     }
@@ -155,7 +183,8 @@ int main(int argc, char **argv) {
   free(line);
   fclose(f);
   printf("%s: %d cases: ids %d, ids_special %d, decoded %d, decoded_skip %d identical; streamed %d (%d with "
-         "U+FFFD not compared)\n", argv[1], cases, ok[0], ok[1], ok[2], ok[3], ok[4] - lossy, lossy);
+         "U+FFFD not compared; %d where a special token between two runs makes it differ from decoded_skip)\n",
+         argv[1], cases, ok[0], ok[1], ok[2], ok[3], ok[4] - lossy, lossy, between);
   for (int k = 0; k < 5; k++) CHECK_EQ_INT(ok[k], cases);
   CHECK(cases > 0);
   mdi_tokenizer_free(&t);
