@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks chat prompts of the Llama test checkpoint (chat format llama2):
 
-    check_chat.py CKPT_DIR SYSTEM USER JOURNAL... [--raw JOURNAL]
+    check_chat.py CKPT_DIR SYSTEM USER JOURNAL... [--raw JOURNAL] [--text JOURNAL]
 
 Every journal's first sequence must have the prompt Llama 2 chat's template
 renders for [system SYSTEM, user USER] and the prompt tokens of that text
@@ -10,7 +10,9 @@ with <s> as the BOS token and the rest encoded by Hugging Face's definition
 tokens (the --chat run, a JSONL "messages" line).  The --raw journal has the
 rendered text as a raw prompt with --parse-special: its typed <s> is the BOS
 token, after the BOS the tokenizer adds itself, as Hugging Face's
-encode(text, add_special_tokens=True) does."""
+encode(text, add_special_tokens=True) does.  The --text journal has the same
+raw prompt without --parse-special: the typed <s> is text, encoded by the
+model as any other characters (tokenizers' split_special_tokens=True)."""
 import json
 import os
 import sys
@@ -26,7 +28,10 @@ def first_line(path):
 
 def main():
     ckpt, system, user, journals = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-    raw = None
+    raw = as_text = None
+    if "--text" in journals:
+        as_text = journals[journals.index("--text") + 1]
+        journals = journals[:journals.index("--text")]
     if "--raw" in journals:
         raw = journals[journals.index("--raw") + 1]
         journals = journals[:journals.index("--raw")]
@@ -48,7 +53,14 @@ def main():
     if raw and first_line(raw)["prompt_tokens"] != [1] + want:
         print("%s: prompt_tokens %s, expected %s" % (raw, first_line(raw)["prompt_tokens"], [1] + want))
         bad += 1
-    print("%d journals, %d prompt tokens, %d generated: %s" % (len(runs) + (raw is not None), len(want),
+    if as_text:
+        want_text = [1] + tok.encode("<s>" + text, False)
+        got = first_line(as_text)["prompt_tokens"]
+        if got != want_text or 1 in got[1:]:
+            print("%s: prompt_tokens %s, expected %s" % (as_text, got, want_text))
+            bad += 1
+    print("%d journals, %d prompt tokens, %d generated: %s" % (len(runs) + (raw is not None) + (as_text is not None),
+                                                               len(want),
                                                                len(runs[0]["tokens"]), "ok" if not bad else
                                                                "%d differences" % bad))
     sys.exit(1 if bad else 0)
