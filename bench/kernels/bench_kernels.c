@@ -82,7 +82,7 @@ static void usage(FILE *f) {
           "  --n N            output features of a matrix (default 2048)\n"
           "  --k K            input features (default 768)\n"
           "  --types LIST     weight types: f32 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k (default \"f32 q8_0\")\n"
-          "  --isa NAME       quantized kernels: auto, generic, avx2, avx512 (default auto)\n"
+          "  --isa NAME       quantized kernels: auto, generic, avx2, avx512, neon, neon-dotprod (default auto)\n"
           "  --layers L       matrices used in turn, so weights leave the caches (default 12)\n"
           "  --seconds S      time per point (default 1.0)\n"
           "  --csv FILE       also write the table as CSV\n");
@@ -103,14 +103,14 @@ static void parse_types(const char *s, struct opts *o) {
 }
 
 static void set_isa(const char *name) {
-  static const char *const names[] = {"auto", "generic", "avx2", "avx512"};
-  for (int i = 0; i < 4; i++)
+  static const char *const names[] = {"auto", "generic", "avx2", "avx512", "neon", "neon-dotprod"};
+  for (int i = 0; i < 6; i++)
     if (!strcmp(name, names[i])) {
       if (mdi_matmul_set_isa((enum mdi_isa)i) == MDI_OK) return;
       fprintf(stderr, "mdi_bench_kernels: --isa %s: this build or CPU has no such kernels\n", name);
       exit(2);
     }
-  fprintf(stderr, "mdi_bench_kernels: --isa %s: not auto, generic, avx2 or avx512\n", name);
+  fprintf(stderr, "mdi_bench_kernels: --isa %s: not auto, generic, avx2, avx512, neon or neon-dotprod\n", name);
   exit(2);
 }
 

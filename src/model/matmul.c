@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "mdi/base/error.h"
+#include "matmul_neon.h"
 #include "quant_kernels.h"
 #include "simd.h"
 
@@ -89,7 +90,8 @@ void mdi_matrix_get_row(const struct mdi_matrix *w, int row, float *dst) {
  * 6: 24 accumulators + 4 weight vectors, 24 FMAs per 4 weight loads.  With
  * 8-float vectors (AVX2, or two NEON registers) up to 3: 24 accumulators +
  * 8 weight vectors, which fits the 32 registers of AVX-512VL or NEON and
- * spills a little on AVX2's 16.  Either way every accumulator lane is one
+ * spills a little on AVX2's 16 (on NEON, GCC keeps them in memory: AArch64
+ * has its own tiles, matmul_neon.c).  Either way every accumulator lane is one
  * output's sequential FMA chain over k, so the tile shape, the vector width
  * and the instruction set do not change a single bit of the results. */
 #if defined(__AVX512F__)
@@ -156,15 +158,19 @@ typedef void (*tile_fn)(float *c, size_t ldc, const float *x, size_t ldx, const 
                         const float *prefetch, int nk, int first) {                                        \
     tile(MR, c, ldc, x, ldx, panel, prefetch, nk, first);                                                  \
   }
+#if defined(MDI_MATMUL_NEON)
+static const tile_fn tiles[TILE_MR + 1] = {NULL, mdi_neon_tile_1, mdi_neon_tile_2, mdi_neon_tile_3};
+#else
 TILE_INSTANCE(1)
 TILE_INSTANCE(2)
 TILE_INSTANCE(3)
+#endif
 #if TILE_MR == 6
 TILE_INSTANCE(4)
 TILE_INSTANCE(5)
 TILE_INSTANCE(6)
 static const tile_fn tiles[TILE_MR + 1] = {NULL, tile_1, tile_2, tile_3, tile_4, tile_5, tile_6};
-#else
+#elif !defined(MDI_MATMUL_NEON)
 static const tile_fn tiles[TILE_MR + 1] = {NULL, tile_1, tile_2, tile_3};
 #endif
 

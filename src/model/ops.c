@@ -149,8 +149,9 @@ void mdi_head_rmsnorm(float *x, const float *w, int n_heads, int head_size, floa
  * vectors (a padded vector for the tail), their sum in 8 lanes then in a
  * fixed order.  Depends on n and the values only, so a row's attention is
  * the same whatever batch it is computed in.  (mdi_softmax, with expf, is
- * the sampler's: it reproduces run.c's probabilities.) */
-static void softmax_scores(float *x, int n) {
+ * the sampler's: it reproduces run.c's probabilities.)  Public for
+ * test_kernels_exact. */
+void mdi_softmax_scores(float *x, int n) {
   v8f m8 = (v8f){0} + x[0];
   int i = 0;
   for (; i + 8 <= n; i += 8) m8 = max8(m8, load8(x + i));
@@ -257,7 +258,7 @@ void mdi_attention_kv_head(float *out, const float *q, const float *keys, const 
       scratch[(size_t)g * T + t] = dot_head(q + (kh * group + g) * head_size, k, head_size) * scale;
   }
   for (int g = 0; g < group; g++) {
-    softmax_scores(scratch + (size_t)g * T, T);
+    mdi_softmax_scores(scratch + (size_t)g * T, T);
     weighted_sum(out + (kh * group + g) * head_size, scratch + (size_t)g * T, vcache, T, head_size);
   }
 }

@@ -107,6 +107,8 @@ void mdi_qunpack_row(enum mdi_matrix_type t, uint8_t *row, const uint8_t *group,
 mdi_qkernel_fn mdi_qkernel_generic(enum mdi_matrix_type t);
 mdi_qkernel_fn mdi_qkernel_avx512(enum mdi_matrix_type t);
 mdi_qkernel_fn mdi_qkernel_avx2(enum mdi_matrix_type t);
+mdi_qkernel_fn mdi_qkernel_neon(enum mdi_matrix_type t);
+mdi_qkernel_fn mdi_qkernel_neon_dotprod(enum mdi_matrix_type t);
 
 /* Rows of activations per kernel call (the register tile's height). */
 #define QMR 4

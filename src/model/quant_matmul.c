@@ -118,11 +118,17 @@ static mdi_qkernel_fn kernel_for(enum mdi_matrix_type t, enum mdi_isa want) {
     case MDI_ISA_GENERIC: return mdi_qkernel_generic(t);
     case MDI_ISA_AVX2: return mdi_qkernel_avx2(t);
     case MDI_ISA_AVX512: return mdi_qkernel_avx512(t);
+    case MDI_ISA_NEON: return mdi_qkernel_neon(t);
+    case MDI_ISA_NEON_DOTPROD: return mdi_qkernel_neon_dotprod(t);
     case MDI_ISA_AUTO: break;
   }
-  mdi_qkernel_fn k = mdi_qkernel_avx512(t);
-  if (!k) k = mdi_qkernel_avx2(t);
-  return k ? k : mdi_qkernel_generic(t);
+  /* the best this build has: each set's kernel is NULL where it is not built */
+  static const enum mdi_isa best_first[] = {MDI_ISA_AVX512, MDI_ISA_AVX2, MDI_ISA_NEON_DOTPROD, MDI_ISA_NEON};
+  for (size_t i = 0; i < sizeof best_first / sizeof best_first[0]; i++) {
+    mdi_qkernel_fn k = kernel_for(t, best_first[i]);
+    if (k) return k;
+  }
+  return mdi_qkernel_generic(t);
 }
 
 int mdi_matmul_set_isa(enum mdi_isa want) {
@@ -133,11 +139,17 @@ int mdi_matmul_set_isa(enum mdi_isa want) {
 }
 
 const char *mdi_matmul_isa_name(void) {
+  static const char *const names[] = {[MDI_ISA_GENERIC] = "generic", [MDI_ISA_AVX2] = "avx2",
+                                      [MDI_ISA_AVX512] = "avx512-vnni", [MDI_ISA_NEON] = "neon",
+                                      [MDI_ISA_NEON_DOTPROD] = "neon-dotprod"};
   enum mdi_isa in_use = isa;
-  if (in_use == MDI_ISA_AUTO)
-    in_use = mdi_qkernel_avx512(MDI_MATRIX_Q4_0) ? MDI_ISA_AVX512 : mdi_qkernel_avx2(MDI_MATRIX_Q4_0) ? MDI_ISA_AVX2
-                                                                                                         : MDI_ISA_GENERIC;
-  return in_use == MDI_ISA_AVX512 ? "avx512-vnni" : in_use == MDI_ISA_AVX2 ? "avx2" : "generic";
+  if (in_use == MDI_ISA_AUTO) {
+    const mdi_qkernel_fn k = kernel_for(MDI_MATRIX_Q4_0, MDI_ISA_AUTO);
+    in_use = MDI_ISA_GENERIC;
+    for (int i = MDI_ISA_AVX2; i <= MDI_ISA_NEON_DOTPROD; i++)
+      if (kernel_for(MDI_MATRIX_Q4_0, (enum mdi_isa)i) == k) in_use = (enum mdi_isa)i;
+  }
+  return names[in_use];
 }
 
 /* Groups [g0, g1) for all M rows. */

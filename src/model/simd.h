@@ -12,6 +12,10 @@
 #if defined(__AVX2__) || defined(__FMA__)
 #include <immintrin.h>
 #endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define MDI_SIMD_NEON 1
+#endif
 
 typedef float v8f __attribute__((vector_size(32)));
 
@@ -35,6 +39,16 @@ static inline v8f fma8(v8f x, v8f y, v8f acc) {
   memcpy(&c, &acc, sizeof c);
   c = _mm256_fmadd_ps(a, b, c);
   memcpy(&acc, &c, sizeof acc);
+  return acc;
+#elif defined(MDI_SIMD_NEON)
+  /* fused, as two fmla of 4 lanes */
+  float32x4_t a[2], b[2], c[2];
+  memcpy(a, &x, sizeof a);
+  memcpy(b, &y, sizeof b);
+  memcpy(c, &acc, sizeof c);
+  c[0] = vfmaq_f32(c[0], a[0], b[0]);
+  c[1] = vfmaq_f32(c[1], a[1], b[1]);
+  memcpy(&acc, c, sizeof acc);
   return acc;
 #else
   for (int i = 0; i < 8; i++) acc[i] = fmaf(x[i], y[i], acc[i]);

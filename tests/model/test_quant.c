@@ -133,7 +133,7 @@ static void test_kernels(enum mdi_matrix_type t, int M, int N, int K) {
       for (int k = 0; k < K; k++) bound += fabs(deq[(size_t)n * K + k]) * (1 + (m * K + k) % 5) / 127.0 * 0.5;
       CHECK_NEAR(ref[(size_t)m * N + n], exact[(size_t)m * N + n], bound * 1.01 + 1e-5);
     }
-  const enum mdi_isa isas[] = {MDI_ISA_GENERIC, MDI_ISA_AVX2, MDI_ISA_AVX512};
+  const enum mdi_isa isas[] = {MDI_ISA_GENERIC, MDI_ISA_AVX2, MDI_ISA_AVX512, MDI_ISA_NEON, MDI_ISA_NEON_DOTPROD};
   for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
     if (mdi_matmul_set_isa(isas[i]) != MDI_OK) continue;
     for (int threads = 1; threads <= 2; threads++) {

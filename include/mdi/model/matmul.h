@@ -80,8 +80,9 @@ void mdi_qmatmul_ref(float *out, const float *x, enum mdi_matrix_type type, cons
 
 /* The instruction set of the quantized kernels: the best this build has
  * (AUTO), or one chosen by tests and benchmarks; MDI_ERR when this build
- * or CPU lacks it. */
-enum mdi_isa { MDI_ISA_AUTO = 0, MDI_ISA_GENERIC, MDI_ISA_AVX2, MDI_ISA_AVX512 };
+ * or CPU lacks it.  NEON: AArch64 builds; NEON_DOTPROD: those for a CPU
+ * with the dot-product instructions (e.g. -DMDI_CPU=cortex-a76). */
+enum mdi_isa { MDI_ISA_AUTO = 0, MDI_ISA_GENERIC, MDI_ISA_AVX2, MDI_ISA_AVX512, MDI_ISA_NEON, MDI_ISA_NEON_DOTPROD };
 int mdi_matmul_set_isa(enum mdi_isa isa);
 const char *mdi_matmul_isa_name(void); /* of the kernels in use: "avx512-vnni", ... */
 

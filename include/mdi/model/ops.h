@@ -17,6 +17,9 @@ void mdi_gelu_ref(float *x, int n);
 
 /* In-place softmax of x[n]. */
 void mdi_softmax(float *x, int n);
+/* Attention's softmax of scores x[n] in place (vector e^x, ops.c): the
+ * same bits on every target and in every position of a row. */
+void mdi_softmax_scores(float *x, int n);
 
 /* x[n] = silu(x[n]) * gate[n]  (SwiGLU: silu(w1 x) * w3 x). */
 void mdi_swiglu(float *x, const float *gate, int n);
