@@ -11,12 +11,12 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # Runtime: Open MPI (src/ring/comm.c), HDF5 (src/model/weights_h5.c), iniparser
-# (src/app/config.c), cJSON (src/base/json.c).  Benchmarks: BLIS
+# (src/app/config.c); JSON is our own parser (src/base/json.c).  Benchmarks: BLIS
 # (bench/kernels), gnuplot.  Tests: hdf5-tools, python3-numpy, clang and its
 # runtime (fuzzing, sanitizers), iproute2, procps.
 PACKAGES="build-essential cmake pkg-config git ca-certificates
 openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libblis-dev
-libiniparser-dev libcjson-dev libmicrohttpd-dev libonig-dev libutf8proc-dev gnuplot-nox python3 python3-numpy
+libiniparser-dev libmicrohttpd-dev libonig-dev libutf8proc-dev gnuplot-nox python3 python3-numpy
 clang libclang-rt-14-dev libomp-dev iproute2 procps"
 
 BUILD=1

@@ -4,18 +4,24 @@
  * rank succeeded, so a bad argument or file is reported once (by the rank
  * that saw it) and every rank exits non-zero without MPI_Abort noise.  Once
  * the ring runs, a failure ends the whole job through MPI_Abort. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mdi/app/config.h"
+#include "mdi/app/files.h"
 #include "mdi/app/journal.h"
+#include "mdi/app/memory.h"
 #include "mdi/app/options.h"
 #include "mdi/app/output.h"
 #include "mdi/app/prompts.h"
+#include "mdi/app/signals.h"
 #include "mdi/app/serve.h"
 #include "mdi/app/stats.h"
 #include "mdi/base/error.h"
+#include "mdi/base/path.h"
+#include "mdi/base/progress.h"
 #include "mdi/base/sysinfo.h"
 #include "mdi/model/model.h"
 #include "mdi/model/rankfiles.h"
@@ -51,6 +57,8 @@ struct run {
   struct mdi_output out;       /* rank 0, batch runs */
   int front;                   /* requests arrive while the ring runs (--serve, -i) */
   struct mdi_serve *serve;     /* rank 0 with front */
+  char journal_model[24];      /* rank 0, --resume: the journal's model digest ("" if none) */
+  int n_total, n_done_before;  /* rank 0: the run's sequences, and those already in the journal */
   struct mdi_kv_cache kv;
   struct mdi_workspace ws;
   struct mdi_pipeline pipe;    /* this rank's loop, set up last */
@@ -60,35 +68,67 @@ struct run {
   double calib_layer_s, calib_head_s, mem_available;
 };
 
-/* Collective: did every rank succeed?  The lowest failing rank prints its message. */
+/* The start-up phases, in order: each rank tells the others (heartbeats,
+ * ring/comm.h) which one it is in, so a rank that stops is named with it. */
+enum phase { PH_FILES, PH_MODEL, PH_SAME_MODEL, PH_CALIBRATE, PH_REQUESTS, PH_MEMORY, PH_WEIGHTS, PH_DIGEST,
+             PH_FRONT, PH_RING, PH_REPORT, N_PHASES };
+static const char *const phase_names[N_PHASES] = {
+    "checking the files", "opening the model", "comparing the model files", "calibrating the split",
+    "reading the prompts and the journal", "checking the memory", "loading the weights", "computing the model digest",
+    "starting the server", "running the ring", "gathering the statistics"};
+static int current_phase;
+static int interrupted_by; /* the signal that stopped the run (every rank), 0: none */
+
+static void enter(enum phase ph) {
+  current_phase = ph;
+  mdi_comm_set_phase(ph);
+}
+
+/* Collective: did every rank succeed?  The lowest failing rank prints its
+ * message; a signal any rank caught (SIGINT, SIGTERM) stops the start-up
+ * on every rank, reported once by rank 0. */
 static int agree(int rc) {
-  int first = mdi_comm_first_failed(rc == MDI_OK);
+  int first, sig;
+  mdi_comm_agree(rc == MDI_OK, mdi_signals_caught(), &first, &sig);
+  if (sig) {
+    interrupted_by = sig;
+    if (mdi_comm_rank() == 0)
+      mdi_log_error("interrupted (%s) while %s: nothing was generated", strsignal(sig), phase_names[current_phase]);
+    return 0;
+  }
   if (first < 0) return 1;
   if (first == mdi_comm_rank()) mdi_log_error("%s", mdi_error());
   return 0;
+}
+
+/* base/progress.h: long work (reading the weights, encoding the prompts)
+ * tells the other ranks it is alive, and stops when a signal came. */
+static int progress_hook(void) {
+  mdi_comm_alive();
+  const int sig = mdi_signals_caught();
+  return sig ? mdi_fail("interrupted (%s)", strsignal(sig)) : MDI_OK;
 }
 
 /* -m names a model file, or the prefix of per-rank files; each rank opens
  * only the file it needs (nodes need not share storage). */
 static int open_model(struct run *r) {
   const char *m = r->opt.model;
-  FILE *probe = fopen(m, "rb");
-  if (probe) {
-    fclose(probe);
-    return mdi_h5_open(&r->file, m);
-  }
+  int kind = mdi_path_input(m, "the model file");
+  if (kind != 0) return kind < 0 ? MDI_ERR : mdi_h5_open(&r->file, m);
   char path[4096];
   mdi_rankfile_path(path, sizeof path, m, r->rank);
-  probe = fopen(path, "rb");
-  if (!probe)
-    return mdi_fail("%s: no such model file, and no per-rank file %s (rank %d)", m, path, r->rank);
-  fclose(probe);
+  kind = mdi_path_input(path, "this rank's model file");
+  if (kind < 0) return MDI_ERR;
+  if (kind == 0) return mdi_fail("%s: no such model file, and no per-rank file %s (rank %d)", m, path, r->rank);
   r->per_rank = 1;
   return mdi_h5_open(&r->file, path);
 }
 
 /* The split of per-rank files is fixed by the files; options may only agree. */
 static int split_from_files(struct run *r) {
+  if (!mdi_rankfile_is_rankfile(r->file))
+    return mdi_fail("%s is a whole model, not one rank's part of a split model (mdi_convert split writes "
+                    "those): give it to -m by its own name", mdi_h5_path(r->file));
   if (mdi_rankfile_read_info(r->file, r->rank, r->n_ranks, r->hp.n_layers, &r->info) != MDI_OK)
     return MDI_ERR;
   char have[256];
@@ -197,11 +237,15 @@ static int setup_requests(struct run *r) {
     return MDI_OK;
   }
   if (mdi_prompts_build(&r->opt, &r->tok, r->max_seq, &r->reqs, &r->n_reqs) != MDI_OK) return MDI_ERR;
+  r->n_total = r->n_reqs;
   if (r->opt.output && mdi_journal_lock(r->opt.output) != MDI_OK) return MDI_ERR;
   if (r->opt.resume) {
     const int total = r->n_reqs;
     int skipped, torn;
-    if (mdi_journal_resume(r->opt.output, r->reqs, &r->n_reqs, &skipped, &torn) != MDI_OK) return MDI_ERR;
+    if (mdi_journal_resume(r->opt.output, r->reqs, &r->n_reqs, r->max_seq, r->journal_model, &skipped, &torn) !=
+        MDI_OK)
+      return MDI_ERR;
+    r->n_done_before = skipped;
     if (torn) mdi_log_warn("%s: dropped a torn last line (that sequence is generated again)", r->opt.output);
     mdi_log_info("resuming: %d of %d sequences are already in %s, %d to go", skipped, total, r->opt.output,
                  r->n_reqs);
@@ -213,6 +257,36 @@ static int setup_requests(struct run *r) {
   if (mdi_output_init(&r->out, &r->tok, r->opt.output, r->opt.resume, r->n_reqs, !r->opt.quiet) != MDI_OK)
     return MDI_ERR;
   return MDI_OK;
+}
+
+/* Collective: before loading, does what every rank will hold fit in the
+ * memory of its host (app/memory.h)?  Rank 0 decides and says why not. */
+static int check_memory(struct run *r) {
+  struct mdi_memory_need mine = {0};
+  mine.rank = r->rank;
+  snprintf(mine.host, sizeof mine.host, "%s", mdi_comm_host());
+  int rc = mdi_memory_weights(r->file, r->first, r->last, r->rank == 0, &mine.weights);
+  if (r->tail && r->rank == r->n_ranks - 1) /* the classifier's last rows (--classifier-tail) */
+    mine.weights += (double)r->bytes.classifier * r->tail / r->hp.vocab_size;
+  mine.layers = r->last - r->first;
+  mine.slots = r->B * r->M;
+  mine.max_seq = r->max_seq;
+  mine.kv = (double)mdi_kv_bytes(mine.layers, mine.slots, r->max_seq, mdi_hparams_kv_dim(&r->hp));
+  mine.workspace = (double)mdi_workspace_bytes(&r->hp, r->max_rows, r->max_seq, r->opt.threads);
+  struct mdi_msg_layout layout;
+  mdi_msg_layout_init(&layout, r->B, r->M, r->hp.dim, r->max_rows, r->max_seq, r->n_ranks, r->tail);
+  mine.buffers = (double)layout.max_bytes * (r->n_ranks > 1 ? r->M + 2 : 1);
+  if (r->rank == 0) mine.buffers += (double)r->B * r->hp.vocab_size * sizeof(float) + 16.0 * r->hp.vocab_size;
+  struct mdi_mem_usable u;
+  mdi_mem_usable("", &u);
+  mine.usable = u.bytes;
+  mine.mem_available = u.mem_available;
+  mine.cgroup_limit = u.cgroup_limit;
+  struct mdi_memory_need *all = r->rank == 0 ? mdi_xcalloc((size_t)r->n_ranks, sizeof mine, "memory check") : NULL;
+  mdi_comm_gather(&mine, sizeof mine, all, 0);
+  if (r->rank == 0 && rc == MDI_OK) rc = mdi_memory_check(all, r->n_ranks);
+  free(all);
+  return rc;
 }
 
 static int setup_weights(struct run *r) {
@@ -259,6 +333,27 @@ static int setup_front(struct run *r) {
   r->pipe.source = mdi_serve_source(r->serve);
   r->pipe.sink = mdi_serve_sink(r->serve);
   return MDI_OK;
+}
+
+/* Collective, after loading: the model digest (weights/weights.h,
+ * mdi_h5_digest: every dataset row read, summed over the ranks, so the same
+ * for any split and for per-rank files) with the hyperparameters mixed in.
+ * Rank 0 records it in each journal line and, with --resume, compares it
+ * with the journal's. */
+static int check_model_digest(struct run *r) {
+  uint64_t h = MDI_FINGERPRINT_INIT;
+  if (r->rank == 0) {
+    char hp[256];
+    snprintf(hp, sizeof hp, "%s %d %d %d %d %d %d %d %d %.9g %.9g", r->hp.arch, r->hp.dim, r->hp.hidden_dim,
+             r->hp.n_layers, r->hp.n_heads, r->hp.n_kv_heads, r->hp.vocab_size, r->hp.seq_len,
+             r->hp.shared_classifier, (double)r->hp.norm_eps, (double)r->hp.rope_theta);
+    h = mdi_fingerprint_update(h, hp, strlen(hp));
+  }
+  const uint64_t digest = mdi_comm_sum_u64(mdi_h5_digest(r->file) + (r->rank == 0 ? h : 0));
+  if (r->rank != 0) return MDI_OK;
+  snprintf(r->out.model, sizeof r->out.model, "%016llx", (unsigned long long)digest);
+  r->out.max_seq_len = r->max_seq;
+  return r->opt.resume ? mdi_journal_check_model(r->opt.output, r->journal_model, r->out.model) : MDI_OK;
 }
 
 static void fill_rank_stats(const struct run *r, const struct mdi_pipeline *p, struct mdi_rank_stats *s) {
@@ -344,20 +439,37 @@ static void free_run(struct run *r) {
   mdi_options_free(&r->opt);
 }
 
+/* Run the ring.  It stops early, but cleanly, when a rank catches SIGINT or
+ * SIGTERM or rank 0 cannot write its output (a full disk, a closed pipe):
+ * every sequence finished until then is in the journal, rank 0 says how
+ * far the run got, the statistics are written, and every rank exits with
+ * 128 + the signal, or 1. */
 static int run_pipeline(struct run *r) {
   r->load_s = mdi_comm_time() - r->t_start;
+  enter(PH_RING);
   mdi_comm_barrier();
-  if (mdi_pipeline_run(&r->pipe) != MDI_OK) {
-    /* rank 0 could not write its output: the others are waiting in the ring */
-    mdi_log_error("%s", mdi_error());
-    mdi_comm_abort(1);
-  }
+  if (!r->front) r->pipe.interrupted = mdi_signals_caught;
+  int rc = mdi_pipeline_run(&r->pipe);
+  if (rc != MDI_OK) mdi_log_error("%s", mdi_error()); /* rank 0's output failed */
   if (r->rank == 0 && r->front) mdi_serve_finish(r->serve);
-  if (r->rank == 0 && !r->front && mdi_output_close(&r->out) != MDI_OK) {
-    mdi_log_error("%s", mdi_error());
-    mdi_comm_abort(1);
+  if (r->rank == 0 && !r->front) {
+    const int sig = r->pipe.stop_signal, done = r->n_done_before + r->out.n_done, total = r->n_total;
+    if (mdi_output_close(&r->out) != MDI_OK && rc == MDI_OK) {
+      mdi_log_error("%s", mdi_error());
+      rc = MDI_ERR;
+    }
+    const char *next = r->opt.output ? "rerun with --resume" : "with -o FILE a rerun with --resume would go on";
+    if (sig) mdi_log_error("interrupted: %d of %d sequences done; %s", done, total, next);
+    else if (rc != MDI_OK && done < total) mdi_log_notice("%d of %d sequences done; %s", done, total, next);
   }
-  return agree(report(r, &r->pipe)) ? MDI_OK : MDI_ERR;
+  /* every rank leaves with the same status: the signal, then any failure */
+  int first, sig;
+  enter(PH_REPORT);
+  mdi_comm_agree(rc == MDI_OK, r->rank == 0 ? r->pipe.stop_signal : 0, &first, &sig);
+  interrupted_by = sig;
+  const int reported = report(r, &r->pipe), failed = mdi_comm_first_failed(reported == MDI_OK);
+  if (failed == r->rank) mdi_log_error("%s", mdi_error());
+  return failed >= 0 || first >= 0 || sig ? MDI_ERR : MDI_OK;
 }
 
 int main(int argc, char **argv) {
@@ -381,17 +493,23 @@ int main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   if (r.opt.help || r.opt.version || r.opt.print_config) {
+    int status = 0;
     if (r.rank == 0) {
+      errno = 0; /* a failed write (> /dev/full) leaves its error here */
       if (r.opt.help)
         mdi_options_print_help("mdi_pipeline");
       else if (r.opt.version)
         printf("mdi_pipeline %s\n", MDI_VERSION);
       else
         mdi_config_print(&r.opt, stdout);
+      if (fflush(stdout) != 0 || ferror(stdout)) {
+        mdi_log_error("standard output: writing failed: %s", strerror(errno ? errno : EIO));
+        status = 1;
+      }
     }
     mdi_options_free(&r.opt);
     mdi_comm_finalize();
-    return 0;
+    return status;
   }
   mdi_log_set_quiet(r.opt.quiet);
   r.front = r.opt.serve || r.opt.interactive;
@@ -402,22 +520,33 @@ int main(int argc, char **argv) {
     mdi_log_warn("--threads %d but this rank is bound to %d CPU%s: its threads will share %s (mpirun binds each "
                  "rank to one core by default for 2 ranks or fewer; give mpirun --map-by slot:PE=%d or --bind-to none)",
                  r.opt.threads, cpus, cpus == 1 ? "" : "s", cpus == 1 ? "it" : "them", r.opt.threads);
+  /* a signal stops the run cleanly (run_pipeline); a second one ends it at once */
+  if (mdi_signals_install(1) != MDI_OK) mdi_log_warn("%s: SIGINT and SIGTERM will end the run at once", mdi_error());
+  mdi_comm_liveness(r.opt.timeout, phase_names, N_PHASES);
+  mdi_progress_set_hook(progress_hook);
 
-  int ok = agree(setup_model(&r));
-  if (ok) ok = agree(check_same_model(&r));
-  if (ok && r.calibrate) ok = agree(calibrate_split(&r));
+  /* outputs that are inputs or each other, FIFOs and devices: before any work */
+  enter(PH_FILES);
+  int ok = agree(r.rank == 0 ? mdi_files_check(&r.opt, r.n_ranks) : MDI_OK);
+  if (ok) enter(PH_MODEL), ok = agree(setup_model(&r));
+  if (ok) enter(PH_SAME_MODEL), ok = agree(check_same_model(&r));
+  if (ok && r.calibrate) enter(PH_CALIBRATE), ok = agree(calibrate_split(&r));
   if (ok) assign_layers(&r);
   if (ok) {
     int max_rows = 0;
+    enter(PH_REQUESTS);
     if (r.rank == 0) ok = agree(setup_requests(&r)), max_rows = r.max_rows;
     else ok = agree(MDI_OK);
     if (ok) {
       mdi_comm_bcast(&max_rows, sizeof max_rows, 0);
       r.max_rows = max_rows;
-      ok = agree(setup_weights(&r));
+      enter(PH_MEMORY);
+      ok = agree(check_memory(&r));
+      if (ok) enter(PH_WEIGHTS), ok = agree(setup_weights(&r));
+      if (ok) enter(PH_DIGEST), ok = agree(check_model_digest(&r));
     }
   }
-  if (ok && r.front) ok = agree(r.rank == 0 ? setup_front(&r) : MDI_OK);
+  if (ok && r.front) enter(PH_FRONT), ok = agree(r.rank == 0 ? setup_front(&r) : MDI_OK);
   if (ok && r.front && r.rank != 0) mdi_serve_stage_signals();
   if (ok && r.opt.verbose)
     mdi_log_info("layers [%d,%d), %.2f MB weights, %.2f MB KV cache reserved", r.first, r.last,
@@ -425,5 +554,6 @@ int main(int argc, char **argv) {
   if (ok) ok = run_pipeline(&r) == MDI_OK;
   free_run(&r);
   mdi_comm_finalize();
-  return ok ? 0 : 1;
+  /* 130 / 143 after SIGINT / SIGTERM (every rank alike), 1 after an error */
+  return interrupted_by ? mdi_signals_exit_status(interrupted_by) : ok ? 0 : 1;
 }

@@ -69,6 +69,11 @@ int convert_check_output(const char *out, const char *const *inputs, int n_input
   struct stat os;
   if (stat(out, &os) != 0) return MDI_OK; /* a new file */
   if (S_ISDIR(os.st_mode)) return mdi_fail("%s: output is a directory", out);
+  /* the output is written beside and renamed over it, or truncated: either
+   * would replace a device node or a FIFO (as root, /dev/null) */
+  if (!S_ISREG(os.st_mode))
+    return mdi_fail("%s: output is %s, not a regular file; mdi_convert never replaces one", out,
+                    S_ISFIFO(os.st_mode) ? "a FIFO" : S_ISCHR(os.st_mode) || S_ISBLK(os.st_mode) ? "a device" : "a socket");
   for (int i = 0; i < n_inputs; i++) {
     struct stat is;
     if (stat(inputs[i], &is) == 0 && is.st_dev == os.st_dev && is.st_ino == os.st_ino)

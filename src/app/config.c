@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mdi/base/error.h"
+#include "mdi/base/path.h"
 
 /* iniparser reports syntax errors through a printf-like callback; keep the
  * first one so it becomes our single message. */
@@ -68,9 +69,17 @@ static int apply_entry(struct mdi_options *o, const char *path, const char *entr
 }
 
 int mdi_config_load(struct mdi_options *o, const char *path) {
-  FILE *probe = fopen(path, "r");
-  if (!probe) return mdi_fail("%s: cannot read the config file: %s", path, strerror(errno));
+  const int kind = mdi_path_input(path, "the config file");
+  if (kind < 0) return MDI_ERR;
+  FILE *probe = kind ? fopen(path, "r") : NULL;
+  if (!probe) return mdi_fail("%s: cannot read the config file: %s", path, strerror(kind ? errno : ENOENT));
+  /* iniparser would read a byte order mark as part of the first line */
+  unsigned char head[3] = {0};
+  const size_t got = fread(head, 1, sizeof head, probe);
   fclose(probe);
+  if (got == 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF)
+    return mdi_fail("%s: the config file starts with a UTF-8 byte order mark (BOM), which the INI reader does "
+                    "not accept: save it as UTF-8 without BOM", path);
   ini_error[0] = '\0';
   iniparser_set_error_callback(capture_error);
   dictionary *d = iniparser_load(path);
@@ -91,6 +100,28 @@ int mdi_config_load(struct mdi_options *o, const char *path) {
   return rc;
 }
 
+/* `key = value` as iniparser 4.1 reads it back: it has no escapes, only a
+ * value between double quotes (which may hold ' ; # and spaces), between
+ * single quotes (which may hold "), or bare (no ; or #, no surrounding
+ * space).  A value that none of these can carry (a line break, or both
+ * quote marks with a comment character) becomes a comment saying so. */
+static void print_string(FILE *out, const char *key, const char *v) {
+  const size_t n = strlen(v);
+  const int dq = strchr(v, '"') != NULL, sq = strchr(v, '\'') != NULL;
+  const int bare_ok = n > 0 && !strpbrk(v, ";#") && v[0] != '"' && v[0] != '\'' && v[0] != ' ' && v[0] != '\t' &&
+                      v[n - 1] != ' ' && v[n - 1] != '\t' && v[n - 1] != '\\';
+  if (strpbrk(v, "\n\r"))
+    fprintf(out, "; %s = (a value with a line break cannot be written in an INI file)\n", key);
+  else if (!dq)
+    fprintf(out, "%s = \"%s\"\n", key, v);
+  else if (!sq)
+    fprintf(out, "%s = '%s'\n", key, v);
+  else if (bare_ok)
+    fprintf(out, "%s = %s\n", key, v);
+  else
+    fprintf(out, "; %s = (a value with both quote marks and a ; or # cannot be written in an INI file)\n", key);
+}
+
 void mdi_config_print(const struct mdi_options *o, FILE *out) {
   const char *done[16];
   int n_done = 0;
@@ -108,12 +139,12 @@ void mdi_config_print(const struct mdi_options *o, FILE *out) {
       switch (d->type) {
         case MDI_OPT_STRING: {
           const char *v = *(char *const *)field;
-          if (v) fprintf(out, "%s = \"%s\"\n", d->key, v);
+          if (v) print_string(out, d->key, v);
           else fprintf(out, "; %s =\n", d->key);
           break;
         }
         case MDI_OPT_STRINGS: /* an INI section holds a key once: one prompt */
-          if (o->n_prompts == 1) fprintf(out, "%s = \"%s\"\n", d->key, o->prompts[0]);
+          if (o->n_prompts == 1) print_string(out, d->key, o->prompts[0]);
           else if (o->n_prompts == 0) fprintf(out, "; %s =\n", d->key);
           else fprintf(out, "; %s = (%d prompts given with -p: a config file holds one; use prompt_file)\n",
                        d->key, o->n_prompts);
@@ -126,7 +157,14 @@ void mdi_config_print(const struct mdi_options *o, FILE *out) {
           break;
         }
         case MDI_OPT_INT64: fprintf(out, "%s = %lld\n", d->key, (long long)*(const int64_t *)field); break;
-        case MDI_OPT_DOUBLE: fprintf(out, "%s = %.15g\n", d->key, *(const double *)field); break;
+        case MDI_OPT_DOUBLE: { /* 15 digits, or 17 when 15 do not read back as the same double */
+          const double v = *(const double *)field;
+          char num[40];
+          snprintf(num, sizeof num, "%.15g", v);
+          if (strtod(num, NULL) != v) snprintf(num, sizeof num, "%.17g", v);
+          fprintf(out, "%s = %s\n", d->key, num);
+          break;
+        }
         case MDI_OPT_FLAG: fprintf(out, "%s = %s\n", d->key, *(const int *)field ? "true" : "false"); break;
       }
     }

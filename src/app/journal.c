@@ -54,6 +54,12 @@ int mdi_journal_write(struct mdi_journal *j, const struct mdi_seq_record *r) {
   mdi_jw_string(&w, "text", r->text, r->text_len);
   mdi_jw_cstring(&w, "finish_reason", r->finish_reason);
   mdi_jw_uint(&w, "seed", r->seed);
+  mdi_jw_cstring(&w, "model", r->model ? r->model : "");
+  mdi_jw_float(&w, "temperature", r->temperature);
+  mdi_jw_float(&w, "top_p", r->top_p);
+  mdi_jw_int(&w, "top_k", r->top_k);
+  mdi_jw_int(&w, "max_tokens", r->max_tokens);
+  mdi_jw_int(&w, "max_seq_len", r->max_seq_len);
   mdi_jw_object_end(&w);
   size_t n;
   const char *line = mdi_jw_text(&w, &n);
@@ -73,14 +79,34 @@ int mdi_journal_close(struct mdi_journal *j) {
   return rc;
 }
 
-/* One journal line: an object with an integer "id" and a string "prompt". */
+/* One journal line: an object with an integer "id", a string "prompt" and
+ * an integer "seed"; the settings of later versions all or none. */
 static int parse_entry(const char *line, size_t len, struct mdi_journal_entry *e) {
   struct mdi_json_doc *doc;
   if (mdi_json_parse(&doc, line, len, "journal line") != MDI_OK) return MDI_ERR;
   const struct mdi_json *root = mdi_json_root(doc);
   const char *prompt = mdi_json_string(mdi_json_get(root, "prompt"));
-  int64_t id;
-  const int ok = mdi_json_int(mdi_json_get(root, "id"), 0, 2147483646, &id) && prompt;
+  const char *model = mdi_json_string(mdi_json_get(root, "model"));
+  const struct mdi_json *t = mdi_json_get(root, "temperature"), *p = mdi_json_get(root, "top_p");
+  int64_t id, top_k, max_tokens, max_seq;
+  memset(e, 0, sizeof *e);
+  int ok = mdi_json_int(mdi_json_get(root, "id"), 0, 2147483646, &id) && prompt &&
+           mdi_json_uint(mdi_json_get(root, "seed"), UINT64_MAX, &e->seed);
+  if (ok && model) {
+    ok = strlen(model) < sizeof e->model && t && mdi_json_type(t) == MDI_JSON_NUMBER && p &&
+         mdi_json_type(p) == MDI_JSON_NUMBER && mdi_json_int(mdi_json_get(root, "top_k"), 0, INT32_MAX, &top_k) &&
+         mdi_json_int(mdi_json_get(root, "max_tokens"), 0, INT32_MAX, &max_tokens) &&
+         mdi_json_int(mdi_json_get(root, "max_seq_len"), 1, INT32_MAX, &max_seq);
+    if (ok) {
+      e->has_settings = 1;
+      snprintf(e->model, sizeof e->model, "%s", model);
+      e->temperature = mdi_json_number(t);
+      e->top_p = mdi_json_number(p);
+      e->top_k = (int)top_k;
+      e->max_tokens = (int)max_tokens;
+      e->max_seq_len = (int)max_seq;
+    }
+  }
   if (ok) {
     e->id = (int)id;
     e->prompt = mdi_xstrdup(prompt);
@@ -120,6 +146,7 @@ int mdi_journal_read(const char *path, struct mdi_journal_entry **entries, int *
       cap_entries = cap_entries ? 2 * cap_entries : 64;
       *entries = mdi_xrealloc(*entries, (size_t)cap_entries * sizeof **entries, "the journal");
     }
+    e.line = lineno;
     (*entries)[(*n)++] = e;
     good_end += (long)len;
   }
@@ -140,26 +167,71 @@ void mdi_journal_entries_free(struct mdi_journal_entry *entries, int n) {
   free(entries);
 }
 
-int mdi_journal_resume(const char *journal, struct mdi_request *reqs, int *n_reqs, int *skipped, int *torn) {
+/* Does journal line e fit request r of this run?  MDI_ERR names the first
+ * setting that differs. */
+static int same_run(const char *journal, const struct mdi_journal_entry *e, const struct mdi_request *r,
+                    int max_seq_len) {
+  const char *again = "resume with the same settings, or write to another -o file";
+  if (strcmp(e->prompt, r->prompt) != 0)
+    return mdi_fail("%s:%d: sequence %d was generated from another prompt than this run's (\"%.40s\"); %s", journal,
+                    e->line, e->id, r->prompt, again);
+  if (e->seed != r->seed)
+    return mdi_fail("%s:%d: sequence %d was generated with seed %llu but this run gives it seed %llu (-s or a "
+                    "JSONL \"seed\"); %s", journal, e->line, e->id, (unsigned long long)e->seed,
+                    (unsigned long long)r->seed, again);
+  if (!e->has_settings) return MDI_OK;
+  if ((float)e->temperature != r->sampling.temperature)
+    return mdi_fail("%s:%d: sequence %d was generated with temperature %g but this run has %g (-t); %s", journal,
+                    e->line, e->id, e->temperature, (double)r->sampling.temperature, again);
+  if ((float)e->top_p != r->sampling.top_p)
+    return mdi_fail("%s:%d: sequence %d was generated with top_p %g but this run has %g (--top-p); %s", journal,
+                    e->line, e->id, e->top_p, (double)r->sampling.top_p, again);
+  if (e->top_k != r->sampling.top_k)
+    return mdi_fail("%s:%d: sequence %d was generated with top_k %d but this run has %d (--top-k); %s", journal,
+                    e->line, e->id, e->top_k, r->sampling.top_k, again);
+  if (e->max_tokens != r->max_new)
+    return mdi_fail("%s:%d: sequence %d was generated with at most %d new tokens but this run allows %d (-n or a "
+                    "JSONL \"max_tokens\"); %s", journal, e->line, e->id, e->max_tokens, r->max_new, again);
+  if (e->max_seq_len != max_seq_len)
+    return mdi_fail("%s:%d: sequence %d was generated with max-seq-len %d but this run has %d (--max-seq-len); %s",
+                    journal, e->line, e->id, e->max_seq_len, max_seq_len, again);
+  return MDI_OK;
+}
+
+int mdi_journal_resume(const char *journal, struct mdi_request *reqs, int *n_reqs, int max_seq_len, char model[24],
+                       int *skipped, int *torn) {
   struct mdi_journal_entry *done;
   int n_done;
   *skipped = 0;
+  model[0] = '\0';
   if (mdi_journal_read(journal, &done, &n_done, torn) != MDI_OK) return MDI_ERR;
   const int n = *n_reqs;
   /* ids are dense 0..n-1 in request order */
   char *finished = mdi_xcalloc((size_t)(n > 0 ? n : 1), 1, "resume table");
-  int rc = MDI_OK;
+  int rc = MDI_OK, old_lines = 0;
+  const struct mdi_journal_entry *first_model = NULL;
   for (int i = 0; i < n_done && rc == MDI_OK; i++) {
-    const int id = done[i].id;
-    if (id >= n)
-      rc = mdi_fail("%s: sequence %d is in the journal but this run has %d sequences (other prompts or "
-                    "--n-samples?)", journal, id, n);
-    else if (strcmp(done[i].prompt, reqs[id].prompt) != 0)
-      rc = mdi_fail("%s: sequence %d was generated from another prompt than this run's (\"%.40s\")", journal, id,
-                    reqs[id].prompt);
-    else if (!finished[id])
-      finished[id] = 1, (*skipped)++;
+    const struct mdi_journal_entry *e = &done[i];
+    if (e->id >= n) {
+      rc = mdi_fail("%s:%d: sequence %d is in the journal but this run has %d sequences (other prompts or "
+                    "--n-samples?)", journal, e->line, e->id, n);
+      break;
+    }
+    rc = same_run(journal, e, &reqs[e->id], max_seq_len);
+    old_lines += !e->has_settings;
+    if (rc == MDI_OK && e->has_settings) {
+      if (!first_model) first_model = e;
+      else if (strcmp(e->model, first_model->model) != 0)
+        rc = mdi_fail("%s:%d: the journal holds sequences of two models (digest %s here, %s on line %d); refusing "
+                      "to add to it", journal, e->line, e->model, first_model->model, first_model->line);
+    }
+    if (rc == MDI_OK && !finished[e->id]) finished[e->id] = 1, (*skipped)++;
   }
+  if (rc == MDI_OK && old_lines)
+    mdi_log_warn("%s: %d line%s written by an earlier version: only %s prompt%s and seed%s are compared", journal,
+                 old_lines, old_lines == 1 ? "" : "s", old_lines == 1 ? "its" : "their", old_lines == 1 ? "" : "s",
+                 old_lines == 1 ? "" : "s");
+  if (rc == MDI_OK && first_model) snprintf(model, 24, "%s", first_model->model);
   if (rc == MDI_OK) {
     int kept = 0;
     for (int i = 0; i < n; i++) {
@@ -175,4 +247,10 @@ int mdi_journal_resume(const char *journal, struct mdi_request *reqs, int *n_req
   free(finished);
   mdi_journal_entries_free(done, n_done);
   return rc;
+}
+
+int mdi_journal_check_model(const char *path, const char *journal_model, const char *model) {
+  if (!journal_model[0] || !strcmp(journal_model, model)) return MDI_OK;
+  return mdi_fail("%s: its sequences were generated by another model (digest %s; this run's model has %s): resume "
+                  "with the same model file, or write to another -o file", path, journal_model, model);
 }

@@ -45,7 +45,7 @@ static const struct mdi_option_desc table[] = {
     {"top-k", 0, "sampling", "top_k", MDI_OPT_INT, OFF(top_k), "K",
      "sample among the K most likely tokens; 0 = off (default 0)", 0, 1 << 22, 0},
     {"seed", 's', "sampling", "seed", MDI_OPT_INT64, OFF(seed), "S",
-     "random seed of sequence 0; sequence i uses S+i (default 42)", 1, 9.2e18, 0},
+     "random seed of sequence 0; sequence i uses S+i (default 42)", 1, 0x1p63, 0}, /* 2^63: INT64_MAX */
     {"split", 0, "pipeline", "split", MDI_OPT_STRING, OFF(split), "SPEC",
      "layers per rank: auto (balanced by weights), calibrate (balanced by each rank's measured speed "
      "and memory), or counts a,b,c (one per rank, rank 0 first)", NOLIM},
@@ -134,22 +134,31 @@ void mdi_options_free(struct mdi_options *o) {
   memset(o, 0, sizeof *o);
 }
 
-static int parse_number(const char *value, double *out, int integer) {
+/* Integer options use the table's double bounds; a maximum of 2^63 stands
+ * for INT64_MAX, which a double cannot hold exactly. */
+static int64_t int_bound(double b) {
+  if (b >= 0x1p63) return INT64_MAX;
+  if (b <= -0x1p63) return INT64_MIN;
+  return (int64_t)b;
+}
+
+/* Integers are parsed as integers (a seed is exact to the last digit), never
+ * through a double.  Returns 1 when parsed, 0 when not a number, -1 when the
+ * number is too large for its type (ERANGE). */
+static int parse_number(const char *value, int integer, int64_t *iv, double *dv) {
   char *end;
   errno = 0;
-  if (integer) {
-    long long v = strtoll(value, &end, 10);
-    *out = (double)v;
-  } else {
-    *out = strtod(value, &end);
-  }
-  return !(errno || end == value || *end != '\0' || !isfinite(*out));
+  if (integer) *iv = strtoll(value, &end, 10);
+  else *dv = strtod(value, &end);
+  if (end == value || *end != '\0') return 0;
+  if (errno == ERANGE) return -1;
+  if (!integer && !isfinite(*dv)) return 0; /* "inf", "nan" */
+  return errno ? 0 : 1;
 }
 
 int mdi_option_set(struct mdi_options *o, const struct mdi_option_desc *d, const char *value,
                    const char *where) {
   void *field = (char *)o + d->offset;
-  double v = 0;
   switch (d->type) {
     case MDI_OPT_STRING:
       free(*(char **)field);
@@ -176,14 +185,25 @@ int mdi_option_set(struct mdi_options *o, const struct mdi_option_desc *d, const
     case MDI_OPT_INT64:
     case MDI_OPT_DOUBLE: break;
   }
-  const int integer = d->type != MDI_OPT_DOUBLE;
-  if (!parse_number(value, &v, integer))
-    return mdi_fail("%s: \"%s\" is not %s", where, value, integer ? "an integer" : "a number");
-  if (d->min < d->max && (v < d->min || v > d->max))
-    return mdi_fail("%s: %s is out of range [%.15g, %.15g]", where, value, d->min, d->max);
-  if (d->type == MDI_OPT_INT) *(int *)field = (int)v;
-  if (d->type == MDI_OPT_INT64) *(int64_t *)field = strtoll(value, NULL, 10);
-  if (d->type == MDI_OPT_DOUBLE) *(double *)field = v;
+  const int integer = d->type != MDI_OPT_DOUBLE, ranged = d->min < d->max;
+  int64_t iv = 0;
+  double dv = 0;
+  const int parsed = parse_number(value, integer, &iv, &dv);
+  if (parsed == 0) return mdi_fail("%s: \"%s\" is not %s", where, value, integer ? "an integer" : "a number");
+  if (integer) {
+    const int64_t lo = ranged ? int_bound(d->min) : INT64_MIN;
+    const int64_t hi = ranged ? int_bound(d->max) : d->type == MDI_OPT_INT ? INT32_MAX : INT64_MAX;
+    if (parsed < 0 || iv < lo || iv > hi || (d->type == MDI_OPT_INT && (iv < INT32_MIN || iv > INT32_MAX)))
+      return mdi_fail("%s: %s is out of range [%lld, %lld]", where, value, (long long)lo, (long long)hi);
+    if (d->type == MDI_OPT_INT) *(int *)field = (int)iv;
+    else *(int64_t *)field = iv;
+    return MDI_OK;
+  }
+  if (parsed < 0 || (ranged && (dv < d->min || dv > d->max))) {
+    if (ranged) return mdi_fail("%s: %s is out of range [%.15g, %.15g]", where, value, d->min, d->max);
+    return mdi_fail("%s: %s is out of range", where, value);
+  }
+  *(double *)field = dv;
   return MDI_OK;
 }
 
@@ -261,5 +281,14 @@ void mdi_options_print_help(const char *program) {
   }
   printf("\nEvery option except -c, --print-config, --help and --version can also be set in the\n"
          "config file as `key = value` in its [section]; see docs/CONFIG.md.\n"
-         "Exit status: 0 success, 1 error (bad input, a failed rank), 2 usage error.\n");
+         "\nExit status (every rank alike):\n"
+         "  0    success\n"
+         "  1    an error: bad input, a file that cannot be read or written (standard output too),\n"
+         "       not enough memory, a rank that failed\n"
+         "  2    a usage error: an unknown option, a bad value, a bad config file\n"
+         "  3    a rank gave no sign of life for --timeout seconds (the job is ended)\n"
+         "  70   an internal error (a bug: please report it)\n"
+         "  130  interrupted by SIGINT, 143 by SIGTERM: the finished sequences are in -o FILE,\n"
+         "       --resume goes on (mpirun itself exits 1 when it is the one signalled)\n"
+         "A rank killed by a signal, or a job ended by MPI_Abort, gives mpirun's status instead.\n");
 }

@@ -63,8 +63,9 @@ static void stream_out(struct mdi_output *o, const struct mdi_sequence *seq) {
   const int fresh = seq->req->chat && o->streamed == seq->req->n_prompt; /* a reply starts its own text */
   size_t n = mdi_output_decode(o->tok, seq->tokens, o->streamed, seq->n_tokens, fresh, &o->buf, &o->cap);
   /* decode starts each piece from its predecessor, so a partial range is exact */
+  errno = 0;
   if (n) fwrite(o->buf, 1, n, o->text); /* buf is still NULL when nothing was ever decoded */
-  fflush(o->text);
+  if (fflush(o->text) != 0 && !o->text_errno) o->text_errno = errno ? errno : EIO; /* told at the finish */
   o->streamed = seq->n_tokens;
 }
 
@@ -75,9 +76,12 @@ void mdi_output_token(struct mdi_output *o, const struct mdi_sequence *seq, doub
   print_progress(o, now, 0);
 }
 
+static int write_journal(struct mdi_output *o, const struct mdi_sequence *seq);
+
 int mdi_output_finish(struct mdi_output *o, const struct mdi_sequence *seq, double now) {
   const struct mdi_request *r = seq->req;
   o->n_done++;
+  errno = 0; /* a failed write of the text leaves its error here */
   if (o->stream) {
     stream_out(o, seq);
     fputc('\n', o->text);
@@ -88,8 +92,18 @@ int mdi_output_finish(struct mdi_output *o, const struct mdi_sequence *seq, doub
     if (n) fwrite(o->buf, 1, n, o->text);
     fputc('\n', o->text);
   }
-  fflush(o->text);
+  /* a full disk or a closed pipe: the error shows here (or at the next
+   * flush); the journal line is still written, then the run stops */
+  if ((fflush(o->text) != 0 || ferror(o->text)) && !o->text_errno) o->text_errno = errno ? errno : EIO;
   print_progress(o, now, 1);
+  const int rc = write_journal(o, seq);
+  if (rc != MDI_OK || !o->text_errno) return rc;
+  return mdi_fail("standard output: writing the text failed: %s", strerror(o->text_errno));
+}
+
+/* The sequence's journal line (none without -o). */
+static int write_journal(struct mdi_output *o, const struct mdi_sequence *seq) {
+  const struct mdi_request *r = seq->req;
   if (!o->journal) return MDI_OK;
   /* generated text only; its first piece is decoded after the last prompt token */
   size_t len = mdi_output_decode(o->tok, seq->tokens, r->n_prompt, seq->n_tokens, r->chat, &o->buf, &o->cap);
@@ -104,6 +118,12 @@ int mdi_output_finish(struct mdi_output *o, const struct mdi_sequence *seq, doub
       .text_len = len,
       .finish_reason = seq->finish == MDI_FINISH_STOP ? "stop" : "length",
       .seed = r->seed,
+      .model = o->model,
+      .temperature = r->sampling.temperature,
+      .top_p = r->sampling.top_p,
+      .top_k = r->sampling.top_k,
+      .max_tokens = r->max_new,
+      .max_seq_len = o->max_seq_len,
   };
   return mdi_journal_write(o->journal, &rec);
 }
@@ -111,6 +131,8 @@ int mdi_output_finish(struct mdi_output *o, const struct mdi_sequence *seq, doub
 int mdi_output_close(struct mdi_output *o) {
   if (o->progress && o->n_total) fputc('\n', stderr);
   int rc = mdi_journal_close(o->journal);
+  if (rc == MDI_OK && (fflush(o->text) != 0 || ferror(o->text)))
+    rc = mdi_fail("standard output: writing the text failed: %s", strerror(o->text_errno ? o->text_errno : errno ? errno : EIO));
   free(o->buf);
   memset(o, 0, sizeof *o);
   return rc;

@@ -9,6 +9,8 @@
 
 #include "mdi/base/error.h"
 #include "mdi/base/json.h"
+#include "mdi/base/path.h"
+#include "mdi/base/progress.h"
 
 /* A prompt before sampling: text, where it came from, per-prompt overrides. */
 struct prompt {
@@ -64,16 +66,51 @@ struct prompt_line {
   int top_k;
 };
 
-/* Numeric keys of a JSONL prompt line and their accepted ranges. */
+/* Numeric keys of a JSONL prompt line and their accepted ranges (integer
+ * keys exactly, up to INT64_MAX for a seed). */
 struct prompt_key {
   const char *name;
-  double lo, hi;
   int integer;
+  int64_t ilo, ihi;
+  double lo, hi;
 };
 static const struct prompt_key prompt_keys[] = {
-    {"max_tokens", 0, 1 << 20, 1}, {"seed", 1, 9.0e15, 1},   {"temperature", 0, 100, 0},
-    {"top_p", 1e-9, 1, 0},         {"top_k", 0, 1 << 22, 1},
+    {"max_tokens", 1, 0, 1 << 20, 0, 0},  {"seed", 1, 1, INT64_MAX, 0, 0},
+    {"temperature", 0, 0, 0, 0, 100},     {"top_p", 0, 0, 0, 1e-9, 1},
+    {"top_k", 1, 0, 1 << 22, 0, 0},
 };
+
+/* The JSON parser's message for a line, without its "SOURCE:LINE: " prefix,
+ * copied out of the message buffer that the next mdi_fail overwrites. */
+static const char *json_reason(const char *where, char *buf, size_t size) {
+  const char *m = mdi_error();
+  const size_t n = strlen(where);
+  if (!strncmp(m, where, n) && !strncmp(m + n, ":1: ", 4)) m += n + 4;
+  snprintf(buf, size, "%s", m);
+  return buf;
+}
+
+/* Store value v of key k in out, or fail naming the line and key. */
+static int set_key(const struct prompt_key *k, const struct mdi_json *v, const char *where,
+                   struct prompt_line *out) {
+  int64_t iv = 0;
+  double dv = 0;
+  if (k->integer) {
+    if (!mdi_json_int(v, k->ilo, k->ihi, &iv))
+      return mdi_fail("%s: \"%s\" must be an integer in [%lld, %lld]", where, k->name, (long long)k->ilo,
+                      (long long)k->ihi);
+  } else {
+    dv = mdi_json_type(v) == MDI_JSON_NUMBER ? mdi_json_number(v) : NAN;
+    if (!(dv >= k->lo && dv <= k->hi))
+      return mdi_fail("%s: \"%s\" must be a number in [%g, %g]", where, k->name, k->lo, k->hi);
+  }
+  if (!strcmp(k->name, "max_tokens")) out->max_tokens = (int)iv;
+  if (!strcmp(k->name, "seed")) out->seed = iv;
+  if (!strcmp(k->name, "temperature")) out->temperature = dv;
+  if (!strcmp(k->name, "top_p")) out->top_p = dv;
+  if (!strcmp(k->name, "top_k")) out->top_k = (int)iv;
+  return MDI_OK;
+}
 
 /* "messages": [{"role": "...", "content": "..."}, ...] of a JSONL line. */
 static int parse_messages(const struct mdi_json *v, const char *where, struct prompt_line *out) {
@@ -116,15 +153,29 @@ static void free_messages(struct mdi_chat_message *m, int n) {
 static int parse_prompt_line(const char *line, size_t len, const char *where, struct prompt_line *out) {
   *out = (struct prompt_line){NULL, NULL, 0, NULL, 0, -1, -1, -1, -1, -1};
   struct mdi_json_doc *doc;
-  if (mdi_json_parse(&doc, line, len, where) != MDI_OK) return mdi_fail("%s: not a JSON object", where);
+  if (mdi_json_parse(&doc, line, len, where) != MDI_OK) {
+    char buf[512];
+    const char *why = json_reason(where, buf, sizeof buf);
+    const char *at = strstr(why, "byte offset ");
+    if (!strncmp(why, "unexpected text after", 21) && at)
+      return mdi_fail("%s: text after the JSON object at byte offset %ld: one object per line", where,
+                      strtol(at + 12, NULL, 10));
+    if (!strncmp(why, "not valid JSON: ", 16)) why += 16;
+    return mdi_fail("%s: not a JSON object: %s", where, why);
+  }
   const struct mdi_json *o = mdi_json_root(doc);
   int rc = MDI_ERR;
   if (mdi_json_type(o) != MDI_JSON_OBJECT) {
-    mdi_fail("%s: not a JSON object", where);
+    mdi_fail("%s: not a JSON object but %s %s", where, mdi_json_type(o) == MDI_JSON_ARRAY ? "an" : "a",
+             mdi_json_type_name(o));
     goto done;
   }
   for (const struct mdi_json *it = mdi_json_first(o); it; it = mdi_json_next(it)) {
     const char *key = mdi_json_key(it);
+    if (mdi_json_get(o, key) != it) {
+      mdi_fail("%s: key \"%s\" appears twice", where, key);
+      goto done;
+    }
     if (!strcmp(key, "prompt")) {
       if (!mdi_json_string(it)) {
         mdi_fail("%s: \"prompt\" must be a string", where);
@@ -152,17 +203,7 @@ static int parse_prompt_line(const char *line, size_t len, const char *where, st
                "top_p, top_k)", where, key);
       goto done;
     }
-    const double v = mdi_json_type(it) == MDI_JSON_NUMBER ? mdi_json_number(it) : NAN;
-    if ((k->integer && v != floor(v)) || !(v >= k->lo && v <= k->hi)) {
-      mdi_fail("%s: \"%s\" must be %s in [%g, %g]", where, k->name, k->integer ? "an integer" : "a number", k->lo,
-               k->hi);
-      goto done;
-    }
-    if (!strcmp(k->name, "max_tokens")) out->max_tokens = (int)v;
-    if (!strcmp(k->name, "seed")) out->seed = (int64_t)v;
-    if (!strcmp(k->name, "temperature")) out->temperature = v;
-    if (!strcmp(k->name, "top_p")) out->top_p = v;
-    if (!strcmp(k->name, "top_k")) out->top_k = (int)v;
+    if (set_key(k, it, where, out) != MDI_OK) goto done;
   }
   const char *prompt = mdi_json_string(mdi_json_get(o, "prompt"));
   if ((prompt != NULL) + (out->msgs != NULL) + (out->ids != NULL) != 1) {
@@ -182,8 +223,11 @@ done:
 
 static int read_file(const char *path, const struct mdi_options *o, struct prompt_list *l) {
   const int std_in = !strcmp(path, "-"); /* -f -: prompts from standard input */
-  FILE *f = std_in ? stdin : fopen(path, "rb");
-  if (!f) return mdi_fail("%s: cannot read the prompt file: %s", path, strerror(errno));
+  /* else a FIFO would block and /dev/zero never end: regular files only */
+  const int kind = std_in ? 1 : mdi_path_input(path, "the prompt file");
+  if (kind < 0) return MDI_ERR;
+  FILE *f = std_in ? stdin : kind ? fopen(path, "rb") : NULL;
+  if (!f) return mdi_fail("%s: cannot read the prompt file: %s", path, strerror(kind ? errno : ENOENT));
   const int jsonl = ends_with(path, ".jsonl");
   char *line = NULL;
   size_t cap = 0;
@@ -292,8 +336,19 @@ static int take_ids(struct mdi_request *r, const struct prompt *p, const struct 
   return MDI_OK;
 }
 
+/* The longest piece in bytes, 0 when the byte count of a text says nothing
+ * about its tokens: an "hf" pipeline may normalize the text shorter (NFKC,
+ * stripped accents or spaces) before any piece covers it. */
+static int longest_piece(const struct mdi_tokenizer *tok) {
+  if (tok->kind == MDI_TOKENIZER_HF) return 0;
+  int n = 1;
+  for (int i = 0; i < tok->vocab_size; i++)
+    if (tok->piece_lens[i] > n) n = tok->piece_lens[i];
+  return n;
+}
+
 static int encode(struct mdi_request *r, const struct prompt *p, const struct mdi_options *o,
-                  const struct mdi_tokenizer *tok, int max_seq) {
+                  const struct mdi_tokenizer *tok, int max_seq, int piece_max) {
   if (p->ids) return take_ids(r, p, tok, max_seq);
   struct mdi_ids ids = {0};
   unsigned flags = o->parse_special ? MDI_PROMPT_PARSE_SPECIAL : 0;
@@ -304,7 +359,14 @@ static int encode(struct mdi_request *r, const struct prompt *p, const struct md
   } else {
     r->prompt = mdi_xstrdup(p->text);
   }
-  if (mdi_prompt_encode(tok, r->prompt, strlen(r->prompt), flags, &ids) != MDI_OK) {
+  /* no token covers more bytes of the text than the longest piece: a text
+   * longer than that allows is refused before the encoder spends time on it */
+  const size_t len = strlen(r->prompt);
+  if (piece_max > 0 && (len + (size_t)piece_max - 1) / (size_t)piece_max > (size_t)max_seq)
+    return mdi_fail("prompt %s is %zu bytes: at least %zu tokens (no piece is longer than %d bytes), more than "
+                    "max-seq-len %d", p->where, len, (len + (size_t)piece_max - 1) / (size_t)piece_max, piece_max,
+                    max_seq);
+  if (mdi_prompt_encode(tok, r->prompt, len, flags, &ids) != MDI_OK) {
     mdi_ids_free(&ids);
     return mdi_fail_context("prompt %s", p->where);
   }
@@ -312,7 +374,7 @@ static int encode(struct mdi_request *r, const struct prompt *p, const struct md
   r->n_prompt = ids.n;
   if (r->n_prompt > max_seq)
     return mdi_fail("prompt %s is %d tokens long but max-seq-len is %d", p->where, r->n_prompt, max_seq);
-  return MDI_OK;
+  return mdi_progress(); /* alive (the start-up timeout), or interrupted */
 }
 
 int mdi_prompts_build(const struct mdi_options *o, const struct mdi_tokenizer *tok, int max_seq,
@@ -335,7 +397,14 @@ int mdi_prompts_build(const struct mdi_options *o, const struct mdi_tokenizer *t
     p->text = mdi_xstrdup("");
     snprintf(p->where, sizeof p->where, "(none)");
   }
-  const int K = o->n_samples, n = l.n * K;
+  const int K = o->n_samples;
+  if ((int64_t)l.n * K > MDI_MAX_SEQUENCES) {
+    mdi_fail("%d prompts x --n-samples %d = %lld sequences: at most %d in one run (split the prompts over "
+             "several runs)", l.n, K, (long long)l.n * K, MDI_MAX_SEQUENCES);
+    free_list(&l);
+    return MDI_ERR;
+  }
+  const int n = l.n * K, piece_max = longest_piece(tok);
   struct mdi_request *reqs = mdi_calloc((size_t)n, sizeof *reqs, "requests");
   if (!reqs) {
     free_list(&l);
@@ -351,7 +420,7 @@ int mdi_prompts_build(const struct mdi_options *o, const struct mdi_tokenizer *t
       r->seed = p->seed >= 0 ? (uint64_t)p->seed + (uint64_t)k : (uint64_t)o->seed + (uint64_t)r->id;
       r->sampling = p->sampling;
       if (k == 0) {
-        rc = encode(r, p, o, tok, max_seq);
+        rc = encode(r, p, o, tok, max_seq, piece_max);
       } else { /* samples share the first one's encoding */
         r->prompt = mdi_xstrdup(reqs[j * K].prompt);
         r->chat = reqs[j * K].chat;

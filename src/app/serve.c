@@ -6,11 +6,8 @@
  * thread runs the ring and never blocks on any of them. */
 #include "mdi/app/serve.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +19,7 @@
 #include "mdi/app/intake.h"
 #include "mdi/app/interactive.h"
 #include "mdi/app/prompts.h"
+#include "mdi/app/signals.h"
 #include "mdi/base/error.h"
 
 struct mdi_serve {
@@ -34,43 +32,9 @@ struct mdi_serve {
   pthread_t watcher, terminal;
   int has_watcher, has_terminal;
   struct mdi_interactive term;
-  struct sigaction old_int, old_term;
 };
 
-/* ---- signals ------------------------------------------------------------- */
-
-static int sig_pipe[2] = {-1, -1};
-static volatile sig_atomic_t first_sender; /* the pid that sent the first signal */
-
-static void on_signal(int sig, siginfo_t *info, void *uc) {
-  (void)uc;
-  if (!first_sender) first_sender = info ? info->si_pid : -1;
-  const unsigned char b = (unsigned char)sig;
-  const int saved = errno;
-  if (write(sig_pipe[1], &b, 1) < 0) { /* the pipe is full: a signal is pending anyway */
-  }
-  errno = saved;
-}
-
-static int install_signals(struct mdi_serve *s) {
-  if (pipe(sig_pipe) != 0) return mdi_fail("cannot create a pipe for signals: %s", strerror(errno));
-  for (int i = 0; i < 2; i++) fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC);
-  fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART | SA_SIGINFO;
-  sigaction(SIGINT, &sa, &s->old_int);
-  sigaction(SIGTERM, &sa, &s->old_term);
-  return MDI_OK;
-}
-
-static void remove_signals(struct mdi_serve *s) {
-  sigaction(SIGINT, &s->old_int, NULL);
-  sigaction(SIGTERM, &s->old_term, NULL);
-  for (int i = 0; i < 2; i++) close(sig_pipe[i]), sig_pipe[i] = -1;
-}
+/* ---- signals (app/signals.c: the handler writes each one to a pipe) ------ */
 
 /* Seconds the drain may take.  A signal from our parent under Open MPI is
  * mpirun (or its daemon on another node) passing on its own SIGINT or
@@ -79,7 +43,7 @@ static void remove_signals(struct mdi_serve *s) {
  * cancellations, STOP round the ring and the ranks' exit. */
 static double drain_budget(const struct mdi_serve *s, int *from_launcher, double *kill_after) {
   const double t = s->cfg.opt->drain_timeout;
-  *from_launcher = getenv("OMPI_COMM_WORLD_RANK") && first_sender == (sig_atomic_t)getppid();
+  *from_launcher = getenv("OMPI_COMM_WORLD_RANK") && mdi_signals_sender() == (long)getppid();
   if (!*from_launcher) return t;
   const char *k = getenv("OMPI_MCA_odls_base_sigkill_timeout");
   *kill_after = k && atof(k) > 0 ? atof(k) : 1.0;
@@ -94,11 +58,11 @@ static void *watch_signals(void *arg) {
   int draining = 0, cancelled = 0;
   double deadline = 0;
   for (;;) {
-    struct pollfd p = {.fd = sig_pipe[0], .events = POLLIN};
+    struct pollfd p = {.fd = mdi_signals_fd(), .events = POLLIN};
     const int wait_ms = draining && !cancelled ? 100 : -1;
     if (poll(&p, 1, wait_ms) > 0) {
       unsigned char b;
-      if (read(sig_pipe[0], &b, 1) == 1) {
+      if (read(mdi_signals_fd(), &b, 1) == 1) {
         if (b == 0) return NULL;
         if (!draining) {
           draining = 1;
@@ -155,7 +119,7 @@ int mdi_serve_start(struct mdi_serve **out, const struct mdi_serve_config *cfg) 
   struct mdi_serve *s = mdi_xcalloc(1, sizeof *s, "server");
   s->cfg = *cfg;
   s->intake = mdi_intake_create(cfg->tok, o->max_queue, cfg->slots, cfg->n_ranks);
-  if (install_signals(s) != MDI_OK) {
+  if (mdi_signals_install(0) != MDI_OK) { /* a second signal cancels, it does not kill */
     mdi_intake_destroy(s->intake);
     free(s);
     return MDI_ERR;
@@ -164,7 +128,7 @@ int mdi_serve_start(struct mdi_serve **out, const struct mdi_serve_config *cfg) 
     /* with a chat format each line is the user's turn of a conversation */
     const int chat = cfg->tok->chat_format[0] != '\0';
     s->term = (struct mdi_interactive){s->intake, cfg->tok, o, cfg->max_seq, chat ? render_chat : NULL,
-                                       (void *)cfg->tok, sig_pipe[0]};
+                                       (void *)cfg->tok, mdi_signals_fd()};
     pthread_create(&s->terminal, NULL, mdi_interactive_main, &s->term);
     s->has_terminal = 1;
     *out = s;
@@ -181,7 +145,7 @@ int mdi_serve_start(struct mdi_serve **out, const struct mdi_serve_config *cfg) 
   const struct mdi_http_config hc = {o->serve, (size_t)o->max_body, o->client_timeout, 1024};
   int port;
   if (mdi_http_start(&s->http, &hc, mdi_endpoints_handle, &s->ep, &port) != MDI_OK) {
-    remove_signals(s);
+    mdi_signals_remove();
     mdi_intake_destroy(s->intake);
     free(s->api_key);
     free(s);
@@ -203,11 +167,7 @@ struct mdi_sequence_sink mdi_serve_sink(struct mdi_serve *s) { return mdi_intake
 void mdi_serve_finish(struct mdi_serve *s) {
   if (!s) return;
   if (s->has_watcher) {
-    const unsigned char quit = 0;
-    while (write(sig_pipe[1], &quit, 1) < 0 && errno == EAGAIN) {
-      struct timespec ts = {0, 1000000};
-      nanosleep(&ts, NULL);
-    }
+    mdi_signals_wake(0); /* the watcher's end */
     pthread_join(s->watcher, NULL);
   }
   if (s->has_terminal) pthread_join(s->terminal, NULL);
@@ -218,13 +178,10 @@ void mdi_serve_finish(struct mdi_serve *s) {
     nanosleep(&ts, NULL);
   }
   mdi_http_stop(s->http);
-  remove_signals(s);
+  mdi_signals_remove();
   mdi_intake_destroy(s->intake);
   free(s->api_key);
   free(s);
 }
 
-void mdi_serve_stage_signals(void) {
-  signal(SIGINT, SIG_IGN);
-  signal(SIGTERM, SIG_IGN);
-}
+void mdi_serve_stage_signals(void) { mdi_signals_ignore(); }

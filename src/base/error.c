@@ -103,6 +103,13 @@ void mdi_log_info(const char *fmt, ...) {
   va_end(ap);
 }
 
+void mdi_log_notice(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vlog("", fmt, ap);
+  va_end(ap);
+}
+
 void mdi_set_abort_hook(void (*hook)(int)) { abort_hook = hook; }
 
 void mdi_panic(const char *file, int line, const char *fmt, ...) {

@@ -1,8 +1,6 @@
-/* JSON read (a cJSON tree behind opaque values) and written (see json.h);
- * the only file that includes cJSON.h. */
+/* JSON read (a strict RFC 8259 parser) and written (see json.h). */
 #include "mdi/base/json.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,21 +13,292 @@
 
 /* ---- reading a JSON document as a tree (json.h) ------------------------- */
 
-/* A document is its cJSON tree; a value is a cJSON node seen through the
- * opaque struct mdi_json, so no other file sees cJSON's types. */
-struct mdi_json_doc {
-  cJSON *root;
+/* A value: members and elements are linked through `next`, in text order. */
+struct mdi_json {
+  const char *key;         /* object member: its key (NUL-terminated), else NULL */
+  struct mdi_json *next;   /* next member or element */
+  union {
+    struct mdi_json *first; /* array, object: first element or member */
+    const char *str;        /* string (NUL-terminated, no NUL inside) */
+    int boolean;
+  } u;
+  double number;           /* number: its value as a double */
+  uint64_t magnitude;      /* number: |value| when `exact` */
+  size_t len;              /* string: bytes */
+  unsigned char type;      /* enum mdi_json_type */
+  unsigned char exact;     /* number: an integer lexeme whose magnitude fits 64 bits */
+  unsigned char negative;  /* number: a leading minus sign */
 };
 
-static const cJSON *node(const struct mdi_json *v) { return (const cJSON *)v; }
-static const struct mdi_json *value(const cJSON *c) { return (const struct mdi_json *)c; }
+/* Values are allocated in blocks that live as long as the document. */
+struct node_block {
+  struct node_block *prev;
+  size_t used, cap;
+  struct mdi_json nodes[];
+};
 
-/* Offset of the first "\u0000" escape in text[0..len), or len. */
-static size_t nul_escape(const char *text, size_t len) {
-  for (size_t i = 0; i + 6 <= len; i++)
-    if (text[i] == '\\' && (text[i + 1] == 'u' || text[i + 1] == 'U') && memcmp(text + i + 2, "0000", 4) == 0)
-      return i;
-  return len;
+struct mdi_json_doc {
+  struct mdi_json *root;
+  struct node_block *blocks;
+  char *strings;           /* every decoded string and key, NUL-terminated */
+};
+
+/* Deeper nesting than this is refused: the parser recurses once per level. */
+#define MAX_DEPTH 512
+
+struct parser {
+  const char *text;
+  size_t len, pos;
+  struct mdi_json_doc *doc;
+  char *out;               /* next free byte of doc->strings */
+  const char *error;       /* what is wrong at pos */
+};
+
+static struct mdi_json *new_node(struct parser *p, enum mdi_json_type type) {
+  struct node_block *b = p->doc->blocks;
+  if (!b || b->used == b->cap) {
+    const size_t cap = b ? 2 * b->cap : 64;
+    struct node_block *nb = mdi_malloc(sizeof *nb + cap * sizeof nb->nodes[0], "JSON document");
+    if (!nb) return NULL;
+    nb->prev = b;
+    nb->used = 0;
+    nb->cap = cap;
+    p->doc->blocks = b = nb;
+  }
+  struct mdi_json *v = &b->nodes[b->used++];
+  memset(v, 0, sizeof *v);
+  v->type = (unsigned char)type;
+  return v;
+}
+
+static int fail_at(struct parser *p, const char *what) {
+  p->error = what;
+  return MDI_ERR;
+}
+
+static void skip_space(struct parser *p) {
+  while (p->pos < p->len) {
+    const char c = p->text[p->pos];
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+    p->pos++;
+  }
+}
+
+static int hex4(const char *s, unsigned *out) {
+  unsigned v = 0;
+  for (int i = 0; i < 4; i++) {
+    const char c = s[i];
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+    else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+    else return 0;
+  }
+  *out = v;
+  return 1;
+}
+
+/* A string at pos (the opening quote), decoded into p->out.  The decoded
+ * bytes and their NUL never outgrow the quoted text, so doc->strings, as
+ * long as the whole text, always has room. */
+static int parse_string(struct parser *p, const char **str, size_t *len) {
+  p->pos++; /* the opening quote */
+  char *start = p->out, *o = p->out;
+  for (;;) {
+    if (p->pos >= p->len) return fail_at(p, "a string is not closed");
+    /* copy the plain run up to the next quote, backslash or control byte */
+    const char *s = p->text + p->pos, *end = p->text + p->len, *q = s;
+    while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
+    memcpy(o, s, (size_t)(q - s));
+    o += q - s;
+    p->pos += (size_t)(q - s);
+    if (q == end) return fail_at(p, "a string is not closed");
+    const unsigned char c = (unsigned char)*q;
+    if (c == '"') {
+      p->pos++;
+      break;
+    }
+    if (c < 0x20) return fail_at(p, "a control character inside a string (write it as an escape, e.g. \\n or \\t)");
+    /* an escape */
+    if (p->pos + 1 >= p->len) return fail_at(p, "a string is not closed");
+    const char e = p->text[p->pos + 1];
+    p->pos += 2;
+    switch (e) {
+      case '"': *o++ = '"'; continue;
+      case '\\': *o++ = '\\'; continue;
+      case '/': *o++ = '/'; continue;
+      case 'b': *o++ = '\b'; continue;
+      case 'f': *o++ = '\f'; continue;
+      case 'n': *o++ = '\n'; continue;
+      case 'r': *o++ = '\r'; continue;
+      case 't': *o++ = '\t'; continue;
+      case 'u': break;
+      default: p->pos -= 2; return fail_at(p, "an invalid escape in a string");
+    }
+    unsigned cp;
+    if (p->pos + 4 > p->len || !hex4(p->text + p->pos, &cp)) {
+      p->pos -= 2;
+      return fail_at(p, "\\u is not followed by four hexadecimal digits");
+    }
+    p->pos += 4;
+    if (cp >= 0xDC00 && cp <= 0xDFFF) {
+      p->pos -= 6;
+      return fail_at(p, "a lone low surrogate \\uDC00-\\uDFFF");
+    }
+    if (cp >= 0xD800 && cp <= 0xDBFF) { /* a pair: \uD8xx\uDCxx */
+      unsigned lo;
+      if (p->pos + 6 > p->len || p->text[p->pos] != '\\' || p->text[p->pos + 1] != 'u' ||
+          !hex4(p->text + p->pos + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF) {
+        p->pos -= 6;
+        return fail_at(p, "a high surrogate \\uD800-\\uDBFF without its low surrogate");
+      }
+      p->pos += 6;
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    }
+    if (cp == 0) {
+      p->pos -= 6;
+      return fail_at(p, "the escape \\u0000 is not supported (strings here hold no NUL byte)");
+    }
+    o += mdi_utf8_encode(cp, o);
+  }
+  *o = '\0';
+  *str = start;
+  *len = (size_t)(o - start);
+  p->out = o + 1;
+  return MDI_OK;
+}
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; integers without fraction
+ * or exponent are also kept exactly (64-bit magnitude). */
+static int parse_number(struct parser *p, struct mdi_json *v) {
+  const char *t = p->text;
+  const size_t start = p->pos;
+  size_t i = p->pos;
+  if (i < p->len && t[i] == '-') v->negative = 1, i++;
+  if (i >= p->len || !is_digit(t[i])) return fail_at(p, "a number without digits");
+  const size_t digits = i;
+  if (t[i] == '0') {
+    i++;
+    if (i < p->len && is_digit(t[i])) return fail_at(p, "a number with a leading zero");
+  } else {
+    while (i < p->len && is_digit(t[i])) i++;
+  }
+  int integer = 1;
+  v->exact = 1;
+  for (size_t k = digits; k < i; k++) {
+    const uint64_t d = (uint64_t)(t[k] - '0');
+    if (v->magnitude > (UINT64_MAX - d) / 10) v->exact = 0;
+    else v->magnitude = v->magnitude * 10 + d;
+  }
+  if (i < p->len && t[i] == '.') {
+    integer = 0;
+    if (++i >= p->len || !is_digit(t[i])) return fail_at(p, "a number with no digit after its decimal point");
+    while (i < p->len && is_digit(t[i])) i++;
+  }
+  if (i < p->len && (t[i] == 'e' || t[i] == 'E')) {
+    integer = 0;
+    i++;
+    if (i < p->len && (t[i] == '+' || t[i] == '-')) i++;
+    if (i >= p->len || !is_digit(t[i])) return fail_at(p, "a number with no digit in its exponent");
+    while (i < p->len && is_digit(t[i])) i++;
+  }
+  if (!integer) v->exact = 0, v->magnitude = 0;
+  /* strtod needs a NUL-terminated copy: the text need not have one */
+  char small[64], *copy = small;
+  const size_t n = i - start;
+  if (n >= sizeof small && !(copy = mdi_malloc(n + 1, "JSON number"))) return fail_at(p, "out of memory");
+  memcpy(copy, t + start, n);
+  copy[n] = '\0';
+  v->number = strtod(copy, NULL);
+  if (copy != small) free(copy);
+  if (!isfinite(v->number)) return fail_at(p, "a number too large for a double");
+  p->pos = i;
+  return MDI_OK;
+}
+
+static int parse_value(struct parser *p, struct mdi_json **out, int depth);
+
+static int literal(struct parser *p, const char *word) {
+  const size_t n = strlen(word);
+  if (p->len - p->pos < n || memcmp(p->text + p->pos, word, n) != 0) return 0;
+  p->pos += n;
+  return 1;
+}
+
+/* An array or object at pos (its opening bracket). */
+static int parse_container(struct parser *p, struct mdi_json *v, int depth) {
+  const int object = v->type == MDI_JSON_OBJECT;
+  const char close = object ? '}' : ']';
+  struct mdi_json **tail = &v->u.first;
+  p->pos++;
+  skip_space(p);
+  if (p->pos < p->len && p->text[p->pos] == close) {
+    p->pos++;
+    return MDI_OK;
+  }
+  for (;;) {
+    const char *key = NULL;
+    if (object) {
+      size_t key_len;
+      if (p->pos >= p->len || p->text[p->pos] != '"') return fail_at(p, "expected a member name in double quotes");
+      if (parse_string(p, &key, &key_len) != MDI_OK) return MDI_ERR;
+      skip_space(p);
+      if (p->pos >= p->len || p->text[p->pos] != ':') return fail_at(p, "expected ':' after a member name");
+      p->pos++;
+    }
+    struct mdi_json *item;
+    if (parse_value(p, &item, depth + 1) != MDI_OK) return MDI_ERR;
+    item->key = key;
+    *tail = item;
+    tail = &item->next;
+    skip_space(p);
+    if (p->pos < p->len && p->text[p->pos] == ',') {
+      p->pos++;
+      skip_space(p);
+      continue;
+    }
+    if (p->pos < p->len && p->text[p->pos] == close) {
+      p->pos++;
+      return MDI_OK;
+    }
+    return fail_at(p, object ? "expected ',' or '}' after an object member" : "expected ',' or ']' after an array element");
+  }
+}
+
+static int parse_value(struct parser *p, struct mdi_json **out, int depth) {
+  skip_space(p);
+  if (depth > MAX_DEPTH) return fail_at(p, "arrays and objects nested more than 512 levels deep");
+  if (p->pos >= p->len) return fail_at(p, "the text ends where a value was expected");
+  const char c = p->text[p->pos];
+  enum mdi_json_type type;
+  switch (c) {
+    case '{': type = MDI_JSON_OBJECT; break;
+    case '[': type = MDI_JSON_ARRAY; break;
+    case '"': type = MDI_JSON_STRING; break;
+    case 't':
+    case 'f': type = MDI_JSON_BOOL; break;
+    case 'n': type = MDI_JSON_NULL; break;
+    default:
+      if (c != '-' && !is_digit(c)) return fail_at(p, "expected a value");
+      type = MDI_JSON_NUMBER;
+  }
+  struct mdi_json *v = new_node(p, type);
+  if (!v) return fail_at(p, "out of memory");
+  *out = v;
+  switch (type) {
+    case MDI_JSON_OBJECT:
+    case MDI_JSON_ARRAY: return parse_container(p, v, depth);
+    case MDI_JSON_STRING: return parse_string(p, &v->u.str, &v->len);
+    case MDI_JSON_NUMBER: return parse_number(p, v);
+    case MDI_JSON_BOOL:
+      if (literal(p, "true")) v->u.boolean = 1;
+      else if (!literal(p, "false")) return fail_at(p, "expected a value");
+      return MDI_OK;
+    case MDI_JSON_NULL: return literal(p, "null") ? MDI_OK : fail_at(p, "expected a value");
+  }
+  return MDI_OK;
 }
 
 /* Line (from 1) of byte offset off in text. */
@@ -41,34 +310,29 @@ static long line_of(const char *text, size_t off) {
 
 int mdi_json_parse(struct mdi_json_doc **out, const char *text, size_t len, const char *source) {
   *out = NULL;
-  const size_t bad = nul_escape(text, len);
-  if (bad < len)
-    return mdi_fail("%s:%ld: the string escape \\u0000 (byte offset %zu) is not supported", source,
-                    line_of(text, bad), bad);
-  const char *end = NULL;
-  cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-  if (!root) {
-    /* cJSON leaves end at the point where parsing stopped (or NULL when out of memory) */
-    const size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
-    return mdi_fail("%s:%ld: not valid JSON (parsing stopped at byte offset %zu of %zu)", source,
-                    line_of(text, at), at, len);
-  }
-  /* only white space may follow the value */
-  for (const char *p = end; p && p < text + len; p++)
-    if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-      const size_t at = (size_t)(p - text);
-      cJSON_Delete(root);
-      return mdi_fail("%s:%ld: unexpected text after the JSON value (byte offset %zu)", source,
-                      line_of(text, at), at);
-    }
-  struct mdi_json_doc *d = mdi_malloc(sizeof *d, "JSON document");
-  if (!d) {
-    cJSON_Delete(root);
+  struct mdi_json_doc *d = mdi_calloc(1, sizeof *d, "JSON document");
+  if (!d) return MDI_ERR;
+  d->strings = mdi_malloc(len + 1, "JSON document");
+  if (!d->strings) {
+    free(d);
     return MDI_ERR;
   }
-  d->root = root;
-  *out = d;
-  return MDI_OK;
+  struct parser p = {.text = text, .len = len, .doc = d, .out = d->strings};
+  int rc = parse_value(&p, &d->root, 0);
+  if (rc == MDI_OK) {
+    skip_space(&p);
+    if (p.pos < len) {
+      mdi_json_free(d);
+      return mdi_fail("%s:%ld: unexpected text after the JSON value (byte offset %zu)", source,
+                      line_of(text, p.pos), p.pos);
+    }
+    *out = d;
+    return MDI_OK;
+  }
+  mdi_json_free(d);
+  if (p.error && !strcmp(p.error, "out of memory")) return MDI_ERR; /* mdi_malloc's message stands */
+  return mdi_fail("%s:%ld: not valid JSON: %s (byte offset %zu of %zu)", source, line_of(text, p.pos),
+                  p.error ? p.error : "a syntax error", p.pos, len);
 }
 
 int mdi_json_parse_file(struct mdi_json_doc **out, const char *path, size_t max_bytes) {
@@ -96,21 +360,17 @@ int mdi_json_parse_file(struct mdi_json_doc **out, const char *path, size_t max_
 
 void mdi_json_free(struct mdi_json_doc *doc) {
   if (!doc) return;
-  cJSON_Delete(doc->root);
+  for (struct node_block *b = doc->blocks, *prev; b; b = prev) {
+    prev = b->prev;
+    free(b);
+  }
+  free(doc->strings);
   free(doc);
 }
 
-const struct mdi_json *mdi_json_root(const struct mdi_json_doc *doc) { return value(doc->root); }
+const struct mdi_json *mdi_json_root(const struct mdi_json_doc *doc) { return doc->root; }
 
-enum mdi_json_type mdi_json_type(const struct mdi_json *v) {
-  const cJSON *c = node(v);
-  if (cJSON_IsBool(c)) return MDI_JSON_BOOL;
-  if (cJSON_IsNumber(c)) return MDI_JSON_NUMBER;
-  if (cJSON_IsString(c)) return MDI_JSON_STRING;
-  if (cJSON_IsArray(c)) return MDI_JSON_ARRAY;
-  if (cJSON_IsObject(c)) return MDI_JSON_OBJECT;
-  return MDI_JSON_NULL;
-}
+enum mdi_json_type mdi_json_type(const struct mdi_json *v) { return (enum mdi_json_type)v->type; }
 
 const char *mdi_json_type_name(const struct mdi_json *v) {
   static const char *const names[] = {"null", "boolean", "number", "string", "array", "object"};
@@ -118,16 +378,17 @@ const char *mdi_json_type_name(const struct mdi_json *v) {
 }
 
 const struct mdi_json *mdi_json_get(const struct mdi_json *v, const char *key) {
-  if (!v || !cJSON_IsObject(node(v))) return NULL;
-  return value(cJSON_GetObjectItemCaseSensitive(node(v), key));
+  if (!v || v->type != MDI_JSON_OBJECT) return NULL;
+  for (const struct mdi_json *m = v->u.first; m; m = m->next)
+    if (!strcmp(m->key, key)) return m;
+  return NULL;
 }
 
 const struct mdi_json *mdi_json_first(const struct mdi_json *v) {
-  const cJSON *c = node(v);
-  return c && (cJSON_IsArray(c) || cJSON_IsObject(c)) ? value(c->child) : NULL;
+  return v && (v->type == MDI_JSON_ARRAY || v->type == MDI_JSON_OBJECT) ? v->u.first : NULL;
 }
 
-const struct mdi_json *mdi_json_next(const struct mdi_json *v) { return v ? value(node(v)->next) : NULL; }
+const struct mdi_json *mdi_json_next(const struct mdi_json *v) { return v ? v->next : NULL; }
 
 int mdi_json_count(const struct mdi_json *v) {
   int n = 0;
@@ -135,28 +396,64 @@ int mdi_json_count(const struct mdi_json *v) {
   return n;
 }
 
-const char *mdi_json_key(const struct mdi_json *member) { return member ? node(member)->string : NULL; }
+const char *mdi_json_key(const struct mdi_json *member) { return member ? member->key : NULL; }
 
 const char *mdi_json_string(const struct mdi_json *v) {
-  return v && cJSON_IsString(node(v)) ? node(v)->valuestring : NULL;
+  return v && v->type == MDI_JSON_STRING ? v->u.str : NULL;
+}
+
+size_t mdi_json_string_len(const struct mdi_json *v) {
+  return v && v->type == MDI_JSON_STRING ? v->len : 0;
 }
 
 double mdi_json_number(const struct mdi_json *v) {
-  MDI_ASSERT(v && cJSON_IsNumber(node(v)));
-  return node(v)->valuedouble;
+  MDI_ASSERT(v && v->type == MDI_JSON_NUMBER);
+  return v->number;
 }
 
 int mdi_json_bool(const struct mdi_json *v) {
-  MDI_ASSERT(v && cJSON_IsBool(node(v)));
-  return cJSON_IsTrue(node(v));
+  MDI_ASSERT(v && v->type == MDI_JSON_BOOL);
+  return v->u.boolean;
+}
+
+/* The exact integer value of a number as sign and magnitude: from its
+ * lexeme, or from a double with an integer value up to 2^53 ("1e3", "5.0"). */
+static int integer_value(const struct mdi_json *v, int *negative, uint64_t *magnitude) {
+  if (!v || v->type != MDI_JSON_NUMBER) return 0;
+  if (v->exact) {
+    *negative = v->negative && v->magnitude != 0;
+    *magnitude = v->magnitude;
+    return 1;
+  }
+  const double d = v->number;
+  if (!(d == floor(d)) || fabs(d) > 9007199254740992.0) return 0;
+  *negative = d < 0;
+  *magnitude = (uint64_t)fabs(d);
+  return 1;
 }
 
 int mdi_json_int(const struct mdi_json *v, int64_t lo, int64_t hi, int64_t *out) {
-  if (!v || !cJSON_IsNumber(node(v))) return 0;
-  const double d = node(v)->valuedouble;
-  /* doubles hold every integer up to 2^53 exactly; beyond, refuse */
-  if (!(d == floor(d)) || fabs(d) > 9007199254740992.0 || d < (double)lo || d > (double)hi) return 0;
-  *out = (int64_t)d;
+  int negative;
+  uint64_t m;
+  if (!integer_value(v, &negative, &m)) return 0;
+  int64_t value;
+  if (negative) {
+    if (m > (uint64_t)INT64_MAX + 1) return 0;
+    value = m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m;
+  } else {
+    if (m > (uint64_t)INT64_MAX) return 0;
+    value = (int64_t)m;
+  }
+  if (value < lo || value > hi) return 0;
+  *out = value;
+  return 1;
+}
+
+int mdi_json_uint(const struct mdi_json *v, uint64_t hi, uint64_t *out) {
+  int negative;
+  uint64_t m;
+  if (!integer_value(v, &negative, &m) || negative || m > hi) return 0;
+  *out = m;
   return 1;
 }
 
@@ -296,6 +593,18 @@ void mdi_jw_double(struct mdi_json_writer *w, const char *key, double v) {
   /* the shortest of 15 or 17 digits that reads back as v */
   snprintf(num, sizeof num, "%.15g", v);
   if (strtod(num, NULL) != v) snprintf(num, sizeof num, "%.17g", v);
+  puts_(w, num);
+}
+
+void mdi_jw_float(struct mdi_json_writer *w, const char *key, float v) {
+  char num[40];
+  before_value(w, key, 0);
+  if (!isfinite(v)) v = 0.0f;
+  /* the fewest digits (6 to 9) that read back as the same float */
+  for (int digits = 6; digits <= 9; digits++) {
+    snprintf(num, sizeof num, "%.*g", digits, (double)v);
+    if ((float)strtod(num, NULL) == v) break;
+  }
   puts_(w, num);
 }
 

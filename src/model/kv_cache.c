@@ -1,10 +1,16 @@
 /* KV cache allocation (see kv_cache.h). */
 #include "mdi/model/kv_cache.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mdi/base/error.h"
+
+size_t mdi_kv_bytes(int n_layers, int n_slots, int max_seq, int kv_dim) {
+  const double bytes = 2.0 * n_layers * n_slots * (double)max_seq * kv_dim * sizeof(float);
+  return bytes < (double)SIZE_MAX ? (size_t)bytes : SIZE_MAX;
+}
 
 int mdi_kv_init(struct mdi_kv_cache *kv, int n_layers, int n_slots, int max_seq, int kv_dim) {
   memset(kv, 0, sizeof *kv);

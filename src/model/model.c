@@ -11,6 +11,34 @@
 
 /* ---- loading ----------------------------------------------------------- */
 
+/* NaN or infinite weights give garbage text with exit status 0: refuse them
+ * while the rows are in cache, right after each read.  Checks the exponent
+ * bits (all ones), so it holds under -ffast-math too. */
+/* rows == 0: x is a vector of cols values. */
+static int check_finite(const char *path, const char *name, const float *x, int64_t row0, int64_t rows, int64_t cols) {
+  const int vector = rows == 0;
+  if (vector) rows = 1;
+  const size_t n = (size_t)rows * (size_t)cols;
+  uint32_t bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t b;
+    memcpy(&b, &x[i], sizeof b);
+    bad |= (b & 0x7f800000u) == 0x7f800000u;
+  }
+  if (!bad) return MDI_OK;
+  size_t i = 0;
+  for (;; i++) {
+    uint32_t b;
+    memcpy(&b, &x[i], sizeof b);
+    if ((b & 0x7f800000u) == 0x7f800000u) break;
+  }
+  char at[48];
+  if (vector) snprintf(at, sizeof at, "[%zu]", i);
+  else snprintf(at, sizeof at, "[%lld][%lld]", (long long)(row0 + (int64_t)(i / (size_t)cols)), (long long)(i % (size_t)cols));
+  return mdi_fail("%s: /%s holds %s at %s: the weights are damaged (convert the model again)", path, name,
+                  x[i] != x[i] ? "NaN" : "an infinite value", at);
+}
+
 /* Allocate and read a float32 dataset of the given shape. */
 static float *read_tensor(struct mdi_h5 *f, const char *name, int64_t d0, int64_t d1, size_t *bytes) {
   const int64_t dims[2] = {d0, d1};
@@ -18,7 +46,8 @@ static float *read_tensor(struct mdi_h5 *f, const char *name, int64_t d0, int64_
   size_t count = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
   float *p = mdi_aligned_alloc(count * sizeof(float), name);
   if (!p) return NULL;
-  if (mdi_h5_read(f, name, MDI_F32, ndims, dims, p) != MDI_OK) {
+  if (mdi_h5_read(f, name, MDI_F32, ndims, dims, p) != MDI_OK ||
+      check_finite(mdi_h5_path(f), name, p, 0, d1 > 0 ? d0 : 0, d1 > 0 ? d1 : d0) != MDI_OK) {
     free(p);
     return NULL;
   }
@@ -72,6 +101,7 @@ static int read_matrix_rows(struct mdi_matrix *m, struct mdi_h5 *f, const char *
     for (int r = 0; r < n_rows && rc == MDI_OK; r += MDI_PANEL) {
       const int n = n_rows - r < MDI_PANEL ? n_rows - r : MDI_PANEL;
       rc = mdi_h5_read_rows(f, name, MDI_F32, rows, cols, row0 + r, n, chunk); /* checks dtype and shape */
+      if (rc == MDI_OK) rc = check_finite(mdi_h5_path(f), name, chunk, row0 + r, n, cols);
       if (rc == MDI_OK) mdi_matrix_set_rows(m, r, n, chunk);
     }
     free(chunk);
@@ -273,26 +303,42 @@ int mdi_model_bytes_read(struct mdi_h5 *f, const struct mdi_hparams *hp, struct 
 
 /* ---- workspace --------------------------------------------------------- */
 
+/* Floats of each workspace buffer, in the order of mdi_workspace_init's list. */
+#define WS_BUFFERS 8
+static void workspace_counts(const struct mdi_hparams *hp, int max_rows, int max_seq, int n_threads,
+                             size_t counts[WS_BUFFERS]) {
+  const size_t R = (size_t)max_rows, dim = (size_t)hp->dim, kv = (size_t)mdi_hparams_kv_dim(hp),
+               hid = (size_t)hp->hidden_dim, q = (size_t)mdi_hparams_q_dim(hp);
+  const size_t c[WS_BUFFERS] = {R * dim, R * q, R * q, R * kv, R * kv, R * hid, R * hid,
+                                (size_t)(n_threads > 0 ? n_threads : 1) * hp->n_heads * max_seq};
+  memcpy(counts, c, sizeof c);
+}
+
+size_t mdi_workspace_bytes(const struct mdi_hparams *hp, int max_rows, int max_seq, int n_threads) {
+  size_t counts[WS_BUFFERS], bytes = 0;
+  workspace_counts(hp, max_rows, max_seq, n_threads, counts);
+  for (int i = 0; i < WS_BUFFERS; i++) bytes += counts[i] * sizeof(float);
+  return bytes + 2 * (size_t)max_rows * sizeof(int); /* row_slot, row_pos */
+}
+
 int mdi_workspace_init(struct mdi_workspace *ws, const struct mdi_hparams *hp, int max_rows,
                        int max_seq, int n_threads) {
   memset(ws, 0, sizeof *ws);
   ws->max_rows = max_rows;
   ws->max_seq = max_seq;
   ws->n_threads = n_threads > 0 ? n_threads : 1;
-  const size_t R = (size_t)max_rows, dim = (size_t)hp->dim, kv = (size_t)mdi_hparams_kv_dim(hp),
-               hid = (size_t)hp->hidden_dim, q = (size_t)mdi_hparams_q_dim(hp);
-  float **bufs[] = {&ws->xb, &ws->q, &ws->att, &ws->k, &ws->v, &ws->hb, &ws->hb2, &ws->scores};
-  const size_t counts[] = {R * dim, R * q, R * q, R * kv, R * kv, R * hid, R * hid,
-                           (size_t)ws->n_threads * hp->n_heads * max_seq};
-  for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+  float **bufs[WS_BUFFERS] = {&ws->xb, &ws->q, &ws->att, &ws->k, &ws->v, &ws->hb, &ws->hb2, &ws->scores};
+  size_t counts[WS_BUFFERS];
+  workspace_counts(hp, max_rows, max_seq, n_threads, counts);
+  for (size_t i = 0; i < WS_BUFFERS; i++) {
     *bufs[i] = mdi_aligned_alloc(counts[i] * sizeof(float), "activation workspace");
     if (!*bufs[i]) {
       mdi_workspace_free(ws);
       return MDI_ERR;
     }
   }
-  ws->row_slot = mdi_malloc(R * sizeof *ws->row_slot, "activation workspace");
-  ws->row_pos = mdi_malloc(R * sizeof *ws->row_pos, "activation workspace");
+  ws->row_slot = mdi_malloc((size_t)max_rows * sizeof *ws->row_slot, "activation workspace");
+  ws->row_pos = mdi_malloc((size_t)max_rows * sizeof *ws->row_pos, "activation workspace");
   if (!ws->row_slot || !ws->row_pos) {
     mdi_workspace_free(ws);
     return MDI_ERR;

@@ -3,17 +3,22 @@
 #include "mdi/model/weights.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "mdi/base/error.h"
+#include "mdi/base/path.h"
+#include "mdi/base/progress.h"
 
 struct mdi_h5 {
   hid_t file;
   char *path;
+  uint64_t digest; /* sum of the hashes of every dataset row read */
 };
 
 struct mdi_h5w {
@@ -113,20 +118,82 @@ static herr_t rows_io(hid_t ds, hid_t memtype, int64_t row0, int64_t nrows, int6
   return rc;
 }
 
+/* ---- the digest of what was read ---------------------------------------- */
+
+static uint64_t mix64(uint64_t x) { /* splitmix64's finalizer */
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+/* Hash of one row, seeded by the dataset name and the row index: four
+ * independent multiply chains (each step a bijection of its lane, so no
+ * difference in the bytes hashed is lost before the final mix).  Rows of
+ * 256 bytes or more are sampled: one 32-byte block in eight, at a stride
+ * that visits every column of a row over 8 rows, so the digest costs an
+ * eighth of a pass over the weights.  It tells models apart (another
+ * checkpoint, fine-tune or quantization changes nearly every weight); it is
+ * not a checksum of every byte. */
+static uint64_t row_hash(uint64_t seed, int64_t row, const unsigned char *b, size_t n) {
+  const uint64_t P = 0x9e3779b97f4a7c15ull;
+  uint64_t a[4] = {seed, seed ^ 0x1234567u, seed ^ 0x89abcdefu, ~seed};
+  const size_t step = n >= 256 ? 256 : 32;
+  size_t i = n >= 256 ? (size_t)(row & 7) * 32 : 0;
+  for (; i + 32 <= n; i += step) {
+    uint64_t w[4];
+    memcpy(w, b + i, sizeof w);
+    for (int k = 0; k < 4; k++) a[k] = (a[k] ^ w[k]) * P;
+  }
+  for (size_t j = n & ~(size_t)31, k = 0; j < n; j++, k = (k + 1) & 3) a[k] = (a[k] ^ b[j]) * P; /* the tail */
+  return mix64(mix64(a[0] ^ mix64(a[1])) ^ mix64(a[2] ^ mix64(a[3] ^ n)));
+}
+
+static void digest_rows(struct mdi_h5 *f, const char *name, int64_t row0, int64_t nrows, size_t row_bytes,
+                        const void *data) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const char *c = name; *c; c++) h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+  for (int64_t r = 0; r < nrows; r++)
+    f->digest += row_hash(mix64(h + (uint64_t)(row0 + r)), row0 + r,
+                          (const unsigned char *)data + (size_t)r * row_bytes, row_bytes);
+}
+
+uint64_t mdi_h5_digest(const struct mdi_h5 *f) { return f->digest; }
+
+static size_t dtype_size(enum mdi_dtype t) { return H5Tget_size(mem_type(t)); }
+
 /* ---- reading ---------------------------------------------------------- */
 
 static int read_root_string(hid_t file, const char *attr, char *buf, size_t size,
                             const char *path);
 
+/* HDF5 (1.10+) takes a flock on the files it opens, exclusive for a writer:
+ * when another process is writing the file, opening it fails. */
+static int locked_by_writer(const char *path) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  const int busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  close(fd);
+  return busy;
+}
+
 int mdi_h5_open(struct mdi_h5 **out, const char *path) {
   silence_hdf5();
   *out = NULL;
-  FILE *probe = fopen(path, "rb");
-  if (!probe) return mdi_fail("%s: cannot open model file: %s", path, strerror(errno));
+  /* a FIFO or a device would block or never end: only regular files */
+  const int kind = mdi_path_input(path, "the model file");
+  if (kind < 0) return MDI_ERR;
+  FILE *probe = kind ? fopen(path, "rb") : NULL;
+  if (!probe) return mdi_fail("%s: cannot open model file: %s", path, kind ? strerror(errno) : strerror(ENOENT));
   fclose(probe);
   htri_t is = H5Fis_hdf5(path);
+  if (is <= 0 && locked_by_writer(path))
+    return mdi_fail("%s: another process is writing this file (its HDF5 file lock is held); wait until it is done", path);
   if (is <= 0) return mdi_fail("%s: not an HDF5 file (expected an mdi-llm model; convert with mdi_convert)", path);
   hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0 && locked_by_writer(path))
+    return mdi_fail("%s: another process is writing this file (its HDF5 file lock is held); wait until it is done", path);
   if (file < 0) return mdi_fail("%s: cannot open HDF5 file (truncated or damaged?)", path);
   char fmt[32];
   if (read_root_string(file, "format", fmt, sizeof fmt, path) != MDI_OK) {
@@ -289,7 +356,10 @@ int mdi_h5_read(struct mdi_h5 *f, const char *name, enum mdi_dtype type, int ndi
   herr_t rc = count == 0 ? 0 : H5Dread(ds, mem_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
   H5Dclose(ds);
   if (rc < 0) return mdi_fail("%s: /%s: read failed (file truncated or damaged?)", f->path, name);
-  return MDI_OK;
+  /* rows as mdi_h5_read_rows would read them: the same digest either way */
+  const int64_t rows = ndims >= 2 ? dims[0] : 1;
+  if (count > 0) digest_rows(f, name, 0, rows, (size_t)(count / rows) * dtype_size(type), out);
+  return mdi_progress();
 }
 
 int mdi_h5_read_rows(struct mdi_h5 *f, const char *name, enum mdi_dtype type, int64_t rows,
@@ -303,7 +373,8 @@ int mdi_h5_read_rows(struct mdi_h5 *f, const char *name, enum mdi_dtype type, in
   if (rc < 0)
     return mdi_fail("%s: /%s: reading rows %lld..%lld failed (file truncated or damaged?)", f->path,
                     name, (long long)row0, (long long)(row0 + nrows));
-  return MDI_OK;
+  digest_rows(f, name, row0, nrows, (size_t)cols * dtype_size(type), out);
+  return mdi_progress(); /* alive (the start-up timeout), or interrupted */
 }
 
 int mdi_h5_matrix_type(struct mdi_h5 *f, const char *name, enum mdi_matrix_type *out) {

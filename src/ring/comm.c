@@ -46,8 +46,13 @@ int mdi_comm_init(int *argc, char ***argv) {
   return MDI_OK;
 }
 
+static void liveness_end(void);
+
 void mdi_comm_finalize(void) {
-  if (initialized) MPI_Finalize();
+  if (initialized) {
+    liveness_end();
+    MPI_Finalize();
+  }
   initialized = 0;
 }
 
@@ -63,29 +68,175 @@ void mdi_comm_abort(int code) {
 }
 
 
+/* ---- start-up: collectives with a deadline, and heartbeats --------------
+ *
+ * Before the ring runs, ranks meet in collectives (the agreement after each
+ * start-up phase, broadcasts, the stats at the end) while one of them may
+ * still be loading gigabytes.  Every wait there polls its nonblocking
+ * collective and meanwhile sends heartbeats on a communicator of their own
+ * (rank 0 to every rank, every rank to rank 0), which long work sends too
+ * (mdi_comm_alive, through base/progress.h).  A rank silent for --timeout
+ * seconds is stopped or gone: rank 0 names it (and the phase it last
+ * reported), the others name rank 0 when it is the silent one, and the job
+ * ends (MPI_Abort, status 3).  A slow rank that loads is never silent. */
+
+#define HB_TAG 1
+
+static MPI_Comm hb_comm = MPI_COMM_NULL;
+static double hb_timeout, hb_period = 1.0, hb_last_sent = -1e30;
+static double *hb_seen;          /* [size] when each rank was last heard from */
+static int *hb_seen_phase;       /* [size] the phase it then reported */
+static int *hb_out;              /* [size] heartbeat payloads (the phase), one per destination */
+static MPI_Request *hb_send;     /* [size] the heartbeat on its way to each rank */
+static MPI_Request hb_recv = MPI_REQUEST_NULL;
+static int hb_recv_buf, hb_phase;
+static const char *const *hb_phase_names;
+static int hb_n_phases;
+
+void mdi_comm_liveness(double timeout_s, const char *const *phase_names, int n_phases) {
+  hb_timeout = timeout_s;
+  hb_phase_names = phase_names;
+  hb_n_phases = n_phases;
+  if (timeout_s > 0) hb_period = timeout_s / 4 < 1.0 ? timeout_s / 4 : 1.0;
+  if (world_size == 1 || hb_comm != MPI_COMM_NULL) return;
+  MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &hb_comm));
+  hb_seen = mdi_xcalloc((size_t)world_size, sizeof *hb_seen, "heartbeats");
+  hb_seen_phase = mdi_xcalloc((size_t)world_size, sizeof *hb_seen_phase, "heartbeats");
+  hb_out = mdi_xcalloc((size_t)world_size, sizeof *hb_out, "heartbeats");
+  hb_send = mdi_xcalloc((size_t)world_size, sizeof *hb_send, "heartbeats");
+  const double now = MPI_Wtime();
+  for (int i = 0; i < world_size; i++) hb_send[i] = MPI_REQUEST_NULL, hb_seen[i] = now;
+  MPI_CHECK(MPI_Irecv(&hb_recv_buf, 1, MPI_INT, MPI_ANY_SOURCE, HB_TAG, hb_comm, &hb_recv));
+}
+
+void mdi_comm_set_phase(int phase) {
+  hb_phase = phase;
+  hb_last_sent = -1e30; /* the next heartbeat goes out at once, with the new phase */
+}
+
+static const char *phase_name(int phase) {
+  return hb_phase_names && phase >= 0 && phase < hb_n_phases ? hb_phase_names[phase] : "starting";
+}
+
+/* Take the heartbeats that arrived; send ours when one is due. */
+static void heartbeats(double now) {
+  if (hb_comm == MPI_COMM_NULL) return;
+  for (;;) {
+    int done = 0;
+    MPI_Status st;
+    MPI_CHECK(MPI_Test(&hb_recv, &done, &st));
+    if (!done) break;
+    hb_seen[st.MPI_SOURCE] = now;
+    hb_seen_phase[st.MPI_SOURCE] = hb_recv_buf;
+    MPI_CHECK(MPI_Irecv(&hb_recv_buf, 1, MPI_INT, MPI_ANY_SOURCE, HB_TAG, hb_comm, &hb_recv));
+  }
+  if (now - hb_last_sent < hb_period) return;
+  hb_last_sent = now;
+  for (int i = 0; i < world_size; i++) {
+    if (i == world_rank || (world_rank != 0 && i != 0)) continue;
+    int done = 1; /* a rank that has not taken the last one gets no other */
+    if (hb_send[i] != MPI_REQUEST_NULL) MPI_CHECK(MPI_Test(&hb_send[i], &done, MPI_STATUS_IGNORE));
+    if (!done) continue;
+    hb_out[i] = hb_phase;
+    MPI_CHECK(MPI_Isend(&hb_out[i], 1, MPI_INT, i, HB_TAG, hb_comm, &hb_send[i]));
+  }
+}
+
+void mdi_comm_alive(void) { heartbeats(MPI_Wtime()); }
+
+/* Rank 0 watches every rank, the others watch rank 0. */
+static void check_liveness(double now) {
+  if (hb_comm == MPI_COMM_NULL || hb_timeout <= 0) return;
+  for (int i = 0; i < world_size; i++) {
+    if (i == world_rank || (world_rank != 0 && i != 0) || now - hb_seen[i] <= hb_timeout) continue;
+    mdi_log_error("no sign of life from rank %d for %.0f s (last heard while %s): it is gone or stuck (--timeout)",
+                  i, hb_timeout, phase_name(hb_seen_phase[i]));
+    mdi_comm_abort(3);
+  }
+}
+
+/* Wait for a nonblocking collective: heartbeats meanwhile, short naps so a
+ * rank sharing a core with one that loads leaves it the time. */
+static void wait_collective(MPI_Request *req) {
+  double now = MPI_Wtime();
+  /* a rank that sent no heartbeat for a while (it ran the ring) has not
+   * been listening either: what it last heard says nothing now */
+  if (hb_comm != MPI_COMM_NULL && now - hb_last_sent > 2 * hb_period)
+    for (int i = 0; i < world_size; i++) hb_seen[i] = now;
+  for (long spins = 0;; spins++) {
+    int done = 0;
+    MPI_CHECK(MPI_Test(req, &done, MPI_STATUS_IGNORE));
+    if (done) return;
+    now = MPI_Wtime();
+    heartbeats(now);
+    check_liveness(now);
+    struct timespec ts = {0, spins < 100 ? 50000 : 1000000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+static void liveness_end(void) {
+  if (hb_comm == MPI_COMM_NULL) return;
+  MPI_CHECK(MPI_Cancel(&hb_recv));
+  MPI_CHECK(MPI_Wait(&hb_recv, MPI_STATUS_IGNORE));
+  for (int i = 0; i < world_size; i++)
+    if (hb_send[i] != MPI_REQUEST_NULL) MPI_CHECK(MPI_Request_free(&hb_send[i]));
+  MPI_Comm_free(&hb_comm);
+  free(hb_seen), free(hb_seen_phase), free(hb_out), free(hb_send);
+  hb_seen = NULL, hb_seen_phase = NULL, hb_out = NULL, hb_send = NULL;
+}
+
+void mdi_comm_agree(int ok, int sig, int *first_failed, int *max_sig) {
+  /* one MAX reduction: the lowest failing rank as -rank, the signal as is */
+  int mine[2] = {ok ? -world_size : -world_rank, sig}, all[2];
+  MPI_Request req;
+  MPI_CHECK(MPI_Iallreduce(mine, all, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &req));
+  wait_collective(&req);
+  *first_failed = -all[0] == world_size ? -1 : -all[0];
+  *max_sig = all[1];
+}
+
 int mdi_comm_first_failed(int ok) {
-  int mine = ok ? world_size : world_rank, first;
-  MPI_CHECK(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
-  return first == world_size ? -1 : first;
+  int first, sig;
+  mdi_comm_agree(ok, 0, &first, &sig);
+  return first;
 }
 
 void mdi_comm_bcast(void *buf, size_t bytes, int root) {
   MDI_ASSERT(bytes <= (size_t)INT32_MAX);
-  MPI_CHECK(MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD));
+  MPI_Request req;
+  MPI_CHECK(MPI_Ibcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD, &req));
+  wait_collective(&req);
 }
 
 void mdi_comm_gather(const void *send, size_t bytes, void *recv, int root) {
   MDI_ASSERT(bytes <= (size_t)INT32_MAX);
-  MPI_CHECK(MPI_Gather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD));
+  MPI_Request req;
+  MPI_CHECK(MPI_Igather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD, &req));
+  wait_collective(&req);
 }
 
 double mdi_comm_max_double(double v) {
   double out;
-  MPI_CHECK(MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
+  MPI_Request req;
+  MPI_CHECK(MPI_Iallreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD, &req));
+  wait_collective(&req);
   return out;
 }
 
-void mdi_comm_barrier(void) { MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD)); }
+uint64_t mdi_comm_sum_u64(uint64_t v) {
+  uint64_t out;
+  MPI_Request req;
+  MPI_CHECK(MPI_Iallreduce(&v, &out, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD, &req));
+  wait_collective(&req);
+  return out;
+}
+
+void mdi_comm_barrier(void) {
+  MPI_Request req;
+  MPI_CHECK(MPI_Ibarrier(MPI_COMM_WORLD, &req));
+  wait_collective(&req);
+}
 
 /* ---- the ring ---------------------------------------------------------- */
 

@@ -2,6 +2,7 @@
 #include "mdi/ring/pipeline.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,8 +95,18 @@ static void admit(struct mdi_pipeline *p, int mb) {
 }
 
 static void finish(struct mdi_pipeline *p, const struct mdi_sequence *seq, int slot, double now) {
-  if (p->sink.finish(p->sink.ctx, seq, now) != MDI_OK) p->sink_failed = 1;
+  if (p->sink.finish(p->sink.ctx, seq, now) != MDI_OK && !p->sink_failed) {
+    p->sink_failed = 1;
+    snprintf(p->sink_error, sizeof p->sink_error, "%s", mdi_error()); /* the first failure is the one to tell */
+  }
   mdi_sched_retire(p->sched, slot);
+}
+
+/* Rank 0: stop starting trips?  A signal caught here or reported by a
+ * stage, or a sink that cannot keep results. */
+static int stopping(struct mdi_pipeline *p) {
+  if (!p->stop_signal && p->interrupted) p->stop_signal = p->interrupted();
+  return p->stop_signal || p->sink_failed;
 }
 
 /* Sequences of micro-batch mb whose owner cancelled them end before the trip. */
@@ -189,7 +200,7 @@ static int rank0_alone(struct mdi_pipeline *p) {
   admit(p, -1);
   for (;;) {
     int busy = 0;
-    for (int mb = 0; mb < p->M && !p->sink_failed; mb++) {
+    for (int mb = 0; mb < p->M && !stopping(p); mb++) {
       admit(p, mb);
       const size_t bytes = rank0_launch(p, mb, p->alone_buf);
       if (bytes == 0) continue;
@@ -199,7 +210,7 @@ static int rank0_alone(struct mdi_pipeline *p) {
       rank0_absorb(p, p->alone_buf);
       admit(p, mb);
     }
-    if (p->sink_failed) return MDI_ERR;
+    if (stopping(p)) return p->sink_failed ? MDI_ERR : MDI_OK;
     report_loads(p, 0);
     if (busy) continue;
     admit(p, -1);
@@ -221,7 +232,7 @@ static int rank0_send_next(struct mdi_pipeline *p, int mb) {
 /* While waiting for the ring: may a new request start on an idle micro-batch? */
 static int can_admit(void *ctx) {
   struct mdi_pipeline *p = ctx;
-  return !p->ping_out && mdi_sched_has_room(p->sched, p->idle) && p->source.pending(p->source.ctx);
+  return !p->ping_out && !stopping(p) && mdi_sched_has_room(p->sched, p->idle) && p->source.pending(p->source.ctx);
 }
 
 static void send_control(struct mdi_pipeline *p, int kind) {
@@ -232,7 +243,10 @@ static void send_control(struct mdi_pipeline *p, int kind) {
 /* The stages' loads as the message reports them (rank 0's own is current). */
 static void take_loads(struct mdi_pipeline *p, void *buf) {
   const struct mdi_wire_load *w = mdi_msg_loads(&p->layout, buf);
-  for (int i = 1; i < p->n_ranks; i++) p->loads[i] = (struct mdi_rank_load){w[i].compute_s, w[i].wall_s};
+  for (int i = 1; i < p->n_ranks; i++) {
+    p->loads[i] = (struct mdi_rank_load){w[i].compute_s, w[i].wall_s};
+    if (w[i].signal && !p->stop_signal && p->interrupted) p->stop_signal = w[i].signal;
+  }
   p->t_loads = mdi_comm_time();
   report_loads(p, 0);
 }
@@ -246,14 +260,15 @@ static int rank0_ring(struct mdi_pipeline *p) {
   int in_flight = 0;
   double last_heard = mdi_comm_time();
   for (;;) {
-    if (p->sink_failed) return MDI_ERR; /* the caller ends the job */
-    if (!p->ping_out) {
+    /* stopping: no trip starts, the ones in flight come back */
+    const int stop = stopping(p);
+    if (!p->ping_out && !stop) {
       admit(p, -1);
       for (int mb = 0; mb < p->M; mb++)
         if (p->idle[mb] && rank0_send_next(p, mb)) p->idle[mb] = 0, in_flight++;
     }
     if (in_flight == 0 && !p->ping_out) {
-      if (p->source.closed(p->source.ctx)) break;
+      if (stop || p->source.closed(p->source.ctx)) break;
       const double now = mdi_comm_time();
       if (now - last_heard >= p->ping_s) {
         send_control(p, MDI_MSG_PING);
@@ -293,13 +308,14 @@ static int rank0_ring(struct mdi_pipeline *p) {
   take_loads(p, back);
   mdi_ring_release(p->ring, back);
   mdi_ring_flush(p->ring);
-  return MDI_OK;
+  return p->sink_failed ? MDI_ERR : MDI_OK;
 }
 
 static int run_rank0(struct mdi_pipeline *p) {
   p->t_first = mdi_comm_time();
   const int rc = p->ring ? rank0_ring(p) : rank0_alone(p);
   if (p->t_last < p->t_first) p->t_last = p->t_first;
+  if (rc != MDI_OK) mdi_fail("%s", p->sink_error);
   return rc;
 }
 
@@ -346,8 +362,8 @@ static int run_stage(struct mdi_pipeline *p) {
       if (last && p->layout.tail) bytes = add_tail(p, buf);
       p->compute_s += mdi_comm_time() - t0;
     }
-    mdi_msg_loads(&p->layout, buf)[p->rank] =
-        (struct mdi_wire_load){p->compute_s, mdi_comm_time() - p->t_begin};
+    mdi_msg_loads(&p->layout, buf)[p->rank] = (struct mdi_wire_load){
+        p->compute_s, mdi_comm_time() - p->t_begin, p->interrupted ? p->interrupted() : 0, 0};
     const int stop = hd->kind == MDI_MSG_STOP;
     mdi_ring_send(p->ring, buf, bytes); /* data goes on, PING and STOP pass through */
     if (stop) break;

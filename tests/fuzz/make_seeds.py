@@ -344,6 +344,79 @@ def main():
     })
     write(corpus, "config", configs)
     write(corpus, "hf_tokenizer", hf_seeds())
+    write(corpus, "json", json_seeds())
+    write(corpus, "prompts", prompt_seeds())
+    write(corpus, "journal", journal_seeds())
+
+
+def prompt_seeds():
+    """JSONL prompt files (-f FILE.jsonl); the first byte also picks the
+    harness's --n-samples: '{' 1, ' ' 3, '\\n' 2."""
+    with open(os.path.join(ROOT, "tests", "data", "ring16.jsonl"), "rb") as f:
+        ring16 = f.read()
+    return {
+        "ring16.jsonl": ring16,
+        "every_key.jsonl": b'{"prompt": "Once upon", "max_tokens": 4, "seed": 9223372036854775807,'
+                           b' "temperature": 0.5, "top_p": 0.9, "top_k": 40}\n',
+        "blank_lines.jsonl": b'\n{"prompt": ""}\n\n{"prompt": "a \\"quoted\\" \\u00e9"}\r\n',
+        "three_samples.jsonl": b' {"prompt": "The dog", "seed": 7}\n',
+        "near_trailing_text.jsonl": b'{"prompt": "x"} {"prompt": "y"}\n',
+        "near_duplicate_key.jsonl": b'{"prompt": "x", "prompt": "y"}\n',
+        "near_seed_range.jsonl": b'{"prompt": "x", "seed": 9223372036854775808}\n',
+        "near_too_long.jsonl": b'{"prompt": "' + b"once upon a time " * 8 + b'"}\n',
+        "near_invalid_utf8.jsonl": b'{"prompt": "bad \xff byte"}\n',
+        "near_nul_escape.jsonl": b'{"prompt": "a\\u0000b"}\n',
+        "near_not_object.jsonl": b'["prompt", "x"]\n',
+    }
+
+
+def journal_seeds():
+    """Journals (-o FILE with --resume) for a run of four sequences of "Once"
+    with seeds 42 + id: this version's lines, an earlier version's, a torn
+    last line, a line that is not ours, settings that differ."""
+    def line(i, seed=None, model="a4be2f47b6e3376b", old=False, top_k=0):
+        s = ('{"id":%d,"prompt":"Once","prompt_tokens":[1,403],"tokens":[407,261,378],"text":" upon a time",'
+             '"finish_reason":"length","seed":%d' % (i, 42 + i if seed is None else seed))
+        if not old:
+            s += ',"model":"%s","temperature":1,"top_p":0.9,"top_k":%d,"max_tokens":3,"max_seq_len":512' % (model, top_k)
+        return (s + "}\n").encode()
+    both = line(0) + line(1)
+    return {
+        "two_lines.jsonl": both,
+        "all_four.jsonl": both + line(2) + line(3),
+        "old_version.jsonl": line(0, old=True) + line(3, old=True),
+        "empty.jsonl": b"",
+        "torn_last.jsonl": both + line(2)[:40],
+        "near_not_ours.jsonl": b'{"hello": 1}\n' + both,
+        "near_other_seed.jsonl": line(0) + line(1, seed=7),
+        "near_two_models.jsonl": line(0) + line(1, model="0123456789abcdef"),
+        "near_other_top_k.jsonl": line(1, top_k=5),
+        "near_id_beyond.jsonl": line(9),
+    }
+
+
+def json_seeds():
+    """JSON texts: the shapes the programs read (config.json, tokenizer.json,
+    safetensors headers, prompt and journal lines) and near-valid ones."""
+    return {
+        "config.json": b'{"architectures": ["LlamaForCausalLM"], "hidden_size": 8, "rms_norm_eps": 1e-05,'
+                       b' "rope_theta": 10000.0, "tie_word_embeddings": false, "torch_dtype": "float32"}',
+        "tokenizer.json": b'{"model": {"type": "BPE", "vocab": {"a": 0, "\u0120b": 1, "ab": 2},'
+                          b' "merges": ["a b", ["a", "b"]]}, "added_tokens": [{"id": 3, "content": "<s>",'
+                          b' "special": true}]}',
+        "safetensors.json": b'{"__metadata__": {"format": "pt"}, "w": {"dtype": "F32", "shape": [2, 3],'
+                            b' "data_offsets": [0, 24]}}',
+        "prompt_line.json": b'{"prompt": "Once \"upon\" a time\n", "seed": 8999999999999999, "top_p": 0.5}',
+        "journal_line.json": b'{"id":0,"prompt":"","prompt_tokens":[1],"tokens":[403,407],"text":"\u00e9\ud83d\ude00",'
+                             b'"finish_reason":"length","seed":18446744073709551615}',
+        "numbers.json": b'[0, -0, 1.5e-300, -2E+10, 9223372036854775807, -9223372036854775808, 1e400, 0.1]',
+        "deep.json": b"[" * 40 + b"]" * 40,
+        "near_trailing_comma.json": b'{"a": [1, 2,],}',
+        "near_trailing_text.json": b'{"prompt": "x"} junk',
+        "near_lone_surrogate.json": b'"\ud800"',
+        "near_control_char.json": b'"tab\there	and raw"',
+        "near_leading_zero.json": b'[007]',
+    }
 
 
 if __name__ == "__main__":

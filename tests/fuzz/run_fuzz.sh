@@ -18,7 +18,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 SRC=$(pwd)
-ALL="gguf llama2c_model llama2c_tokenizer prompt_encode config hf_tokenizer"
+ALL="gguf llama2c_model llama2c_tokenizer prompt_encode config hf_tokenizer json prompts journal"
 NAMES=${*:-$ALL}
 SECS=${MDI_FUZZ_SECONDS:-30}
 JOBS=${MDI_FUZZ_JOBS:-$(nproc)}

@@ -18,7 +18,6 @@ endif()
 set(OWNERS
   "mpi.h=src/ring/comm.c"
   "hdf5.h=src/model/weights_h5.c"
-  "cjson/cJSON.h=src/base/json.c"
   "iniparser.h=src/app/config.c"
   "microhttpd.h=src/app/http.c"
   "oniguruma.h=src/model/regex.c"

@@ -290,8 +290,9 @@ static void test_protocol(void) {
   CHECK_EQ_INT(ping, l.rows_offset);
   CHECK(mdi_msg_check(&l, buf, ping, NULL) == MDI_OK);
   CHECK(mdi_msg_check(&l, buf, ping + 4, NULL) == MDI_ERR);
-  mdi_msg_loads(&l, buf)[2] = (struct mdi_wire_load){1.5, 4.0};
-  CHECK(mdi_msg_loads(&l, buf)[2].compute_s == 1.5 && mdi_msg_header(buf)->kind == MDI_MSG_PING);
+  mdi_msg_loads(&l, buf)[2] = (struct mdi_wire_load){1.5, 4.0, 15, 0}; /* rank 2 caught SIGTERM */
+  CHECK(mdi_msg_loads(&l, buf)[2].compute_s == 1.5 && mdi_msg_loads(&l, buf)[2].signal == 15 &&
+        mdi_msg_header(buf)->kind == MDI_MSG_PING);
   mdi_msg_header(buf)->magic = 0;
   CHECK(mdi_msg_check(&l, buf, small, got) == MDI_ERR);
   free(buf);

@@ -12,6 +12,8 @@
  *   bad_hparams.h5      n_heads = 7, which does not divide dim
  *   no_tokenizer.h5     no /tokenizer group
  *   missing_attr.h5     no root attribute n_layers
+ *   nan_weight.h5       layers/003/w1[5][7] = NaN
+ *   inf_norm.h5         final_norm[9] = -infinity
  *   truncated.h5        the first 20000 bytes of GOOD.h5
  */
 #include <math.h>
@@ -51,6 +53,8 @@ enum defect {
   BAD_HPARAMS,
   NO_TOKENIZER,
   MISSING_ATTR,
+  NAN_WEIGHT,
+  INF_NORM,
 };
 
 static const struct variant {
@@ -61,6 +65,7 @@ static const struct variant {
     {"shape_mismatch.h5", SHAPE_MISMATCH}, {"missing_dataset.h5", MISSING_DATASET},
     {"wrong_dtype.h5", WRONG_DTYPE},       {"bad_hparams.h5", BAD_HPARAMS},
     {"no_tokenizer.h5", NO_TOKENIZER},     {"missing_attr.h5", MISSING_ATTR},
+    {"nan_weight.h5", NAN_WEIGHT},         {"inf_norm.h5", INF_NORM},
 };
 
 static int dtype_from_name(const char *name, enum mdi_dtype *out) {
@@ -166,6 +171,17 @@ static int write_tensor(struct mdi_h5w *w, const struct tensor *t, enum defect d
     for (int64_t i = 0; i < n; i++) ints[i] = (int32_t)lrintf(((const float *)t->data)[i] * 1000.0f);
     int rc = mdi_h5w_write(w, t->name, MDI_I32, t->ndims, t->dims, ints);
     free(ints);
+    return rc;
+  }
+  if ((defect == NAN_WEIGHT && !strcmp(t->name, "layers/003/w1")) ||
+      (defect == INF_NORM && !strcmp(t->name, "final_norm"))) {
+    const int64_t n = element_count(t);
+    float *x = mdi_xmalloc((size_t)n * sizeof *x, "damaged copy");
+    memcpy(x, t->data, (size_t)n * sizeof *x);
+    if (defect == NAN_WEIGHT) x[5 * t->dims[1] + 7] = NAN;
+    else x[9] = -INFINITY;
+    int rc = mdi_h5w_write(w, t->name, t->type, t->ndims, t->dims, x);
+    free(x);
     return rc;
   }
   return mdi_h5w_write(w, t->name, t->type, t->ndims, t->dims, t->data);

@@ -70,6 +70,22 @@ case $kind in
     out=$dir/nodir/out.h5
     set -- 'nodir/out\.h5: cannot create the output: directory .*nodir: No such file' \
       llama2c "$models/stories260K.bin" --tokenizer "$tok" "$out" ;;
+  out_is_fifo)
+    out=$dir/fifo.h5
+    mkfifo "$out" || exit 1
+    set -- 'fifo\.h5: output is a FIFO, not a regular file; mdi_convert never replaces one' \
+      llama2c "$models/stories260K.bin" --tokenizer "$tok" "$out" ;;
+  out_is_device|quantize_out_is_device)
+    # a node like /dev/null (as root, a rename over it would replace it);
+    # without the right to make one, a FIFO stands in
+    out=$dir/null.h5
+    mknod "$out" c 1 3 2>/dev/null || mkfifo "$out" || exit 1
+    re='null\.h5: output is a (device|FIFO), not a regular file; mdi_convert never replaces one'
+    if [ "$kind" = out_is_device ]; then
+      set -- "$re" llama2c "$models/stories260K.bin" --tokenizer "$tok" "$out"
+    else
+      set -- "$re" quantize --q8_0 "${MDI_BINARY_DIR:-.}/tests/stories260K.h5" "$out"
+    fi ;;
   out_is_input)
     cp "$models/stories260K.gguf" "$dir/model.gguf" && chmod u+w "$dir/model.gguf" || exit 1
     out=$dir/model.gguf
@@ -84,6 +100,8 @@ shift
 sh "$here/../support/expect_fail.sh" --one-error "$re" "$convert" "$@" || exit 1
 if [ "$kind" = out_is_input ]; then
   cmp "$out" "$models/stories260K.gguf" || { echo "FAIL: the input was modified"; exit 1; }
+elif [ "$kind" = out_is_fifo ] || [ "$kind" = out_is_device ] || [ "$kind" = quantize_out_is_device ]; then
+  [ -p "$out" ] || [ -c "$out" ] || { echo "FAIL: $out was replaced by a regular file"; exit 1; }
 elif [ -e "$out" ]; then
   echo "FAIL: $out was left behind"
   exit 1

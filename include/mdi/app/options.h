@@ -8,6 +8,9 @@
 #include <stdint.h>
 
 #define MDI_MAX_PROMPTS 4096
+/* Sequences in one run (prompts x --n-samples): ids and counts stay far
+ * from INT_MAX, and the requests (prompt, tokens, settings) fit in memory. */
+#define MDI_MAX_SEQUENCES (1 << 22)
 
 struct mdi_options {
   /* [model] */

@@ -18,6 +18,7 @@ struct mdi_output {
   const struct mdi_tokenizer *tok;
   struct mdi_journal *journal;  /* NULL: no -o */
   FILE *text;                   /* stdout */
+  int text_errno;               /* writing the text failed with this error (0: not) */
   int stream;                   /* one sequence: print as it grows */
   int streamed;                 /* tokens of the streamed sequence already printed */
   int n_total, n_done;
@@ -26,6 +27,9 @@ struct mdi_output {
   long generated;
   char *buf;                    /* decode buffer */
   size_t cap;
+  /* what each journal line records about the run (set before the ring runs) */
+  char model[24];               /* the model digest */
+  int max_seq_len;
 };
 
 /* append: add to an existing journal (--resume) instead of truncating it. */
@@ -33,7 +37,9 @@ int mdi_output_init(struct mdi_output *o, const struct mdi_tokenizer *tok, const
                     int append, int n_total, int progress);
 /* The sequence grew by one token (not called for a stop token). */
 void mdi_output_token(struct mdi_output *o, const struct mdi_sequence *seq, double now);
-/* The sequence finished: print it, write its journal line. */
+/* The sequence finished: print it, write its journal line.  MDI_ERR when the
+ * journal line could not be written, or the text could not (standard output
+ * on a full disk, a closed pipe): the journal line is written first. */
 int mdi_output_finish(struct mdi_output *o, const struct mdi_sequence *seq, double now);
 int mdi_output_close(struct mdi_output *o);
 /* The two calls above as the sink the ring's rank 0 feeds. */

@@ -37,6 +37,9 @@ void mdi_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mdi_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "<prefix>message" on stderr unless quiet. */
 void mdi_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "<prefix>message" on stderr even when quiet: what a user must know about
+ * a run that ended early (how far it got, how to go on). */
+void mdi_log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Called by MDI_PANIC after printing; must not return.  Default: abort(). */
 void mdi_set_abort_hook(void (*hook)(int code));

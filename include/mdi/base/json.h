@@ -1,7 +1,16 @@
-/* JSON, read and written; json.c is the only file that includes cJSON.h.
- * Below every library: the converters read Hugging Face config.json,
- * tokenizer.json and safetensors headers with it, the application its
- * prompt files and journal, and writes the journal and the stats. */
+/* JSON, read and written.  Below every library: the converters read Hugging
+ * Face config.json, tokenizer.json and safetensors headers with it, the
+ * application its prompt files and journal, and writes the journal and the
+ * stats.
+ *
+ * The reader is strict RFC 8259 (json.c, our own: no third-party parser):
+ * one value, then only white space; no comments, trailing commas, leading
+ * zeros, NaN or Infinity; no raw control bytes inside strings; surrogate
+ * escapes must pair.  Numbers keep both a double and, for integer lexemes,
+ * the exact 64-bit value, so a seed of 8999999999999999 reads back as
+ * itself.  Bytes >= 0x80 inside strings pass through as they are (UTF-8 is
+ * checked by whoever needs it, e.g. the tokenizer).  Nesting deeper than 512
+ * levels is refused. */
 #ifndef MDI_JSON_H
 #define MDI_JSON_H
 
@@ -24,8 +33,11 @@ enum mdi_json_type {
 
 /* Parse text[0..len) (no NUL terminator needed).  `source` names the text in
  * errors ("DIR/config.json", "model.safetensors: header"); a syntax error
- * gives the line and byte offset.  A string escape \u0000 is refused: the
- * parser would cut the string there, and no format read here needs it. */
+ * gives the line, what is wrong and the byte offset ("SOURCE:LINE: not valid
+ * JSON: expected ':' after a member name (byte offset 12 of 40)"), text after
+ * the value "SOURCE:LINE: unexpected text after the JSON value".  A string
+ * escape \u0000 is refused: strings are NUL-terminated, and no format read
+ * here needs it. */
 int mdi_json_parse(struct mdi_json_doc **out, const char *text, size_t len, const char *source);
 /* Read and parse a whole file of at most max_bytes bytes. */
 int mdi_json_parse_file(struct mdi_json_doc **out, const char *path, size_t max_bytes);
@@ -47,13 +59,18 @@ int mdi_json_count(const struct mdi_json *v); /* elements or members; 0 for scal
 /* The key of an object member (NULL for an array element). */
 const char *mdi_json_key(const struct mdi_json *member);
 
-/* Scalars: the string (NULL unless v is a string), the number (v must be a
- * number), the boolean (v must be a boolean). */
+/* Scalars: the string (NULL unless v is a string) and its length in bytes,
+ * the number (v must be a number), the boolean (v must be a boolean). */
 const char *mdi_json_string(const struct mdi_json *v);
+size_t mdi_json_string_len(const struct mdi_json *v);
 double mdi_json_number(const struct mdi_json *v);
 int mdi_json_bool(const struct mdi_json *v);
-/* 1 when v is a number with an integer value in [lo, hi] (stored in *out). */
+/* 1 when v is a number with an integer value in [lo, hi] (stored in *out):
+ * an integer lexeme exactly, whatever its size; a fraction or exponent form
+ * ("5.0", "1e3") when its double is an integer of at most 2^53. */
 int mdi_json_int(const struct mdi_json *v, int64_t lo, int64_t hi, int64_t *out);
+/* The same for unsigned 64-bit values in [0, hi]. */
+int mdi_json_uint(const struct mdi_json *v, uint64_t hi, uint64_t *out);
 
 /* ---- writing ----------------------------------------------------------- */
 
@@ -87,6 +104,8 @@ void mdi_jw_cstring(struct mdi_json_writer *w, const char *key, const char *s);
 void mdi_jw_int(struct mdi_json_writer *w, const char *key, int64_t v);
 void mdi_jw_uint(struct mdi_json_writer *w, const char *key, uint64_t v);
 void mdi_jw_double(struct mdi_json_writer *w, const char *key, double v);
+/* A float with the fewest digits that read back as the same float ("0.9"). */
+void mdi_jw_float(struct mdi_json_writer *w, const char *key, float v);
 void mdi_jw_bool(struct mdi_json_writer *w, const char *key, int v);
 void mdi_jw_null(struct mdi_json_writer *w, const char *key);
 void mdi_jw_int_array(struct mdi_json_writer *w, const char *key, const int *v, int n);

@@ -19,6 +19,9 @@ struct mdi_kv_cache {
 };
 
 int mdi_kv_init(struct mdi_kv_cache *kv, int n_layers, int n_slots, int max_seq, int kv_dim);
+/* What mdi_kv_init reserves (keys + values), without allocating (SIZE_MAX
+ * when it does not fit in size_t). */
+size_t mdi_kv_bytes(int n_layers, int n_slots, int max_seq, int kv_dim);
 void mdi_kv_free(struct mdi_kv_cache *kv);
 
 /* [kv_heads][max_seq][head_size] block of one (layer, slot); layer counts from 0 within the rank. */

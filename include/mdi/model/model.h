@@ -103,6 +103,8 @@ void mdi_vocab_layers_free(struct mdi_vocab_layers *v);
 
 int mdi_workspace_init(struct mdi_workspace *ws, const struct mdi_hparams *hp, int max_rows,
                        int max_seq, int n_threads);
+/* What mdi_workspace_init allocates, without allocating. */
+size_t mdi_workspace_bytes(const struct mdi_hparams *hp, int max_rows, int max_seq, int n_threads);
 void mdi_workspace_free(struct mdi_workspace *ws);
 
 /* Called between layers so communication can progress during compute. */

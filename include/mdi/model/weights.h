@@ -62,6 +62,14 @@ int mdi_h5_matrix_type(struct mdi_h5 *f, const char *name, enum mdi_matrix_type 
 int mdi_h5_read_rows(struct mdi_h5 *f, const char *name, enum mdi_dtype type, int64_t rows,
                      int64_t cols, int64_t row0, int64_t nrows, void *out);
 
+/* The sum (mod 2^64) of a hash of every dataset row read through f so far,
+ * each row hashed with its dataset's name and index.  Reading in other
+ * chunks gives the same sum, and the sums of the ranks that each read part
+ * of a model add up to the same value whatever the split or the files (one
+ * model file or its per-rank files): the run's model digest, which --resume
+ * compares with the journal's. */
+uint64_t mdi_h5_digest(const struct mdi_h5 *f);
+
 /* Scalar attributes of an object ("/" for the root, or a group path).
  * A missing attribute is an error naming it. */
 int mdi_h5_attr_int(struct mdi_h5 *f, const char *obj, const char *attr, int64_t *out);

@@ -8,6 +8,7 @@
 #define MDI_COMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 int mdi_comm_init(int *argc, char ***argv);
 /* MPI_Finalize (only when init succeeded). */
@@ -19,6 +20,18 @@ double mdi_comm_time(void);
 /* End every rank of the job now (MPI_Abort). */
 _Noreturn void mdi_comm_abort(int code);
 
+/* The start-up timeout (see comm.c): every collective below waits with
+ * heartbeats, and a rank silent for timeout_s seconds (0: no limit) ends
+ * the job, named with the phase it last reported (an index into
+ * phase_names, which every rank passes alike). */
+void mdi_comm_liveness(double timeout_s, const char *const *phase_names, int n_phases);
+void mdi_comm_set_phase(int phase);
+/* Long work calls this now and then: heartbeats go out when due. */
+void mdi_comm_alive(void);
+
+/* Collective: the lowest rank whose `ok` is zero (-1: none) and the
+ * largest `sig` (a signal a rank caught, 0: none). */
+void mdi_comm_agree(int ok, int sig, int *first_failed, int *max_sig);
 /* Collective: the lowest rank whose `ok` is zero, or -1. */
 int mdi_comm_first_failed(int ok);
 void mdi_comm_bcast(void *buf, size_t bytes, int root);
@@ -26,6 +39,8 @@ void mdi_comm_bcast(void *buf, size_t bytes, int root);
 void mdi_comm_gather(const void *send, size_t bytes, void *recv, int root);
 /* Collective: max over ranks of a double. */
 double mdi_comm_max_double(double v);
+/* Collective: sum over ranks, modulo 2^64. */
+uint64_t mdi_comm_sum_u64(uint64_t v);
 void mdi_comm_barrier(void);
 
 /* ---- the ring ---------------------------------------------------------- */

@@ -27,6 +27,13 @@ struct mdi_pipeline {
   struct mdi_sequence_sink sink;  /* finished sequences go there */
   double ping_s;                  /* idle ring: a PING goes round this often (> 0), well
                                      within every rank's timeout */
+  /* every rank: the signal (SIGINT, SIGTERM) this process caught, 0 when
+   * none; NULL: signals do not stop the run (a server drains instead).
+   * Rank 0 then stops cleanly: no new trip starts, the micro-batches in
+   * flight come back (sequences that finish meanwhile still reach the
+   * sink), STOP goes round; a stage passes its signal to rank 0 in the
+   * loads of the messages it sends. */
+  int (*interrupted)(void);
   /* made by mdi_pipeline_init */
   struct mdi_ring *ring;          /* NULL with one rank */
   struct mdi_span *spans;         /* [B] spans of the micro-batch at hand */
@@ -40,7 +47,10 @@ struct mdi_pipeline {
   unsigned char *idle;            /* rank 0: [M] micro-batch not in flight */
   unsigned char *candidates;      /* rank 0: [M] scratch for admitting requests */
   int ping_out;                   /* rank 0: a PING is going round */
-  int sink_failed;                /* rank 0: the sink could not keep a result */
+  int sink_failed;                /* rank 0: the sink could not keep a result (the run stops as
+                                     for a signal) */
+  int stop_signal;                /* rank 0: the run stopped early for this signal */
+  char sink_error[512];           /* rank 0: the sink's first failure */
   /* results */
   double compute_s, recv_wait_s, send_wait_s, wall_s;
   double t_begin;                 /* the loop started */
@@ -55,8 +65,10 @@ int mdi_pipeline_init(struct mdi_pipeline *p);
 void mdi_pipeline_free(struct mdi_pipeline *p);
 
 /* Run this rank's part until the STOP message has gone round: rank 0 sends
- * it when its source is closed and every sequence has finished.  Returns
- * MDI_ERR only when rank 0's sink fails (the caller aborts). */
+ * it when its source is closed and every sequence has finished, or early
+ * (stop_signal set) when a rank caught a signal.  Returns MDI_ERR only when
+ * rank 0's sink failed (message set); the ring stopped cleanly then too,
+ * after the sequences in flight came back. */
 int mdi_pipeline_run(struct mdi_pipeline *p);
 
 #endif

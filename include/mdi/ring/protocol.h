@@ -2,8 +2,9 @@
  *
  *   header   magic, kind (DATA, STOP or PING), micro-batch id, spans, rows, compact
  *   spans    [B] x {slot, pos, n_tokens, flags}   (only n_spans are used)
- *   loads    [n_ranks] x {compute_s, wall_s}: each stage writes its own
- *            before sending, so rank 0 learns every rank's load as it runs
+ *   loads    [n_ranks] x {compute_s, wall_s, signal}: each stage writes its
+ *            own before sending, so rank 0 learns every rank's load as it
+ *            runs, and that a stage was told to stop (SIGINT, SIGTERM)
  *   padding  to 64 bytes
  *   rows     [rows][dim] float32 activations
  *   tail     only on the way back to rank 0 when the last rank computes the
@@ -57,6 +58,8 @@ struct mdi_wire_span {
 
 struct mdi_wire_load {
   double compute_s, wall_s; /* as struct mdi_rank_load */
+  int32_t signal;           /* SIGINT/SIGTERM this stage caught (0: none): rank 0 then stops the run */
+  int32_t unused;
 };
 
 /* Sizes fixed for a run. */
