@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "mdi/app/journal.h"
+#include "mdi/app/signals.h"
 #include "mdi/base/error.h"
 
 int mdi_output_init(struct mdi_output *o, const struct mdi_tokenizer *tok, const char *journal_path,
@@ -97,7 +98,7 @@ int mdi_output_finish(struct mdi_output *o, const struct mdi_sequence *seq, doub
   if ((fflush(o->text) != 0 || ferror(o->text)) && !o->text_errno) o->text_errno = errno ? errno : EIO;
   print_progress(o, now, 1);
   const int rc = write_journal(o, seq);
-  if (rc != MDI_OK || !o->text_errno) return rc;
+  if (rc != MDI_OK || !o->text_errno || mdi_signals_unread(o->text_errno)) return rc;
   return mdi_fail("standard output: writing the text failed: %s", strerror(o->text_errno));
 }
 
@@ -131,7 +132,8 @@ static int write_journal(struct mdi_output *o, const struct mdi_sequence *seq) {
 int mdi_output_close(struct mdi_output *o) {
   if (o->progress && o->n_total) fputc('\n', stderr);
   int rc = mdi_journal_close(o->journal);
-  if (rc == MDI_OK && (fflush(o->text) != 0 || ferror(o->text)))
+  if (rc == MDI_OK && (fflush(o->text) != 0 || ferror(o->text)) &&
+      !mdi_signals_unread(o->text_errno ? o->text_errno : errno))
     rc = mdi_fail("standard output: writing the text failed: %s", strerror(o->text_errno ? o->text_errno : errno ? errno : EIO));
   free(o->buf);
   memset(o, 0, sizeof *o);

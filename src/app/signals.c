@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +18,9 @@ static volatile long first_sender; /* the pid that sent the first signal, -1 unk
 static int pipe_fd[2] = {-1, -1};
 static int installed;
 static struct sigaction old_int, old_term;
+/* file status flags of standard output and error when they may stop being
+ * read (see mdi_signals_install), else -1 */
+static int pipe_flags[3] = {-1, -1, -1};
 
 static void on_signal(int sig, siginfo_t *info, void *uc) {
   (void)uc;
@@ -23,6 +28,12 @@ static void on_signal(int sig, siginfo_t *info, void *uc) {
   if (!caught) first_sender = info ? (long)info->si_pid : -1, caught = sig;
   count = count + 1;
   if (count > 1 && exit_on_second) _exit(128 + sig);
+  /* A signalled mpirun stops reading the pipes that carry its ranks'
+   * standard output and error, and a rank blocked in a write to a full one
+   * would wait there until mpirun kills it: from now on such a write fails
+   * at once (EAGAIN, see mdi_signals_unread) and the stop goes on. */
+  for (int fd = 1; fd <= 2; fd++)
+    if (pipe_flags[fd] >= 0) fcntl(fd, F_SETFL, pipe_flags[fd] | O_NONBLOCK);
   const unsigned char b = (unsigned char)sig;
   if (write(pipe_fd[1], &b, 1) < 0) { /* full: a byte is waiting anyway */
   }
@@ -42,6 +53,16 @@ int mdi_signals_install(int second_exits) {
   sa.sa_flags = SA_RESTART | SA_SIGINFO;
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
+  /* pipes, and the pseudo-terminals mpirun gives its ranks (never the
+   * user's own terminal: its flags are shared with the shell) */
+  const int under_mpirun = getenv("OMPI_COMM_WORLD_RANK") || getenv("PMIX_RANK");
+  for (int fd = 1; fd <= 2; fd++) {
+    struct stat st;
+    const int ok = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || (under_mpirun && isatty(fd)));
+    pipe_flags[fd] = ok ? fcntl(fd, F_GETFL) : -1;
+  }
+  /* a closed pipe is a failed write (reported), not the end of the process */
+  signal(SIGPIPE, SIG_IGN);
   installed = 1;
   return MDI_OK;
 }
@@ -71,3 +92,5 @@ void mdi_signals_ignore(void) {
 }
 
 int mdi_signals_exit_status(int sig) { return 128 + sig; }
+
+int mdi_signals_unread(int err) { return caught && (err == EAGAIN || err == EWOULDBLOCK || err == EPIPE); }

@@ -31,5 +31,9 @@ void mdi_signals_wake(unsigned char byte);
 void mdi_signals_ignore(void);
 /* 128 + sig, the status of a process ended by sig (130 SIGINT, 143 SIGTERM). */
 int mdi_signals_exit_status(int sig);
+/* Whether a failed write to standard output with errno err means that no one
+ * reads it any more after a signal (a pipe to a signalled mpirun): the text
+ * is lost, the journal is not, and the stop is not an error. */
+int mdi_signals_unread(int err);
 
 #endif
