@@ -101,7 +101,7 @@ INLINE void block32_rows(enum mdi_matrix_type t, const int MR, float *out, size_
 /* The 8 sub-block scales and the 4 pairs of mins of 16 rows from the
  * transposed 12 scale bytes (quant_k_scale, 16 rows at a time): scales as
  * int32 lanes, mins as int16 pairs (mn_2p, mn_2p+1) per lane for vpdpwssd. */
-INLINE void k_scales(const uint8_t *sc_at, __m512i sc[8], __m512i mn_pairs[4]) {
+INLINE void k_scales(const uint8_t *sc_at, __m512i *sc /* [8] */, __m512i mn_pairs[4]) {
   __m128i q[12], mn[8];
   for (int b = 0; b < 12; b++) q[b] = _mm_loadu_si128((const __m128i *)(const void *)(sc_at + 16 * b));
   const __m128i m63 = _mm_set1_epi8(63), m15 = _mm_set1_epi8(15), m48 = _mm_set1_epi8(48);
@@ -212,7 +212,124 @@ INLINE void q6k_rows(const int MR, float *out, size_t ldo, const struct mdi_qact
   store_rows(out, ldo, acc, MR);
 }
 
-QKERNELS_DEFINE(avx512)
+/* ---- more rows than a register tile: K types unpacked once per super-block ---- */
+
+/* A super-block of a group unpacked: the levels of its 64 quads in element
+ * order (quad q: elements 4q..4q+3 of the 16 rows), the sub-block scales
+ * (int32 lanes), Q4_K/Q5_K's min pairs, the half-float scales. */
+struct k_unpacked {
+  __m512i u[64];
+  __m512i sc[16], mnp[4];
+  __m512 d, dmin;
+};
+
+INLINE void k45_unpack(const int five, const uint8_t *tile, struct k_unpacked *k) {
+  const size_t sc_at = five ? 2560 : 2048;
+  k_scales(tile + sc_at, k->sc, k->mnp);
+  for (int p = 0; p < 4; p++)
+    for (int c = 0; c < 8; c++) {
+      const __m512i raw = load64(tile + 64 * (8 * p + c));
+      __m512i lo = lo_nibbles(raw), hi = hi_nibbles(raw);
+      if (five) {
+        lo = fifth_bit(lo, tile + 2048 + 8 * (2 * (8 * p + c)));
+        hi = fifth_bit(hi, tile + 2048 + 8 * (2 * (8 * p + c) + 1));
+      }
+      k->u[16 * p + c] = lo;     /* elements 64p + 4c .. */
+      k->u[16 * p + 8 + c] = hi; /* elements 64p + 32 + 4c .. */
+    }
+  k->d = halfs(tile + sc_at + 192);
+  k->dmin = halfs(tile + sc_at + 224);
+}
+
+INLINE void q6k_unpack(const uint8_t *tile, struct k_unpacked *k) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(0x30);
+  for (int h = 0; h < 2; h++)
+    for (int c = 0; c < 8; c++) {
+      const __m512i ql = load64(tile + 64 * (16 * h + c)), ql8 = load64(tile + 64 * (16 * h + c + 8));
+      const __m512i qh = load64(tile + 2048 + 64 * (8 * h + c));
+      /* elements 128h + 32k + 4c: quad 32h + 8k + c */
+      k->u[32 * h + c] = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 4), m3));
+      k->u[32 * h + 8 + c] = _mm512_or_si512(_mm512_and_si512(ql8, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 2), m3));
+      k->u[32 * h + 16 + c] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4), _mm512_and_si512(qh, m3));
+      k->u[32 * h + 24 + c] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql8, 4), m4),
+                                              _mm512_and_si512(_mm512_srli_epi16(qh, 2), m3));
+    }
+  for (int sb = 0; sb < 16; sb++)
+    k->sc[sb] = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(tile + 3072 + 16 * sb)));
+  k->d = halfs(tile + 3328);
+}
+
+/* MR rows over an unpacked super-block b: sub-blocks of `sub` weights
+ * (32, or Q6_K's 16), each sum times its scale (Q6_K: less 32 x its sums);
+ * the float accumulators continue from out unless `first`. */
+INLINE void k_block_rows(const int q6, const int MR, const struct k_unpacked *k, float *out, size_t ldo,
+                         const struct mdi_qact *x, int m0, int b, int first) {
+  const int sub = q6 ? 16 : 32, quads = sub / 4;
+  __m512i I[2 * QMR];
+  for (int i = 0; i < MR; i++) I[i] = _mm512_setzero_si512();
+  for (int j = 0; j < 256 / sub; j++) {
+    __m512i s[2 * QMR];
+    for (int i = 0; i < MR; i++) s[i] = _mm512_setzero_si512();
+    for (int c = 0; c < quads; c++) {
+      const __m512i w = k->u[quads * j + c];
+      for (int i = 0; i < MR; i++) s[i] = _mm512_dpbusd_epi32(s[i], w, bcast4(XQ(i, b, 256) + sub * j + 4 * c));
+    }
+    for (int i = 0; i < MR; i++) {
+      if (q6) s[i] = _mm512_sub_epi32(s[i], _mm512_set1_epi32(32 * *XS16(i, 16 * b + j)));
+      I[i] = _mm512_add_epi32(I[i], _mm512_mullo_epi32(s[i], k->sc[j]));
+    }
+  }
+  for (int i = 0; i < MR; i++) {
+    float *o = out + (size_t)i * ldo;
+    const __m512 dx = _mm512_set1_ps(XD(i, b));
+    __m512 acc = first ? _mm512_setzero_ps() : _mm512_loadu_ps(o);
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(I[i]), _mm512_mul_ps(k->d, dx), acc);
+    if (!q6) {
+      __m512i J = _mm512_setzero_si512();
+      for (int p = 0; p < 4; p++) J = _mm512_dpwssd_epi32(J, k->mnp[p], bcast_pair(XS32(i, 8 * b + 2 * p)));
+      acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(J), _mm512_mul_ps(k->dmin, dx), acc);
+    }
+    _mm512_storeu_ps(o, acc);
+  }
+}
+
+/* The batch kernel of a K type: tiles of 2 x QMR rows, then the rest. */
+INLINE void k_batch(enum mdi_matrix_type t, float *out, size_t ldo, const struct mdi_qact *x, int m0, int mr,
+                    const uint8_t *tiles, int nblocks) {
+  const int q6 = t == MDI_MATRIX_Q6_K;
+  struct k_unpacked k;
+  for (int b = 0; b < nblocks; b++) {
+    const uint8_t *tile = tiles + (size_t)b * qtile_bytes(t);
+    if (q6) q6k_unpack(tile, &k);
+    else k45_unpack(t == MDI_MATRIX_Q5_K, tile, &k);
+    int i = 0;
+    for (; i + 2 * QMR <= mr; i += 2 * QMR) k_block_rows(q6, 2 * QMR, &k, out + (size_t)i * ldo, ldo, x, m0 + i, b, b == 0);
+    for (; i < mr; i += QMR) {
+      float *o = out + (size_t)i * ldo;
+      switch (mr - i < QMR ? mr - i : QMR) {
+        case 4: k_block_rows(q6, 4, &k, o, ldo, x, m0 + i, b, b == 0); break;
+        case 3: k_block_rows(q6, 3, &k, o, ldo, x, m0 + i, b, b == 0); break;
+        case 2: k_block_rows(q6, 2, &k, o, ldo, x, m0 + i, b, b == 0); break;
+        default: k_block_rows(q6, 1, &k, o, ldo, x, m0 + i, b, b == 0); break;
+      }
+    }
+  }
+}
+
+static void batch_q4_K(float *out, size_t ldo, const struct mdi_qact *x, int m0, int mr, const uint8_t *tiles,
+                       int nblocks) {
+  k_batch(MDI_MATRIX_Q4_K, out, ldo, x, m0, mr, tiles, nblocks);
+}
+static void batch_q5_K(float *out, size_t ldo, const struct mdi_qact *x, int m0, int mr, const uint8_t *tiles,
+                       int nblocks) {
+  k_batch(MDI_MATRIX_Q5_K, out, ldo, x, m0, mr, tiles, nblocks);
+}
+static void batch_q6_K(float *out, size_t ldo, const struct mdi_qact *x, int m0, int mr, const uint8_t *tiles,
+                       int nblocks) {
+  k_batch(MDI_MATRIX_Q6_K, out, ldo, x, m0, mr, tiles, nblocks);
+}
+
+QKERNELS_DEFINE_BATCH(avx512, batch_q4_K, batch_q5_K, batch_q6_K)
 
 #else
 

@@ -146,8 +146,7 @@ static void tile_sums(enum mdi_matrix_type t, const struct tile_ints *ti, int r,
                    int nblocks) {                                                                      \
     static _Thread_local struct tile_ints ti;                                                          \
     const int bs = mdi_quant_format(T)->block;                                                         \
-    float acc[QMR][QGROUP] = {{0}};                                                                    \
-    MDI_ASSERT(mr <= QMR);                                                                             \
+    for (int i = 0; i < mr; i++) memset(out + (size_t)i * ldo, 0, QGROUP * sizeof(float));            \
     for (int b = 0; b < nblocks; b++) {                                                                \
       decode_tile(T, tiles + (size_t)b * qtile_bytes(T), &ti);                                         \
       for (int i = 0; i < mr; i++) {                                                                   \
@@ -156,14 +155,14 @@ static void tile_sums(enum mdi_matrix_type t, const struct tile_ints *ti, int r,
         const int16_t *s16 = x->s16 + (size_t)m * x->lds16 + (size_t)b * (bs / 16);                    \
         const int16_t *s32 = x->s32 + (size_t)m * x->lds32 + (size_t)b * (bs / 32);                    \
         const float dx = x->d[(size_t)m * x->ldd + b];                                                 \
+        float *acc = out + (size_t)i * ldo;                                                            \
         for (int r = 0; r < QGROUP; r++) {                                                             \
           int32_t I, J;                                                                                \
           tile_sums(T, &ti, r, xq, s16, s32, &I, &J);                                                  \
-          acc[i][r] = qblock_finish(T, acc[i][r], I, J, ti.d[r], ti.m[r], dx);                         \
+          acc[r] = qblock_finish(T, acc[r], I, J, ti.d[r], ti.m[r], dx);                               \
         }                                                                                              \
       }                                                                                                \
     }                                                                                                  \
-    for (int i = 0; i < mr; i++) memcpy(out + (size_t)i * ldo, acc[i], sizeof acc[i]);                 \
   }
 DEFINE_GENERIC(MDI_MATRIX_Q8_0, generic_q8_0)
 DEFINE_GENERIC(MDI_MATRIX_Q4_0, generic_q4_0)

@@ -88,7 +88,8 @@ static inline float qblock_finish(enum mdi_matrix_type t, float acc, int32_t I, 
 }
 
 /* One kernel call: outputs [m][0..15] for rows m0 .. m0+mr-1 of x (at out
- * + (m - m0) * ldo) of one group whose tiles start at `tiles`. */
+ * + (m - m0) * ldo) of one group whose tiles start at `tiles`; any mr >= 1
+ * (register tiles of up to QMR rows inside). */
 typedef void (*mdi_qkernel_fn)(float *out, size_t ldo, const struct mdi_qact *x, int m0, int mr,
                                const uint8_t *tiles, int nblocks);
 
@@ -110,21 +111,30 @@ mdi_qkernel_fn mdi_qkernel_avx2(enum mdi_matrix_type t);
 mdi_qkernel_fn mdi_qkernel_neon(enum mdi_matrix_type t);
 mdi_qkernel_fn mdi_qkernel_neon_dotprod(enum mdi_matrix_type t);
 
-/* Rows of activations per kernel call (the register tile's height). */
+/* Rows of activations of a register tile. */
 #define QMR 4
 
 /* An instruction set's kernel NAME (an mdi_qkernel_fn) from its inline
  * ROWS(MR, out, ldo, x, m0, tiles, nblocks), specialised for MR = 1..QMR
- * so the register tile is known at compile time. */
-#define QKERNEL_FROM_ROWS(NAME, ROWS)                                                                       \
+ * so the register tile is known at compile time, and from BATCH (an
+ * mdi_qkernel_fn, or qkernel_no_batch) for more than QMR rows: a kernel
+ * that unpacks each block once for all rows.  Without BATCH, more rows go
+ * through ROWS QMR at a time. */
+#define qkernel_no_batch NULL
+#define QKERNEL_FROM_ROWS(NAME, ROWS, BATCH)                                                                \
   static void NAME(float *out, size_t ldo, const struct mdi_qact *x, int m0, int mr, const uint8_t *tiles, \
                    int nblocks) {                                                                          \
-    switch (mr) {                                                                                          \
-      case 4: ROWS(4, out, ldo, x, m0, tiles, nblocks); break;                                             \
-      case 3: ROWS(3, out, ldo, x, m0, tiles, nblocks); break;                                             \
-      case 2: ROWS(2, out, ldo, x, m0, tiles, nblocks); break;                                             \
-      default: ROWS(1, out, ldo, x, m0, tiles, nblocks); break;                                            \
+    static const mdi_qkernel_fn batch = BATCH;                                                             \
+    if (batch && mr > QMR) {                                                                               \
+      batch(out, ldo, x, m0, mr, tiles, nblocks);                                                          \
+      return;                                                                                              \
     }                                                                                                      \
+    for (; mr > 0; m0 += QMR, mr -= QMR, out += QMR * ldo) switch (mr < QMR ? mr : QMR) {                  \
+        case 4: ROWS(4, out, ldo, x, m0, tiles, nblocks); break;                                           \
+        case 3: ROWS(3, out, ldo, x, m0, tiles, nblocks); break;                                           \
+        case 2: ROWS(2, out, ldo, x, m0, tiles, nblocks); break;                                           \
+        default: ROWS(1, out, ldo, x, m0, tiles, nblocks); break;                                          \
+      }                                                                                                    \
   }
 
 /* The table of an instruction set's kernels PREFIX_q8_0 .. PREFIX_q6_K. */
@@ -143,15 +153,16 @@ mdi_qkernel_fn mdi_qkernel_neon_dotprod(enum mdi_matrix_type t);
 #define QK_ROWS_Q5_1(...) block32_rows(MDI_MATRIX_Q5_1, __VA_ARGS__)
 #define QK_ROWS_Q4_K(...) k45_rows(0, __VA_ARGS__)
 #define QK_ROWS_Q5_K(...) k45_rows(1, __VA_ARGS__)
-#define QKERNELS_DEFINE(PREFIX)                                            \
-  QKERNEL_FROM_ROWS(PREFIX##_q8_0, QK_ROWS_Q8_0)                           \
-  QKERNEL_FROM_ROWS(PREFIX##_q4_0, QK_ROWS_Q4_0)                           \
-  QKERNEL_FROM_ROWS(PREFIX##_q4_1, QK_ROWS_Q4_1)                           \
-  QKERNEL_FROM_ROWS(PREFIX##_q5_0, QK_ROWS_Q5_0)                           \
-  QKERNEL_FROM_ROWS(PREFIX##_q5_1, QK_ROWS_Q5_1)                           \
-  QKERNEL_FROM_ROWS(PREFIX##_q4_K, QK_ROWS_Q4_K)                           \
-  QKERNEL_FROM_ROWS(PREFIX##_q5_K, QK_ROWS_Q5_K)                           \
-  QKERNEL_FROM_ROWS(PREFIX##_q6_K, q6k_rows)                               \
+#define QKERNELS_DEFINE(PREFIX) QKERNELS_DEFINE_BATCH(PREFIX, qkernel_no_batch, qkernel_no_batch, qkernel_no_batch)
+#define QKERNELS_DEFINE_BATCH(PREFIX, BATCH_Q4_K, BATCH_Q5_K, BATCH_Q6_K)   \
+  QKERNEL_FROM_ROWS(PREFIX##_q8_0, QK_ROWS_Q8_0, qkernel_no_batch)         \
+  QKERNEL_FROM_ROWS(PREFIX##_q4_0, QK_ROWS_Q4_0, qkernel_no_batch)         \
+  QKERNEL_FROM_ROWS(PREFIX##_q4_1, QK_ROWS_Q4_1, qkernel_no_batch)         \
+  QKERNEL_FROM_ROWS(PREFIX##_q5_0, QK_ROWS_Q5_0, qkernel_no_batch)         \
+  QKERNEL_FROM_ROWS(PREFIX##_q5_1, QK_ROWS_Q5_1, qkernel_no_batch)         \
+  QKERNEL_FROM_ROWS(PREFIX##_q4_K, QK_ROWS_Q4_K, BATCH_Q4_K)               \
+  QKERNEL_FROM_ROWS(PREFIX##_q5_K, QK_ROWS_Q5_K, BATCH_Q5_K)               \
+  QKERNEL_FROM_ROWS(PREFIX##_q6_K, q6k_rows, BATCH_Q6_K)                   \
   mdi_qkernel_fn mdi_qkernel_##PREFIX(enum mdi_matrix_type t) {            \
     static const mdi_qkernel_fn table[MDI_MATRIX_N_TYPES] = QKERNEL_TABLE(PREFIX); \
     return table[t];                                                       \

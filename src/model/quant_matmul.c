@@ -160,12 +160,12 @@ static void run_groups(float *out, const struct mdi_qact *x, const struct mdi_ma
   for (int g = g0; g < g1; g++) {
     const uint8_t *tiles = w->tiles + (size_t)g * group_bytes(w);
     const int width = N - g * QGROUP < QGROUP ? N - g * QGROUP : QGROUP;
-    for (int m0 = 0; m0 < M; m0 += QMR) {
+    if (width == QGROUP) { /* every row at once: the kernel may unpack each block once */
+      kernel(out + (size_t)g * QGROUP, (size_t)N, x, 0, M, tiles, n_blocks(w));
+      continue;
+    }
+    for (int m0 = 0; m0 < M; m0 += QMR) { /* a last partial group, through tmp */
       const int mr = M - m0 < QMR ? M - m0 : QMR;
-      if (width == QGROUP) {
-        kernel(out + (size_t)m0 * N + (size_t)g * QGROUP, (size_t)N, x, m0, mr, tiles, n_blocks(w));
-        continue;
-      }
       kernel(tmp, QGROUP, x, m0, mr, tiles, n_blocks(w)); /* the padding rows' outputs go nowhere */
       for (int i = 0; i < mr; i++)
         memcpy(out + (size_t)(m0 + i) * N + (size_t)g * QGROUP, tmp + i * QGROUP, (size_t)width * sizeof(float));
