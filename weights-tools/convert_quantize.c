@@ -4,7 +4,9 @@
  *
  * Quantized: every 2-D weight matrix, that is each layer's wq, wk, wv, wo,
  * w1, w2, w3, the classifier and the embedding (the classifier itself when
- * shared), as llama-quantize does with one type for all.  Each row goes
+ * shared), in one type (as llama-quantize --pure does), or in one of
+ * llama.cpp's K mixes (q4_k_m, q4_k_s, q5_k_m, q5_k_s: the types
+ * llama-quantize chooses per tensor for those file types, mix_type()).  Each row goes
  * through mdi_quant_quantize_row(), llama.cpp's reference quantization
  * without an importance matrix, so the blocks equal llama-quantize's for
  * the same weights.  A matrix whose rows are not whole blocks takes
@@ -39,7 +41,9 @@ struct quant_job {
   struct mdi_h5 *src;
   struct mdi_hparams hp;
   struct mdi_h5w *w;
-  enum mdi_matrix_type type;   /* the requested type (F32: dequantize) */
+  enum mdi_matrix_type type;   /* the requested type, the mix's base type (F32: dequantize) */
+  char mix;                     /* 0 (one type for all), 'M' or 'S': llama.cpp's *_K_M, *_K_S */
+  char name[16];                /* the root attribute: "Q4_K", "Q4_K_M", ... */
   enum mdi_matrix_type current; /* the type of the matrix being written */
   int64_t current_rows;         /* and its rows (dequantizing) */
   uint8_t *blocks;              /* [chunk rows][row bytes] */
@@ -61,12 +65,35 @@ static void *reserve(void *p, size_t *cap, size_t n, size_t size, const char *wh
   return p;
 }
 
-/* The type matrix t gets: the requested one, llama.cpp's fallback for a
- * K type whose rows are not whole super-blocks, or F32 when the rows are
- * not whole blocks of that either. */
+/* llama.cpp's use_more_bits(i, n): the layers of a K_M mix whose attn_v and
+ * ffn_down get Q6_K. */
+static int use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+/* The type llama-quantize gives tensor t in a mix (llama.cpp's
+ * llama_tensor_get_type_impl for the llama architecture without experts or
+ * an importance matrix): the classifier (the embedding when tied) Q6_K, or
+ * Q8_0 when its rows are not whole blocks of the base type; attn_v and
+ * ffn_down Q6_K where use_more_bits in Q4_K_M and Q5_K_M; Q4_K_S gives the
+ * first 4 attn_v and the first n/8 ffn_down Q5_K; the rest the base type. */
+static enum mdi_matrix_type mix_type(const struct quant_job *job, const struct convert_tensor *t) {
+  const char *kind = convert_tensor_kind(t);
+  const int n = job->hp.n_layers, i = t->layer;
+  if (!strcmp(kind, "classifier") || (!strcmp(kind, "embedding") && job->hp.shared_classifier))
+    return t->dims[1] % mdi_quant_format(job->type)->block ? MDI_MATRIX_Q8_0 : MDI_MATRIX_Q6_K;
+  if (job->mix == 'M' && (!strcmp(kind, "wv") || !strcmp(kind, "w2")) && use_more_bits(i, n)) return MDI_MATRIX_Q6_K;
+  if (job->mix == 'S' && job->type == MDI_MATRIX_Q4_K &&
+      ((!strcmp(kind, "wv") && i < 4) || (!strcmp(kind, "w2") && i < n / 8)))
+    return MDI_MATRIX_Q5_K;
+  return job->type;
+}
+
+/* The type matrix t gets: the requested one (or the mix's choice), then
+ * llama.cpp's fallback for a K type whose rows are not whole super-blocks,
+ * or F32 when the rows are not whole blocks of that either. */
 static enum mdi_matrix_type type_for(struct quant_job *job, const struct convert_tensor *t) {
   if (t->ndims != 2 || job->type == MDI_MATRIX_F32) return MDI_MATRIX_F32;
-  enum mdi_matrix_type type = job->type;
+  const enum mdi_matrix_type want = job->mix ? mix_type(job, t) : job->type;
+  enum mdi_matrix_type type = want;
   const int64_t cols = t->dims[1];
   if (cols % mdi_quant_format(type)->block != 0) {
     if (type == MDI_MATRIX_Q4_K) type = MDI_MATRIX_Q5_0;
@@ -74,7 +101,7 @@ static enum mdi_matrix_type type_for(struct quant_job *job, const struct convert
     else if (type == MDI_MATRIX_Q6_K) type = MDI_MATRIX_Q8_0;
     if (cols % mdi_quant_format(type)->block != 0) type = MDI_MATRIX_F32;
     mdi_log_info("note: /%s: rows of %lld weights are not whole %s blocks of %d: %s instead", t->name,
-                 (long long)cols, mdi_quant_format(job->type)->name, mdi_quant_format(job->type)->block,
+                 (long long)cols, mdi_quant_format(want)->name, mdi_quant_format(want)->block,
                  type == MDI_MATRIX_F32 ? "float32" : mdi_quant_format(type)->name);
     job->fallbacks++;
   }
@@ -152,8 +179,7 @@ static int dequantize_matrix(struct quant_job *job, const struct convert_tensor 
 /* Everything written into the open output. */
 static int write_model(struct quant_job *job) {
   if (mdi_h5w_write_hparams(job->w, &job->hp) != MDI_OK ||
-      (job->type != MDI_MATRIX_F32 &&
-       mdi_h5w_attr_string(job->w, "/", CONVERT_QUANT_ATTR, mdi_quant_format(job->type)->name) != MDI_OK))
+      (job->type != MDI_MATRIX_F32 && mdi_h5w_attr_string(job->w, "/", CONVERT_QUANT_ATTR, job->name) != MDI_OK))
     return MDI_ERR;
   const int n = convert_tensor_count(&job->hp);
   for (int i = 0; i < n; i++) {
@@ -211,10 +237,12 @@ static void report(const struct quant_job *job, const char *out) {
                    (long long)job->n_weights[t], 8.0 * (double)job->bytes[t] / (double)job->n_weights[t]);
 }
 
-static int quantize_model(const char *in, const char *out, enum mdi_matrix_type type) {
+static int quantize_model(const char *in, const char *out, enum mdi_matrix_type type, char mix) {
   struct quant_job job;
   memset(&job, 0, sizeof job);
   job.type = type;
+  job.mix = mix;
+  snprintf(job.name, sizeof job.name, "%s%s", mdi_quant_format(type)->name, mix == 'M' ? "_M" : mix == 'S' ? "_S" : "");
   if (mdi_h5_open(&job.src, in) != MDI_OK) return MDI_ERR;
   int rc = MDI_ERR;
   const size_t tmp_size = strlen(out) + sizeof TMP_SUFFIX;
@@ -262,6 +290,10 @@ static void usage(FILE *out) {
           "  q6_k        6.5625\n"
           "  q5_k, q5_1, q5_0    5.5, 6, 5.5\n"
           "  q4_k, q4_1, q4_0    4.5, 5, 4.5\n"
+          "  q4_k_m, q5_k_m, q4_k_s, q5_k_s\n"
+          "              llama.cpp's mixes: the types llama-quantize gives each tensor for\n"
+          "              these file types (the classifier Q6_K; Q4_K_M: attn_v and ffn_down\n"
+          "              of a third of the layers Q6_K, the rest Q4_K; ...)\n"
           "  f32         32: a quantized file (mdi_convert gguf or quantize) back to float32\n"
           "\n"
           "options:\n"
@@ -301,13 +333,25 @@ int convert_quantize_main(int argc, char **argv) {
   if (rc == MDI_OK && !q8 && !type_name) rc = mdi_fail("say which type: --type q4_k (or q4_0, q5_k, q6_k, q8_0, ...)");
   if (rc == MDI_OK && q8 && type_name && strcasecmp(type_name, "q8_0") != 0)
     rc = mdi_fail("--q8_0 and --type %s disagree", type_name);
-  if (rc == MDI_OK && type_name && mdi_quant_parse(type_name, &type) != MDI_OK)
-    rc = mdi_fail("--type %s: not a type (q8_0, q6_k, q5_k, q5_1, q5_0, q4_k, q4_1, q4_0, f32)", type_name);
+  /* llama.cpp's mixes: the base type and M or S */
+  char mix = 0, base[16];
+  const size_t tl = type_name ? strlen(type_name) : 0;
+  if (rc == MDI_OK && tl == 6 && (type_name[5] == 'm' || type_name[5] == 's' || type_name[5] == 'M' ||
+                                  type_name[5] == 'S') && type_name[4] == '_') {
+    snprintf(base, sizeof base, "%.4s", type_name);
+    mix = (char)(type_name[5] == 'm' || type_name[5] == 'M' ? 'M' : 'S');
+  } else if (type_name) {
+    snprintf(base, sizeof base, "%s", type_name);
+  }
+  if (rc == MDI_OK && type_name &&
+      (mdi_quant_parse(base, &type) != MDI_OK || (mix && type != MDI_MATRIX_Q4_K && type != MDI_MATRIX_Q5_K)))
+    rc = mdi_fail("--type %s: not a type (q8_0, q6_k, q5_k, q5_1, q5_0, q4_k, q4_1, q4_0, q4_k_m, q5_k_m, q4_k_s, "
+                  "q5_k_s, f32)", type_name);
   if (rc != MDI_OK) {
     mdi_log_error("quantize: %s (see 'mdi_convert quantize --help')", mdi_error());
     return CONVERT_EXIT_USAGE;
   }
-  if (quantize_model(pos[0], pos[1], type) != MDI_OK) {
+  if (quantize_model(pos[0], pos[1], type, mix) != MDI_OK) {
     mdi_log_error("%s", mdi_error());
     return CONVERT_EXIT_FAIL;
   }
