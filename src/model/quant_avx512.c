@@ -336,11 +336,47 @@ static void batch_q6_K(float *out, size_t ldo, const struct mdi_qact *x, int m0,
 
 QKERNELS_DEFINE_BATCH(avx512, batch_q4_K, batch_q5_K, batch_q6_K)
 
+/* ---- activations ------------------------------------------------------------ */
+
+/* mdi_qact_quantize_rows 16 values at a time, the same values: the largest
+ * magnitude by vmaxps (which, like the scalar a > b ? a : b, passes NaN by),
+ * the same division and product, NaN lanes to 0, the clamp to +-127, then
+ * the conversion in the default rounding (to nearest even, as nearbyintf). */
+static void qact_avx512(const float *x, int M, int K, int bs, int8_t *q, float *d, int16_t *s16, int16_t *s32) {
+  const __m512 lim = _mm512_set1_ps(127.0f), nlim = _mm512_set1_ps(-127.0f);
+  for (int m = 0; m < M; m++) {
+    const float *xm = x + (size_t)m * K;
+    int8_t *qm = q + (size_t)m * K;
+    for (int b = 0; b < K / bs; b++) {
+      __m512 amax = _mm512_setzero_ps();
+      for (int k = b * bs; k < (b + 1) * bs; k += 16) amax = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xm + k)), amax);
+      const float a = _mm512_reduce_max_ps(amax);
+      const float db = a / 127.0f, id = db > 0.0f ? 1.0f / db : 0.0f;
+      d[(size_t)m * (K / bs) + b] = db;
+      const __m512 vid = _mm512_set1_ps(id);
+      for (int k = b * bs; k < (b + 1) * bs; k += 16) {
+        __m512 v = _mm512_mul_ps(_mm512_loadu_ps(xm + k), vid);
+        v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);
+        v = _mm512_max_ps(_mm512_min_ps(v, lim), nlim);
+        const __m512i qi = _mm512_cvtps_epi32(v);
+        _mm_storeu_si128((__m128i *)(void *)(qm + k), _mm512_cvtepi32_epi8(qi));
+        s16[(size_t)m * (K / 16) + k / 16] = (int16_t)_mm512_reduce_add_epi32(qi);
+      }
+    }
+    for (int j = 0; j < K / 32; j++)
+      s32[(size_t)m * (K / 32) + j] = (int16_t)(s16[(size_t)m * (K / 16) + 2 * j] + s16[(size_t)m * (K / 16) + 2 * j + 1]);
+  }
+}
+
+mdi_qact_fn mdi_qact_avx512(void) { return qact_avx512; }
+
 #else
 
 mdi_qkernel_fn mdi_qkernel_avx512(enum mdi_matrix_type t) {
   (void)t;
   return NULL;
 }
+
+mdi_qact_fn mdi_qact_avx512(void) { return NULL; }
 
 #endif

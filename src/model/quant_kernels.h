@@ -73,6 +73,10 @@ struct mdi_qact {
  * d[M][K/bs], s16[M][K/16], s32[M][K/32] (quant_matmul.c). */
 void mdi_qact_quantize_rows(const float *x, int M, int K, int bs, int8_t *q, float *d, int16_t *s16, int16_t *s32);
 
+typedef void (*mdi_qact_fn)(const float *x, int M, int K, int bs, int8_t *q, float *d, int16_t *s16, int16_t *s32);
+/* The same vectorised (the same values exactly), or NULL without AVX-512. */
+mdi_qact_fn mdi_qact_avx512(void);
+
 /* The activation block of type t: 32 or 256 values per scale. */
 static inline int qact_block(enum mdi_matrix_type t) { return mdi_quant_format(t)->block; }
 

@@ -85,6 +85,8 @@ void mdi_qact_quantize_rows(const float *x, int M, int K, int bs, int8_t *q, flo
   }
 }
 
+static enum mdi_isa isa = MDI_ISA_AUTO;
+
 /* The calling thread's quantized activations, grown as needed (a matmul
  * never returns an error: running out of memory here is fatal). */
 static _Thread_local struct {
@@ -105,13 +107,12 @@ static struct mdi_qact quantize_activations(const float *x, int M, int K, int bs
   float *d = (float *)(void *)(p + nq + (64 - nq % 64) % 64);
   int16_t *s16 = (int16_t *)(void *)(d + nd), *s32 = s16 + n16;
   int8_t *q = (int8_t *)p;
-  mdi_qact_quantize_rows(x, M, K, bs, q, d, s16, s32);
+  const mdi_qact_fn fast = isa == MDI_ISA_GENERIC || isa == MDI_ISA_AVX2 ? NULL : mdi_qact_avx512();
+  (fast ? fast : mdi_qact_quantize_rows)(x, M, K, bs, q, d, s16, s32);
   return (struct mdi_qact){K, q, d, s16, s32, (size_t)K, (size_t)(K / bs), (size_t)(K / 16), (size_t)(K / 32)};
 }
 
 /* ---- kernels -------------------------------------------------------------------- */
-
-static enum mdi_isa isa = MDI_ISA_AUTO;
 
 static mdi_qkernel_fn kernel_for(enum mdi_matrix_type t, enum mdi_isa want) {
   switch (want) {

@@ -19,6 +19,7 @@
 #include "mdi/model/matmul.h"
 #include "mdi/model/quant.h"
 #include "mdi_test.h"
+#include "quant_kernels.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t next(void) {
@@ -158,6 +159,35 @@ static void test_kernels(enum mdi_matrix_type t, int M, int N, int K) {
   free(rows), free(x), free(deq), free(ref), free(out), free(exact), free(one);
 }
 
+/* The vectorised activation quantizer gives the scalar one's values, on
+ * ordinary rows and on blocks of zeros, tiny values, huge values, NaN and
+ * infinities. */
+static void test_activations(void) {
+  const mdi_qact_fn fast = mdi_qact_avx512();
+  if (!fast) return;
+  const int M = 7, K = 512;
+  float *x = malloc((size_t)M * K * sizeof(float));
+  for (int i = 0; i < M * K; i++) x[i] = frand() * (float)(1 + i % 13);
+  for (int k = 0; k < 32; k++) x[32 + k] = 0.0f;                 /* row 0, block 1 */
+  for (int k = 0; k < 32; k++) x[K + k] = frand() * 1e-40f;      /* row 1: subnormals */
+  for (int k = 0; k < 32; k++) x[2 * K + k] = frand() * 3e38f;   /* row 2: near FLT_MAX */
+  x[3 * K + 5] = NAN;
+  x[3 * K + 40] = INFINITY;
+  x[4 * K + 7] = -INFINITY;
+  for (int k = 0; k < 256; k++) x[5 * K + k] = (float)(k % 255 - 127) * 0.5f; /* ties at .5 */
+  for (int bs = 32; bs <= 256; bs *= 8) {
+    int8_t q1[7 * 512], q2[7 * 512];
+    float d1[7 * 16], d2[7 * 16];
+    int16_t a1[7 * 32], a2[7 * 32], b1[7 * 16], b2[7 * 16];
+    mdi_qact_quantize_rows(x, M, K, bs, q1, d1, a1, b1);
+    fast(x, M, K, bs, q2, d2, a2, b2);
+    CHECK(memcmp(q1, q2, sizeof q1) == 0);
+    CHECK(memcmp(d1, d2, (size_t)M * (K / bs) * sizeof(float)) == 0);
+    CHECK(memcmp(a1, a2, sizeof a1) == 0 && memcmp(b1, b2, sizeof b1) == 0);
+  }
+  free(x);
+}
+
 /* The calibration benchmark runs every type. */
 static void test_benchmark(void) {
   for (int i = 0; i < N_TYPES; i++) CHECK(mdi_matmul_benchmark(types[i], 2, 40, 512) > 0);
@@ -173,6 +203,7 @@ int main(void) {
     test_kernels(types[i], 9, 70, k_type ? 768 : 64);
     test_kernels(types[i], 3, 300, k_type ? 1024 : 512); /* several groups per thread */
   }
+  test_activations();
   test_benchmark();
   return mdi_test_finish("test_quant");
 }
