@@ -66,13 +66,18 @@ INLINE void levels32(enum mdi_matrix_type t, const uint8_t *tile, __m512i u[8]) 
   }
 }
 
+/* MR rows over each block's levels: the integer sum of a row starts at
+ * -o x its activation sum (no subtraction after) and runs as two chains
+ * (quads 0-3 and 4-7), half the latency per block; the batch kernel takes
+ * tiles of B32_MR rows. */
+#define B32_MR 8
 INLINE void block32_rows(enum mdi_matrix_type t, const int MR, float *out, size_t ldo, const struct mdi_qact *x,
                          int m0, const uint8_t *tiles, int nblocks) {
   const size_t tb = qtile_bytes(t);
   const int one = t == MDI_MATRIX_Q4_1 || t == MDI_MATRIX_Q5_1;
   const int o = t == MDI_MATRIX_Q8_0 ? 128 : t == MDI_MATRIX_Q4_0 ? 8 : t == MDI_MATRIX_Q5_0 ? 16 : 0;
   const size_t d_at = t == MDI_MATRIX_Q8_0 ? 512 : t == MDI_MATRIX_Q5_0 || t == MDI_MATRIX_Q5_1 ? 320 : 256;
-  __m512 acc[QMR];
+  __m512 acc[B32_MR];
   for (int i = 0; i < MR; i++) acc[i] = _mm512_setzero_ps();
   for (int b = 0; b < nblocks; b++) {
     const uint8_t *tile = tiles + (size_t)b * tb;
@@ -82,11 +87,14 @@ INLINE void block32_rows(enum mdi_matrix_type t, const int MR, float *out, size_
     const __m512 mw = one ? halfs(tile + d_at + 32) : _mm512_setzero_ps();
     for (int i = 0; i < MR; i++) {
       const int8_t *xq = XQ(i, b, 32);
-      __m512i s = _mm512_setzero_si512();
-      /* quad c is elements 4c..4c+3 (Q4/Q5: the high nibbles of chunk c-4) */
-      for (int c = 0; c < 8; c++) s = _mm512_dpbusd_epi32(s, u[c], bcast4(xq + 4 * c));
       const int32_t S = *XS32(i, b);
-      if (o) s = _mm512_sub_epi32(s, _mm512_set1_epi32(o * S));
+      __m512i s0 = o ? _mm512_set1_epi32(-o * S) : _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+      /* quad c is elements 4c..4c+3 (Q4/Q5: the high nibbles of chunk c-4) */
+      for (int c = 0; c < 4; c++) {
+        s0 = _mm512_dpbusd_epi32(s0, u[c], bcast4(xq + 4 * c));
+        s1 = _mm512_dpbusd_epi32(s1, u[c + 4], bcast4(xq + 4 * c + 16));
+      }
+      const __m512i s = _mm512_add_epi32(s0, s1);
       const __m512 dx = _mm512_set1_ps(XD(i, b));
       acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, dx), acc[i]);
       if (one) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps((float)S), _mm512_mul_ps(mw, dx), acc[i]);
@@ -95,6 +103,31 @@ INLINE void block32_rows(enum mdi_matrix_type t, const int MR, float *out, size_
   store_rows(out, ldo, acc, MR);
 }
 
+INLINE void block32_batch(enum mdi_matrix_type t, float *out, size_t ldo, const struct mdi_qact *x, int m0, int mr,
+                          const uint8_t *tiles, int nblocks) {
+  int i = 0;
+  for (; i + B32_MR <= mr; i += B32_MR) block32_rows(t, B32_MR, out + (size_t)i * ldo, ldo, x, m0 + i, tiles, nblocks);
+  for (; i < mr; i += QMR) {
+    float *o = out + (size_t)i * ldo;
+    switch (mr - i < QMR ? mr - i : QMR) {
+      case 4: block32_rows(t, 4, o, ldo, x, m0 + i, tiles, nblocks); break;
+      case 3: block32_rows(t, 3, o, ldo, x, m0 + i, tiles, nblocks); break;
+      case 2: block32_rows(t, 2, o, ldo, x, m0 + i, tiles, nblocks); break;
+      default: block32_rows(t, 1, o, ldo, x, m0 + i, tiles, nblocks); break;
+    }
+  }
+}
+
+#define BATCH32(NAME, T)                                                                                        \
+  static void NAME(float *out, size_t ldo, const struct mdi_qact *x, int m0, int mr, const uint8_t *tiles,     \
+                   int nblocks) {                                                                              \
+    block32_batch(T, out, ldo, x, m0, mr, tiles, nblocks);                                                     \
+  }
+BATCH32(batch_q8_0, MDI_MATRIX_Q8_0)
+BATCH32(batch_q4_0, MDI_MATRIX_Q4_0)
+BATCH32(batch_q4_1, MDI_MATRIX_Q4_1)
+BATCH32(batch_q5_0, MDI_MATRIX_Q5_0)
+BATCH32(batch_q5_1, MDI_MATRIX_Q5_1)
 
 /* ---- Q4_K, Q5_K ----------------------------------------------------------- */
 
@@ -334,7 +367,8 @@ static void batch_q6_K(float *out, size_t ldo, const struct mdi_qact *x, int m0,
   k_batch(MDI_MATRIX_Q6_K, out, ldo, x, m0, mr, tiles, nblocks);
 }
 
-QKERNELS_DEFINE_BATCH(avx512, batch_q4_K, batch_q5_K, batch_q6_K)
+QKERNELS_DEFINE_BATCH(avx512, batch_q8_0, batch_q4_0, batch_q4_1, batch_q5_0, batch_q5_1, batch_q4_K, batch_q5_K,
+                      batch_q6_K)
 
 /* ---- activations ------------------------------------------------------------ */
 

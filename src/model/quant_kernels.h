@@ -157,13 +157,16 @@ mdi_qkernel_fn mdi_qkernel_neon_dotprod(enum mdi_matrix_type t);
 #define QK_ROWS_Q5_1(...) block32_rows(MDI_MATRIX_Q5_1, __VA_ARGS__)
 #define QK_ROWS_Q4_K(...) k45_rows(0, __VA_ARGS__)
 #define QK_ROWS_Q5_K(...) k45_rows(1, __VA_ARGS__)
-#define QKERNELS_DEFINE(PREFIX) QKERNELS_DEFINE_BATCH(PREFIX, qkernel_no_batch, qkernel_no_batch, qkernel_no_batch)
-#define QKERNELS_DEFINE_BATCH(PREFIX, BATCH_Q4_K, BATCH_Q5_K, BATCH_Q6_K)   \
-  QKERNEL_FROM_ROWS(PREFIX##_q8_0, QK_ROWS_Q8_0, qkernel_no_batch)         \
-  QKERNEL_FROM_ROWS(PREFIX##_q4_0, QK_ROWS_Q4_0, qkernel_no_batch)         \
-  QKERNEL_FROM_ROWS(PREFIX##_q4_1, QK_ROWS_Q4_1, qkernel_no_batch)         \
-  QKERNEL_FROM_ROWS(PREFIX##_q5_0, QK_ROWS_Q5_0, qkernel_no_batch)         \
-  QKERNEL_FROM_ROWS(PREFIX##_q5_1, QK_ROWS_Q5_1, qkernel_no_batch)         \
+#define QKERNELS_DEFINE(PREFIX)                                                                            \
+  QKERNELS_DEFINE_BATCH(PREFIX, qkernel_no_batch, qkernel_no_batch, qkernel_no_batch, qkernel_no_batch,     \
+                        qkernel_no_batch, qkernel_no_batch, qkernel_no_batch, qkernel_no_batch)
+#define QKERNELS_DEFINE_BATCH(PREFIX, BATCH_Q8_0, BATCH_Q4_0, BATCH_Q4_1, BATCH_Q5_0, BATCH_Q5_1, BATCH_Q4_K, \
+                              BATCH_Q5_K, BATCH_Q6_K)                  \
+  QKERNEL_FROM_ROWS(PREFIX##_q8_0, QK_ROWS_Q8_0, BATCH_Q8_0)               \
+  QKERNEL_FROM_ROWS(PREFIX##_q4_0, QK_ROWS_Q4_0, BATCH_Q4_0)               \
+  QKERNEL_FROM_ROWS(PREFIX##_q4_1, QK_ROWS_Q4_1, BATCH_Q4_1)               \
+  QKERNEL_FROM_ROWS(PREFIX##_q5_0, QK_ROWS_Q5_0, BATCH_Q5_0)               \
+  QKERNEL_FROM_ROWS(PREFIX##_q5_1, QK_ROWS_Q5_1, BATCH_Q5_1)               \
   QKERNEL_FROM_ROWS(PREFIX##_q4_K, QK_ROWS_Q4_K, BATCH_Q4_K)               \
   QKERNEL_FROM_ROWS(PREFIX##_q5_K, QK_ROWS_Q5_K, BATCH_Q5_K)               \
   QKERNEL_FROM_ROWS(PREFIX##_q6_K, q6k_rows, BATCH_Q6_K)                   \

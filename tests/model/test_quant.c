@@ -201,6 +201,7 @@ int main(void) {
     test_kernels(types[i], 1, 16, k_type ? 256 : 32);
     test_kernels(types[i], 5, 37, k_type ? 512 : 160);
     test_kernels(types[i], 9, 70, k_type ? 768 : 64);
+    test_kernels(types[i], 19, 33, k_type ? 256 : 96); /* register tiles of 8 rows and a rest */
     test_kernels(types[i], 3, 300, k_type ? 1024 : 512); /* several groups per thread */
   }
   test_activations();
