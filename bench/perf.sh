@@ -43,7 +43,8 @@
 # each llama.cpp run follows our run of the same point. The table on stdout gives each
 # measure, its value, its target and PASS or SHORT; a SHORT target does not
 # make the exit status non-zero (exit 1 only when runs failed, 2 on usage or
-# setup errors). Environment: MDI_BUILD_DIR (default build). Needs gcc,
+# setup errors). The peak rates of vpdpbusd and of float FMAs (bench/perf/vnni_peak.c)
+# go to DIR/peak.txt. Environment: MDI_BUILD_DIR (default build). Needs gcc,
 # python3 and mpirun; gnuplot (optional) draws DIR/perf.png.
 set -euo pipefail
 
@@ -165,6 +166,8 @@ fi
 [ -z "$LLAMA2C_NOTE" ] || log "$LLAMA2C_NOTE"
 gcc -O3 -march=native -fopenmp "$BENCH_DIR/perf/stream_triad.c" -o "$OUT/stream_triad" 2>"$SCRATCH/gcc.txt" ||
   { cat "$SCRATCH/gcc.txt" >&2; die "building bench/perf/stream_triad.c failed"; }
+gcc -O2 -march=native "$BENCH_DIR/perf/vnni_peak.c" -o "$OUT/vnni_peak" 2>"$SCRATCH/gcc.txt" ||
+  { log "building bench/perf/vnni_peak.c failed (no AVX-512 VNNI?): instruction peaks skipped"; rm -f "$OUT/vnni_peak"; }
 
 # --- models -----------------------------------------------------------------------
 # A cached file is used when it is newer than its source and than mdi_convert
@@ -240,9 +243,10 @@ q4_k_m() {
 bytes_per_token() {
   awk '
     /^shared_classifier/ { shared = $2 }
-    $NF ~ /^\/layers\// || $NF == "/final_norm" { layers += $(NF - 1) }
-    $NF ~ /^\/classifier/ { cls += $(NF - 1) }
-    $NF ~ /^\/embedding/ { emb += $(NF - 1) }
+    $1 == "type" && $2 == "shape" { for (i = 1; i <= NF; i++) if ($i == "bytes") off = NF - i } # the bytes column
+    $NF ~ /^\/layers\// || $NF == "/final_norm" { layers += $(NF - off) }
+    $NF ~ /^\/classifier/ { cls += $(NF - off) }
+    $NF ~ /^\/embedding/ { emb += $(NF - off) }
     END { printf "%.0f\n", layers + (shared ? emb : cls) }' "$1"
 }
 info_value() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
@@ -618,6 +622,10 @@ if command -v gnuplot >/dev/null && [ -s "$SCRATCH/perf.dat" ] && [ "$(wc -l <"$
     log "gnuplot failed: $(head -c 300 "$SCRATCH/gnuplot.txt")"
 fi
 [ ! -s "$OUT/kernels.txt" ] || { echo; cat "$OUT/kernels.txt"; }
+if [ -x "$OUT/vnni_peak" ]; then
+  "$OUT/vnni_peak" 1 >"$OUT/peak.txt" 2>&1 || log "vnni_peak failed"
+  echo; echo "instruction peaks, 1 thread, by CPU time ($OUT/peak.txt):"; cat "$OUT/peak.txt"
+fi
 echo "results: $OUT/perf.csv, $OUT/perf.json$([ ! -s "$OUT/perf.png" ] || echo ", $OUT/perf.png"); runs in $OUT/runs, commands in $COMMANDS ($((SECONDS - start)) s)"
 if [ "$FAILED_RUNS" -gt 0 ]; then
   log "$FAILED_RUNS runs failed (see above)"
