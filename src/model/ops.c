@@ -7,18 +7,19 @@
 
 #include "simd.h"
 
-/* x . x in 8 lanes of fused chains, a fixed reduction, then the tail */
-static float sum_squares(const float *x, int n) {
+/* a . b (q . k over one head, x . x of a norm): 8 lanes of fused multiply-adds, then a fixed
+ * reduction, then the n % 8 tail. */
+static inline float dot_head(const float *a, const float *b, int n) {
   v8f acc = {0};
   int i = 0;
-  for (; i + 8 <= n; i += 8) acc = fma8(load8(x + i), load8(x + i), acc);
-  float ss = hsum8(acc);
-  for (; i < n; i++) ss = fmaf(x[i], x[i], ss);
-  return ss;
+  for (; i + 8 <= n; i += 8) acc = fma8(load8(a + i), load8(b + i), acc);
+  float s = hsum8(acc);
+  for (; i < n; i++) s = fmaf(a[i], b[i], s);
+  return s;
 }
 
 void mdi_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
-  const float ss = 1.0f / sqrtf(sum_squares(x, n) / (float)n + eps);
+  const float ss = 1.0f / sqrtf(dot_head(x, x, n) / (float)n + eps);
   const v8f s8 = (v8f){0} + ss;
   int i = 0;
   for (; i + 8 <= n; i += 8) store8(out + i, load8(w + i) * (s8 * load8(x + i)));
@@ -176,16 +177,6 @@ void mdi_softmax_scores(float *x, int n) {
   for (; i < n; i++) x[i] /= sum;
 }
 
-/* q . k over one head: 8 lanes of fused multiply-adds, then a fixed
- * reduction, then the n % 8 tail. */
-static inline float dot_head(const float *a, const float *b, int n) {
-  v8f acc = {0};
-  int i = 0;
-  for (; i + 8 <= n; i += 8) acc = fma8(load8(a + i), load8(b + i), acc);
-  float s = hsum8(acc);
-  for (; i < n; i++) s = fmaf(a[i], b[i], s);
-  return s;
-}
 
 /* dot_head of q with k0..k3, each computed exactly as dot_head does; the
  * four independent chains overlap. */
