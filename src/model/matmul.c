@@ -203,10 +203,10 @@ static void tile_rows(float *out, const float *x, int M, const struct mdi_matrix
 static void matmul_panels(float *out, const float *x, const struct mdi_matrix *w, int M, int p0, int p1,
                           float *tmp /* [TILE_MR][64] */) {
   const int K = w->cols;
-  /* k is blocked so that a panel block stays in cache (L1 for a
-   * micro-batch) while all row tiles pass over it, and so that the next
-   * block, fetched ahead while this one is used, is near */
-  const int KB = M <= TILE_MR ? 256 : 128;
+  /* k is blocked so that a panel block (64 KB) stays in L2 while all row
+   * tiles pass over it, and so that the next block, fetched ahead while
+   * this one is used, is near (blocks of 128 and 512 were slower at M = 64) */
+  const int KB = 256;
   for (int p = p0; p < p1; p++)
     for (int k0 = 0; k0 < K; k0 += KB) tile_rows(out, x, M, w, p, k0, K - k0 < KB ? K - k0 : KB, tmp);
 }
