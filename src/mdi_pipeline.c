@@ -425,6 +425,9 @@ static int report(struct run *r, const struct mdi_pipeline *p) {
 static void free_run(struct run *r) {
   mdi_pipeline_free(&r->pipe);
   if (r->rank == 0) {
+    /* still open when start-up failed after the journal was opened (a
+     * resume refused for another model): closed, its error already told */
+    if (r->out.text) mdi_output_close(&r->out);
     mdi_sched_free(&r->sched);
     mdi_prompts_free(r->reqs, r->n_reqs);
     mdi_tokenizer_free(&r->tok);

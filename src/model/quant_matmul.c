@@ -3,6 +3,7 @@
  * over 16-row groups (quant_kernels.h). */
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,11 +89,19 @@ void mdi_qact_quantize_rows(const float *x, int M, int K, int bs, int8_t *q, flo
 static enum mdi_isa isa = MDI_ISA_AUTO;
 
 /* The calling thread's quantized activations, grown as needed (a matmul
- * never returns an error: running out of memory here is fatal). */
+ * never returns an error: running out of memory here is fatal).  The block
+ * is also the value of a thread-specific key whose destructor frees it when
+ * the thread ends (OpenMP's team threads come and go with the team size). */
 static _Thread_local struct {
   void *mem;
   size_t cap;
 } scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void make_scratch_key(void) {
+  if (pthread_key_create(&scratch_key, free) != 0) MDI_PANIC("cannot create a thread-specific key");
+}
 
 static struct mdi_qact quantize_activations(const float *x, int M, int K, int bs) {
   const size_t nq = (size_t)M * K, nd = (size_t)M * (K / bs), n16 = (size_t)M * (K / 16), n32 = (size_t)M * (K / 32);
@@ -102,6 +111,8 @@ static struct mdi_qact quantize_activations(const float *x, int M, int K, int bs
     scratch.mem = mdi_aligned_alloc(bytes, "quantized activations");
     if (!scratch.mem) MDI_PANIC("%s", mdi_error());
     scratch.cap = bytes;
+    pthread_once(&scratch_once, make_scratch_key);
+    pthread_setspecific(scratch_key, scratch.mem);
   }
   uint8_t *p = scratch.mem;
   float *d = (float *)(void *)(p + nq + (64 - nq % 64) % 64);
