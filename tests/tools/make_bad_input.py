@@ -138,6 +138,21 @@ def gguf_nan_scale(models):
     return data
 
 
+def gguf_nan_min_k(models):
+    """tests/data/quant/kmix.gguf (llama.cpp's blocks of every type) with the
+    minimum scale (dmin, bytes 2..3) of the block of blk.0.attn_q's second
+    row (Q4_K, one 144-byte block per 256-weight row) set to infinity."""
+    data = read(models + "/../tests/data/quant/kmix.gguf")
+    g = Gguf(data)
+    info = g.tensors["blk.0.attn_q.weight"]
+    assert struct.unpack_from("<I", data, info["type"])[0] == 12  # Q4_K
+    row_bytes = struct.unpack_from("<Q", data, info["dims"])[0] // 256 * 144
+    start = (g.pos + 31) // 32 * 32  # default alignment
+    offset = struct.unpack_from("<Q", data, info["offset"])[0]
+    struct.pack_into("<H", data, start + offset + row_bytes + 2, 0x7C00)
+    return data
+
+
 # ---- the kinds ----------------------------------------------------------------
 
 KINDS = {
@@ -168,6 +183,9 @@ KINDS = {
         m, "<I", lambda g: g.tensors["blk.0.attn_q.weight"]["type"], 99),
     "gguf_quantized": lambda m: gguf_patch(
         m, "<I", lambda g: g.tensors["blk.0.attn_q.weight"]["type"], 16),
+    "gguf_ternary": lambda m: gguf_patch(
+        m, "<I", lambda g: g.tensors["blk.0.attn_q.weight"]["type"], 35),
+    "gguf_nan_min_k": lambda m: gguf_nan_min_k(m),
     "gguf_block_rows": lambda m: gguf_patch(
         m, "<I", lambda g: g.tensors["blk.0.attn_q.weight"]["type"], 12),
     "gguf_nan_scale": lambda m: gguf_nan_scale(m),
