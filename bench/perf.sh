@@ -16,6 +16,10 @@
 #   --big                 also measure single-sequence decode on a big preset, fp32 and quantized
 #                         (skipped with a note when memory is short)
 #   --big-preset NAME     the big preset (default tinyllama1.1b, 4.4 GB fp32; llama3.2-1b: 4.9 GB)
+#   --big-only            with --big: only the big preset's rounds (the small preset still gives the
+#                         prompts; its points, the 2-rank point, the Q4_K_M row and the kernels are skipped)
+#   --no-big-f32-gguf     with --llamacpp: no fp32 GGUF of the big preset (saves its 4-5 GB of disk;
+#                         the big preset's fp32 row against llama.cpp is then skipped)
 #   --types "q8_0 q4_0 q4_k"  quantized types measured beside float32 ("" = float32 only; the Q4_K_M
 #                         per-rank bytes row needs q4_k or --llamacpp)
 #   --repeats R           rounds of every point (default 3, --quick 1); medians are reported
@@ -58,7 +62,7 @@ log() { echo "perf.sh: $*" >&2; }
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 OUT="" QUICK=0 PRESET=stories110M BIG=0 REPEATS="" THREADS="1 2" STEPS="" PREFILL=500 LLAMA2C=${MDI_LLAMA2C:-} USE_LLAMA2C=1
-LLAMACPP="" BIG_PRESET=tinyllama1.1b QTYPES="q8_0 q4_0 q4_k"
+LLAMACPP="" BIG_PRESET=tinyllama1.1b BIG_ONLY=0 BIG_F32_GGUF=1 QTYPES="q8_0 q4_0 q4_k"
 BINDS="core none" STREAM_MIB="" SEED=1 CACHE="" RUN_TIMEOUT=900
 CMDLINE=$(printf "%q " "$0" "$@")
 while [ $# -gt 0 ]; do
@@ -68,6 +72,8 @@ while [ $# -gt 0 ]; do
     --model-preset) PRESET=${2:?--model-preset needs a name}; shift 2 ;;
     --big) BIG=1; shift ;;
     --big-preset) BIG_PRESET=${2:?--big-preset needs a name}; shift 2 ;;
+    --big-only) BIG_ONLY=1; shift ;;
+    --no-big-f32-gguf) BIG_F32_GGUF=0; shift ;;
     --types) QTYPES=$2; shift 2 ;;
     --repeats) REPEATS=${2:?}; shift 2 ;;
     --threads) THREADS=${2:?}; shift 2 ;;
@@ -86,6 +92,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$OUT" ] || { usage >&2; die "--out DIR is required"; }
+[ "$BIG_ONLY" = 0 ] || [ "$BIG" = 1 ] || die "--big-only needs --big"
 if [ "$QUICK" = 1 ]; then
   REPEATS=${REPEATS:-1} STEPS=${STEPS:-64} STREAM_MIB=${STREAM_MIB:-256} STREAM_REPS=4
 else
@@ -192,13 +199,27 @@ info_file() {
   fi
   echo "$f.info.txt"
 }
-# export_llama2c FILE: FILE.llama2c.bin and FILE.tok.bin for run.c
+# export_llama2c FILE: FILE.llama2c.bin and FILE.tok.bin for run.c. run.c computes Llama 2's
+# block only: a random model with other options (Llama 3's rope scaling: llama3.2-1b) is exported
+# from its twin without them, `mdi_convert random` of the same shape and seed (the same weights,
+# the same work per token)
 export_llama2c() {
-  local f=$1
+  local f=$1 src=$1 info
   if ! { fresh "$f.llama2c.bin" "$f" && [ -s "$f.tok.bin" ]; }; then
+    info=$(info_file "$f")
+    if grep -q '^options ' "$info"; then
+      src=$SCRATCH/llama2c-twin.h5
+      log "$f has options run.c does not compute ($(info_value "$info" options)...): exporting its twin without them"
+      "$CONVERT" random -q --dim "$(info_value "$info" dim)" --hidden-dim "$(info_value "$info" hidden_dim)" \
+        --layers "$(info_value "$info" n_layers)" --heads "$(info_value "$info" n_heads)" \
+        --kv-heads "$(info_value "$info" n_kv_heads)" --vocab "$(info_value "$info" vocab_size)" --seq-len 2048 \
+        --classifier "$([ "$(info_value "$info" shared_classifier)" = 1 ] && echo shared || echo separate)" \
+        --seed "$SEED" "$src" >&2 || die "mdi_convert random (run.c's twin of $f) failed"
+    fi
     log "exporting $f for llama2.c"
-    "$CONVERT" export-llama2c "$f" "$f.llama2c.bin.perf-tmp.$$" --tokenizer-out "$f.tok.bin.perf-tmp.$$" -q >&2 ||
+    "$CONVERT" export-llama2c "$src" "$f.llama2c.bin.perf-tmp.$$" --tokenizer-out "$f.tok.bin.perf-tmp.$$" -q >&2 ||
       die "mdi_convert export-llama2c $f failed"
+    [ "$src" = "$f" ] || rm -f "$src"
     mv "$f.tok.bin.perf-tmp.$$" "$f.tok.bin"
     mv "$f.llama2c.bin.perf-tmp.$$" "$f.llama2c.bin"
   fi
@@ -259,14 +280,18 @@ if [ -n "$RUNC" ]; then export_llama2c "$MODEL"; fi
 [ "$STEPS" -le "$SEQ_LEN" ] || die "--steps $STEPS is longer than $PRESET's seq_len $SEQ_LEN"
 # the quantized versions: Q8_0 and Q4_0, and Q4_K (as llama-quantize --pure makes them)
 declare -A QMODEL QBPT
-for q in $QTYPES; do
+SMALL_TYPES=$QTYPES
+[ "$BIG_ONLY" = 0 ] || SMALL_TYPES=""
+for q in $SMALL_TYPES; do
   QMODEL[$PRESET.$q]=$(quantized "$MODEL" "$q")
   QBPT[$PRESET.$q]=$(bytes_per_token "$(info_file "${QMODEL[$PRESET.$q]}")")
 done
 # llama.cpp's files: the same weights as GGUF, and llama-quantize's Q4_K_M (the per-rank bytes row)
 declare -A GGUF
 MODEL_Q4KM="" GGUF_Q4KM=""
-if [ -n "$LLAMACPP" ]; then
+if [ "$BIG_ONLY" = 1 ]; then
+  : # --big-only: none of the small preset's files
+elif [ -n "$LLAMACPP" ]; then
   GGUF[$PRESET]=$(gguf "$MODEL")
   for q in $QTYPES; do GGUF[$PRESET.$q]=$(gguf "${QMODEL[$PRESET.$q]}"); done
   MODEL_Q4KM=$(q4_k_m "$MODEL")
@@ -293,7 +318,7 @@ if [ "$BIG" = 1 ]; then
       QBPT[$BIG_PRESET.$q]=$(bytes_per_token "$(info_file "${QMODEL[$BIG_PRESET.$q]}")")
       [ -z "$LLAMACPP" ] || GGUF[$BIG_PRESET.$q]=$(gguf "${QMODEL[$BIG_PRESET.$q]}")
     done
-    [ -z "$LLAMACPP" ] || GGUF[$BIG_PRESET]=$(gguf "$BIG_MODEL")
+    [ -z "$LLAMACPP" ] || [ "$BIG_F32_GGUF" = 0 ] || GGUF[$BIG_PRESET]=$(gguf "$BIG_MODEL")
   fi
 fi
 
@@ -543,6 +568,7 @@ for ((ROUND = 1; ROUND <= REPEATS; ROUND++)); do
   log "round $ROUND of $REPEATS"
   for T in $THREADS; do
     stream "$T"
+    [ "$BIG_ONLY" = 0 ] || continue
     runc "$PRESET" "$MODEL" "$T" "$STEPS" "$PROMPT"
     single S "$PRESET" "$MODEL" "$T"
     llama_tg "$PRESET" "$T"
@@ -572,6 +598,7 @@ for ((ROUND = 1; ROUND <= REPEATS; ROUND++)); do
       runc "$PRESET" "$MODEL" "$T" "$STEPS" "$PROMPT"
     done
   done
+  if [ "$BIG_ONLY" = 0 ]; then
   # each rank's weights of llama.cpp's Q4_K_M file against the GGUF's tensors (once)
   [ "$ROUND" != 1 ] || [ -z "$MODEL_Q4KM" ] ||
     mdi K2 "$PRESET.q4_k_m" "$MODEL_Q4KM" 1 2 none -p "$PROMPT" -n 8 -b 1 --max-seq-len "$MAXSEQ"
@@ -582,6 +609,7 @@ for ((ROUND = 1; ROUND <= REPEATS; ROUND++)); do
     batch C "$PRESET" "$MODEL" 1 8 2 16 1 none
     batch A "$PRESET" "$MODEL" 1 16 1 16 1 none
   done
+  fi
   if [ -n "$BIG_MODEL" ]; then
     for T in $THREADS; do
       runc "$BIG_PRESET" "$BIG_MODEL" "$T" "$STEPS" "$PROMPT"
@@ -599,7 +627,9 @@ done
 
 # --- kernels: mdi_matmul (float32, quantized) against BLIS sgemm, stories110M's FFN shape ----
 KERNELS=$BUILD_DIR/mdi_bench_kernels
-if [ -x "$KERNELS" ]; then
+if [ "$BIG_ONLY" = 1 ]; then
+  log "--big-only: kernel comparison skipped"
+elif [ -x "$KERNELS" ]; then
   if [ "$QUICK" = 1 ]; then kargs=(--rows "1 16" --layers 2 --seconds 0.1); else kargs=(--seconds 1); fi
   kargs+=(--types "f32 q8_0 q4_0 q4_k")
   log "kernels: $KERNELS --threads \"$THREADS\" ${kargs[*]}"

@@ -15,6 +15,11 @@
   perf_report.py report RUNS.jsonl --meta META.json --csv OUT.csv --json OUT.json [--plot-data OUT.dat]
       compute every measure (medians over the rounds), write the CSV and the
       JSON and print the table
+  perf_report.py merge OUT.jsonl RUNS.jsonl...
+      the runs of several perf.sh invocations on the same models (e.g. one
+      with --threads "1 2" --repeats 1, one with --threads 1 --repeats 2) as
+      one file: each file's rounds are renumbered after the previous file's,
+      so every ratio still pairs runs of one round
   perf_report.py check DIR
       check DIR/perf.csv and DIR/perf.json for shape (never for speed)
   perf_report.py prompt-tokens JOURNAL.jsonl
@@ -107,7 +112,8 @@ def cmd_add_mdi(a):
                prompt_tokens=s["prompt_tokens"], generated_tokens=s["generated_tokens"],
                sequences=s["sequences"], trips=s["trips"], split=s["split"], batch=s["batch"],
                micro_batches=s["micro_batches"], max_rows=s["max_rows"], ranks=len(s["ranks"]))
-    for f in ("weights_bytes", "kv_bytes", "peak_rss_bytes", "compute_s", "recv_wait_s", "send_wait_s", "idle_s"):
+    for f in ("weights_bytes", "classifier_rows", "kv_bytes", "peak_rss_bytes", "compute_s", "recv_wait_s",
+              "send_wait_s", "idle_s"):
         rec[f] = [r[f] for r in s["ranks"]]
     if a.journal and os.path.exists(a.journal):
         reasons = {}
@@ -456,12 +462,19 @@ def measures(meta, R):
         tensors = gguf_bytes.gguf_tensors(meta["q4_k_m_gguf"])
         k = ks[0]
         devs, per = [], []
+        # the last rank's classifier tail (docs/PIPELINE.md) holds classifier rows and the final norm
+        # as well: their share of the GGUF's classifier (the embedding when it is tied) and its norm
+        rows = k.get("classifier_rows") or [0] * len(k["weights_bytes"])
+        cls = tensors.get("output.weight", tensors.get("token_embd.weight"))[1]
         for rank, (wb, layers) in enumerate(zip(k["weights_bytes"], split_ranges(k["split"]))):
             g = sum(b for name, (t, b) in tensors.items() if (
                 layers[0] <= gguf_bytes.layer_of(name) < layers[1] if gguf_bytes.layer_of(name) is not None
                 else rank == 0))
+            if rank > 0 and rows[rank]:
+                g += cls * rows[rank] // sum(rows) + tensors["output_norm.weight"][1]
             devs.append(abs(wb / g - 1))
-            per.append("rank %d %.0f / %.0f bytes" % (rank, wb, g))
+            per.append("rank %d %.0f / %.0f bytes%s" % (rank, wb, g, " (with %d classifier rows)" % rows[rank]
+                                                           if rank > 0 and rows[rank] else ""))
         dev = max(devs)
         q4km_note += ": " + ", ".join(per)
     out.append(dict(measure="q4km_rank_bytes", label=LABELS["q4km_rank_bytes"],
@@ -605,6 +618,22 @@ def cmd_check(a):
     print("check: %s/perf.csv and perf.json are well formed" % a.dir)
 
 
+def cmd_merge(a):
+    out, base = [], 0
+    for path in a.runs:
+        runs = load_runs(path)
+        rounds = sorted({r["round"] for r in runs if r.get("round") is not None})
+        for r in runs:
+            if r.get("round") is not None:
+                r["round"] = base + rounds.index(r["round"]) + 1
+            out.append(r)
+        base += len(rounds)
+    with open(a.out, "w", encoding="utf-8") as f:
+        for r in out:
+            f.write(json.dumps(r) + "\n")
+    print("merge: %d runs of %d files in %d rounds -> %s" % (len(out), len(a.runs), base, a.out))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -640,6 +669,10 @@ def main():
     p.add_argument("--json", required=True)
     p.add_argument("--plot-data")
     p.set_defaults(fn=cmd_report)
+    p = sub.add_parser("merge")
+    p.add_argument("out")
+    p.add_argument("runs", nargs="+")
+    p.set_defaults(fn=cmd_merge)
     p = sub.add_parser("check")
     p.add_argument("dir")
     p.set_defaults(fn=cmd_check)
