@@ -60,10 +60,13 @@ if(MDI_SANITIZE)
 endif()
 
 # Instrumented processes start and end slower (shadow memory, the leak check
-# at exit): the helpers below give their tests 3 times the time then.
-set(MDI_TEST_TIMEOUT_SCALE 1)
-if(MDI_SANITIZE)
-  set(MDI_TEST_TIMEOUT_SCALE 3)
+# at exit): the helpers below give their tests 3 times the time then.  A
+# build tested under emulation sets its own scale (scripts/arm64-root.sh).
+if(NOT MDI_TEST_TIMEOUT_SCALE)
+  set(MDI_TEST_TIMEOUT_SCALE 1)
+  if(MDI_SANITIZE)
+    set(MDI_TEST_TIMEOUT_SCALE 3)
+  endif()
 endif()
 
 function(mdi_add_mpi_test)

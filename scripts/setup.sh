@@ -5,7 +5,9 @@
 #   scripts/setup.sh --no-build              install only
 #   scripts/setup.sh --with-test-tools ...   also what the test suite needs
 #                                            (a local Slurm for tests/slurm, curl,
-#                                            node and npm for tests/serve)
+#                                            node and npm for tests/serve, debootstrap
+#                                            and qemu for the arm64 root, iproute2 for
+#                                            its mixed ring)
 # Environment: MDI_BUILD_DIR (default build), MDI_PRESET (CMake preset, optional).
 set -eu
 cd "$(dirname "$0")/.."
@@ -24,7 +26,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-build) BUILD=0 ;;
     --with-test-tools)
-      PACKAGES="$PACKAGES slurmctld slurmd slurm-client munge curl"
+      PACKAGES="$PACKAGES slurmctld slurmd slurm-client munge curl debootstrap qemu-user-static iproute2"
       # node and npm run the OpenAI client test (tests/serve); a node that is
       # already installed (with its own npm) is kept
       command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm" ;;

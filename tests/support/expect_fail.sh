@@ -1,7 +1,8 @@
 #!/bin/sh
 # usage: expect_fail.sh [--one-error] REGEX COMMAND [ARGS...]
 #
-# Runs COMMAND (at most 20 s) and passes when it fails cleanly: a non-zero
+# Runs COMMAND (at most 20 s, times MDI_TEST_TIMEOUT_SCALE when set: the
+# arm64 tests run under emulation) and passes when it fails cleanly: a non-zero
 # exit status that is not a timeout or a signal (a crash is a failure of the
 # test), and a standard error that matches the extended regular expression
 # REGEX and has at least one line.  With --one-error, stderr must also hold
@@ -21,7 +22,8 @@ shift
 err=$(mktemp)
 trap 'rm -f "$err"' EXIT
 
-timeout 20 "$@" >/dev/null 2>"$err"
+limit=$((20 * ${MDI_TEST_TIMEOUT_SCALE:-1}))
+timeout "$limit" "$@" >/dev/null 2>"$err"
 status=$?
 echo "command: $*"
 echo "exit status: $status"
@@ -33,7 +35,7 @@ if [ $status -eq 0 ]; then
   exit 1
 fi
 if [ $status -eq 124 ]; then
-  echo "FAIL: the command timed out (20 s)"
+  echo "FAIL: the command timed out ($limit s)"
   exit 1
 fi
 # a sanitizer report (asan-ubsan build) is a bug even when the command was
