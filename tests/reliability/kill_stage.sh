@@ -19,16 +19,20 @@ mpi 3 "${ARGS[@]}" -o ref.jsonl > /dev/null
 [ "$(wc -l < ref.jsonl)" -eq 300 ] || { echo "FAIL: reference run has $(wc -l < ref.jsonl) lines"; exit 1; }
 
 echo "== run, then kill -9 rank 1 once 20 sequences are done"
-mpi 3 "${ARGS[@]}" -o run.jsonl 2> mpirun.log > /dev/null &
-MPIRUN=$!
+"$MPIEXEC" -np 3 --oversubscribe "$PIPE" "${ARGS[@]}" -o run.jsonl 2> mpirun.log > /dev/null &
+MPIRUN=$! # mpirun itself: its ranks are its children
 victim=""
-for _ in $(seq 1 600); do
+# up to 120 s (the sanitizer build on a busy host is slow to start); the
+# victim is this job's rank 1, a child of its mpirun (other tests may run
+# the same binary at the same time)
+for _ in $(seq 1 6000); do
   if [ -f run.jsonl ] && [ "$(wc -l < run.jsonl)" -ge 20 ]; then
-    for p in $(pgrep -f "$PIPE" || true); do
-      if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then victim=$p; fi
+    for p in $(pgrep -P "$MPIRUN" || true); do
+      if tr '\0' '\n' 2>/dev/null < "/proc/$p/environ" | grep -qx "OMPI_COMM_WORLD_RANK=1"; then victim=$p; fi
     done
     break
   fi
+  kill -0 "$MPIRUN" 2>/dev/null || break
   sleep 0.02
 done
 if [ -z "$victim" ]; then
