@@ -4,12 +4,7 @@
  * Input: the prompt bytes, as a -p argument or a prompt file line gives them.
  * Checks: invalid UTF-8 never encodes, every id is a token, and the decoded
  * ids give back the prompt when all its bytes are printable. */
-#include <stdio.h>
-#include <stdlib.h>
-
-#include "convert.h"
 #include "fuzz_util.h"
-#include "mdi/base/error.h"
 #include "mdi/model/tokenizer.h"
 
 #ifndef MDI_FUZZ_TOKENIZER_PATH
@@ -22,12 +17,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
   fuzz_quiet();
-  const char *path = getenv("MDI_FUZZ_TOKENIZER");
-  if (!path || !path[0]) path = MDI_FUZZ_TOKENIZER_PATH;
-  if (convert_read_llama2c_tokenizer(&tok, path, 512) != MDI_OK) {
-    fprintf(stderr, "fuzz_prompt_encode: %s\n", mdi_error());
-    exit(2);
-  }
+  fuzz_load_tokenizer(&tok, MDI_FUZZ_TOKENIZER_PATH, "fuzz_prompt_encode");
   return 0;
 }
 

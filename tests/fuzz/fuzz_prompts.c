@@ -12,7 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "convert.h"
 #include "fuzz_util.h"
 #include "mdi/app/options.h"
 #include "mdi/app/prompts.h"
@@ -34,12 +33,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
   fuzz_quiet();
-  const char *path = getenv("MDI_FUZZ_TOKENIZER");
-  if (!path || !path[0]) path = MDI_FUZZ_TOKENIZER_PATH;
-  if (convert_read_llama2c_tokenizer(&tok, path, 512) != MDI_OK) {
-    fprintf(stderr, "fuzz_prompts: %s\n", mdi_error());
-    exit(2);
-  }
+  fuzz_load_tokenizer(&tok, MDI_FUZZ_TOKENIZER_PATH, "fuzz_prompts");
   return 0;
 }
 

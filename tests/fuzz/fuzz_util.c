@@ -143,3 +143,12 @@ void fuzz_check_roundtrip(const struct mdi_tokenizer *t, const char *text, size_
   free(out);
   free(piece);
 }
+
+void fuzz_load_tokenizer(struct mdi_tokenizer *t, const char *default_path, const char *harness) {
+  const char *path = getenv("MDI_FUZZ_TOKENIZER");
+  if (!path || !path[0]) path = default_path;
+  if (convert_read_llama2c_tokenizer(t, path, 512) != MDI_OK) {
+    fprintf(stderr, "%s: %s\n", harness, mdi_error());
+    exit(2);
+  }
+}

@@ -49,4 +49,9 @@ void fuzz_check_located(const struct convert_model_src *src);
 struct mdi_tokenizer;
 void fuzz_check_roundtrip(const struct mdi_tokenizer *t, const char *text, size_t len, int exact);
 
+/* The llama2.c tokenizer of the harnesses that encode prompts: the file
+ * $MDI_FUZZ_TOKENIZER names, else default_path (vocabulary 512); a harness
+ * that cannot load it exits 2 with `harness: message`. */
+void fuzz_load_tokenizer(struct mdi_tokenizer *t, const char *default_path, const char *harness);
+
 #endif

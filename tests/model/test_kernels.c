@@ -7,20 +7,10 @@
 #include "mdi/model/matmul.h"
 #include "mdi/model/ops.h"
 #include "mdi_test.h"
+#include "mdi_test_random.h"
 
 static uint64_t rng = 88172645463325252ull;
-static float frand(void) { /* uniform in [-1, 1) */
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (float)((rng >> 40) / 8388608.0 - 1.0);
-}
-
-static float *random_array(size_t n) {
-  float *a = mdi_aligned_alloc(n * sizeof(float), "test array");
-  for (size_t i = 0; i < n; i++) a[i] = frand();
-  return a;
-}
+static float *random_array(size_t n) { return mdi_test_random_array(&rng, n); } /* uniform in [-1, 1) */
 
 /* Pack a row-major w[N][K] into the kernel's panel layout. */
 static struct mdi_matrix packed(const float *w, int N, int K) {

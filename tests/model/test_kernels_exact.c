@@ -15,6 +15,7 @@
 #include "mdi/model/matmul.h"
 #include "mdi/model/ops.h"
 #include "mdi_test.h"
+#include "mdi_test_random.h"
 
 /* acc + a * b the way the matmul kernels do it on this target: fused where
  * the CPU has FMA (AArch64 always, x86 with -march=native on any CPU since
@@ -31,18 +32,7 @@ static float chain_step(float acc, float a, float b) {
 #endif
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
-static float frand(void) { /* uniform in [-1, 1) */
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (float)((rng >> 40) / 8388608.0 - 1.0);
-}
-
-static float *random_array(size_t n) {
-  float *a = mdi_aligned_alloc(n * sizeof(float), "test array");
-  for (size_t i = 0; i < n; i++) a[i] = frand();
-  return a;
-}
+static float *random_array(size_t n) { return mdi_test_random_array(&rng, n); } /* uniform in [-1, 1) */
 
 static int same_bits(const float *a, const float *b, size_t n, const char *what, int M, int N, int K) {
   for (size_t i = 0; i < n; i++)
