@@ -510,6 +510,30 @@ def case_queue(a):
     print("PASS")
 
 
+def drain_outcomes(out, want_of):
+    """A drained burst's answers (out[i] = (status, body); the first 48
+    streamed, the rest whole): each finished with the offline tokens
+    want_of(i) or was cancelled (an error event ending its stream, or 503),
+    never anything else.  (finished, cancelled)."""
+    done = cancelled = 0
+    for i, (status, res) in enumerate(out):
+        if i < 48:
+            check(status == 200, f"stream {i}: {status} {res}")
+            if "error" in res[-1]:
+                check(res[-1]["error"]["code"] == "server_shutting_down", f"stream {i}: {res[-1]}")
+                cancelled += 1
+            else:
+                check(joined(res)[1] == want_of(i), f"stream {i}: tokens differ from the offline ones")
+                done += 1
+        elif status == 503:
+            expect_error((status, res), 503, "server_shutting_down")
+            cancelled += 1
+        else:
+            check(status == 200 and all(c["tokens"] == want_of(i) for c in res["choices"]), f"request {i}: {status}")
+            done += 1
+    return done, cancelled
+
+
 def drain_burst(a):
     """A burst of 48 streams and 16 whole requests on one slot, then SIGTERM
     to rank 0 once all are accepted and 16 or more still wait: with
@@ -553,22 +577,7 @@ def drain_burst(a):
             rc = srv.wait()
             check(rc == 0, f"exit status {rc} after SIGTERM (--drain-timeout {drain})")
             wait_gone(ranks)
-            done = cancelled = 0
-            for i, (status, res) in enumerate(out):
-                if i < 48:
-                    check(status == 200, f"stream {i}: {status} {res}")
-                    if "error" in res[-1]:
-                        check(res[-1]["error"]["code"] == "server_shutting_down", f"stream {i}: {res[-1]}")
-                        cancelled += 1
-                    else:
-                        check(joined(res)[1] == want[i % 4], f"stream {i}: tokens differ from the offline ones")
-                        done += 1
-                elif status == 503:
-                    expect_error((status, res), 503, "server_shutting_down")
-                    cancelled += 1
-                else:
-                    check(status == 200 and res["choices"][0]["tokens"] == want[i % 4], f"request {i}: {status}")
-                    done += 1
+            done, cancelled = drain_outcomes(out, lambda i: want[i % 4])
             if drain == "600":
                 check(cancelled == 0, f"--drain-timeout 600: {cancelled} requests cancelled")
             else:
@@ -616,24 +625,9 @@ def case_mpirun(a):
         rc = srv.wait()
         took = time.time() - t0
         wait_gone(ranks)
-        done = cancelled = 0
         cut = [i for i in range(64) if out[i] is None or out[i][0] == "cut"]
         check(not cut, f"{len(cut)} requests cut by mpirun's kill, e.g. #{cut[:1]}: {out[cut[0]] if cut else ''}")
-        for i, (status, res) in enumerate(out):
-            if i < 48:
-                check(status == 200, f"stream {i}: {status} {res}")
-                if "error" in res[-1]:
-                    check(res[-1]["error"]["code"] == "server_shutting_down", f"stream {i}: {res[-1]}")
-                    cancelled += 1
-                else:
-                    check(joined(res)[1] == want, f"stream {i}: tokens differ from the offline ones")
-                    done += 1
-            elif status == 503:
-                expect_error((status, res), 503, "server_shutting_down")
-                cancelled += 1
-            else:
-                check(status == 200 and all(c["tokens"] == want for c in res["choices"]), f"request {i}: {status}")
-                done += 1
+        done, cancelled = drain_outcomes(out, lambda i: want)
         check(rc in (0, 1), f"mpirun's exit status {rc}")
         log = srv.log()
         check("Terminated by mpirun, which kills every rank 4 s later" in log,
