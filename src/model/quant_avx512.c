@@ -5,6 +5,7 @@
  * are unpacked to unsigned levels once per block and used by up to MR
  * activation rows; the float step of each block is qblock_finish's,
  * vectorised (the same multiply, then the same fused multiply-add). */
+#include "quant_blocks.h"
 #include "quant_kernels.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
@@ -69,35 +70,76 @@ INLINE void levels32(enum mdi_matrix_type t, const uint8_t *tile, __m512i u[8]) 
 /* MR rows over each block's levels: the integer sum of a row starts at
  * -o x its activation sum (no subtraction after) and runs as two chains
  * (quads 0-3 and 4-7), half the latency per block; the batch kernel takes
- * tiles of B32_MR rows. */
+ * tiles of B32_MR rows.
+ *
+ * Q4_0 and Q4_1 keep the high nibbles in place, 16 times their value (one
+ * AND per chunk instead of a shift and an AND; the high chain is divided by
+ * 16 exactly, one shift per block), and every 16 blocks the offsets -o x S
+ * of each row are stored as int32, so a block broadcasts its offset from
+ * memory (a load, not a shuffle).  The next tiles are prefetched: at one
+ * row a block is short enough that the hardware prefetcher alone does not
+ * keep the stream of tiles ahead. */
 #define B32_MR 8
+#define B32_PREFETCH 4096 /* bytes ahead of the block being read */
+INLINE size_t tile32_bytes(enum mdi_matrix_type t) { /* qtile_bytes, known at compile time */
+  return QGROUP * (t == MDI_MATRIX_Q8_0   ? sizeof(struct blk_q8_0)
+                   : t == MDI_MATRIX_Q4_0 ? sizeof(struct blk_q4_0)
+                   : t == MDI_MATRIX_Q4_1 ? sizeof(struct blk_q4_1)
+                   : t == MDI_MATRIX_Q5_0 ? sizeof(struct blk_q5_0)
+                                          : sizeof(struct blk_q5_1));
+}
 INLINE void block32_rows(enum mdi_matrix_type t, const int MR, float *out, size_t ldo, const struct mdi_qact *x,
                          int m0, const uint8_t *tiles, int nblocks) {
-  const size_t tb = qtile_bytes(t);
+  const size_t tb = tile32_bytes(t);
   const int one = t == MDI_MATRIX_Q4_1 || t == MDI_MATRIX_Q5_1;
+  const int in_place = t == MDI_MATRIX_Q4_0 || t == MDI_MATRIX_Q4_1;
   const int o = t == MDI_MATRIX_Q8_0 ? 128 : t == MDI_MATRIX_Q4_0 ? 8 : t == MDI_MATRIX_Q5_0 ? 16 : 0;
   const size_t d_at = t == MDI_MATRIX_Q8_0 ? 512 : t == MDI_MATRIX_Q5_0 || t == MDI_MATRIX_Q5_1 ? 320 : 256;
+  const int8_t *xq[B32_MR];
+  const float *xd[B32_MR];
+  const int16_t *xs[B32_MR];
+  for (int i = 0; i < MR; i++) {
+    xq[i] = XQ(i, 0, 32);
+    xd[i] = &XD(i, 0);
+    xs[i] = XS32(i, 0);
+  }
   __m512 acc[B32_MR];
+  int32_t off[B32_MR][16];
   for (int i = 0; i < MR; i++) acc[i] = _mm512_setzero_ps();
   for (int b = 0; b < nblocks; b++) {
     const uint8_t *tile = tiles + (size_t)b * tb;
+    if (o && b % 16 == 0) {
+      const int n = nblocks - b < 16 ? nblocks - b : 16;
+      for (int i = 0; i < MR; i++) {
+        const __m512i S = _mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16((__mmask16)((1u << n) - 1), xs[i] + b));
+        _mm512_storeu_si512((void *)off[i], _mm512_mullo_epi32(S, _mm512_set1_epi32(-o)));
+      }
+    }
+    for (size_t l = 0; l < tb; l += 64) _mm_prefetch((const char *)tile + B32_PREFETCH + l, _MM_HINT_T0);
     __m512i u[8];
-    levels32(t, tile, u);
+    if (in_place) {
+      for (int c = 0; c < 4; c++) {
+        const __m512i raw = load64(tile + 64 * c);
+        u[c] = lo_nibbles(raw);
+        u[c + 4] = _mm512_and_si512(raw, _mm512_set1_epi8((char)0xF0));
+      }
+    } else {
+      levels32(t, tile, u);
+    }
     const __m512 dw = halfs(tile + d_at);
     const __m512 mw = one ? halfs(tile + d_at + 32) : _mm512_setzero_ps();
     for (int i = 0; i < MR; i++) {
-      const int8_t *xq = XQ(i, b, 32);
-      const int32_t S = *XS32(i, b);
-      __m512i s0 = o ? _mm512_set1_epi32(-o * S) : _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+      const int8_t *q = xq[i] + 32 * (size_t)b;
+      __m512i s0 = o ? _mm512_set1_epi32(off[i][b % 16]) : _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
       /* quad c is elements 4c..4c+3 (Q4/Q5: the high nibbles of chunk c-4) */
       for (int c = 0; c < 4; c++) {
-        s0 = _mm512_dpbusd_epi32(s0, u[c], bcast4(xq + 4 * c));
-        s1 = _mm512_dpbusd_epi32(s1, u[c + 4], bcast4(xq + 4 * c + 16));
+        s0 = _mm512_dpbusd_epi32(s0, u[c], bcast4(q + 4 * c));
+        s1 = _mm512_dpbusd_epi32(s1, u[c + 4], bcast4(q + 4 * c + 16));
       }
-      const __m512i s = _mm512_add_epi32(s0, s1);
-      const __m512 dx = _mm512_set1_ps(XD(i, b));
+      const __m512i s = _mm512_add_epi32(s0, in_place ? _mm512_srai_epi32(s1, 4) : s1);
+      const __m512 dx = _mm512_set1_ps(xd[i][b]);
       acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, dx), acc[i]);
-      if (one) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps((float)S), _mm512_mul_ps(mw, dx), acc[i]);
+      if (one) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps((float)xs[i][b]), _mm512_mul_ps(mw, dx), acc[i]);
     }
   }
   store_rows(out, ldo, acc, MR);

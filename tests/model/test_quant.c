@@ -203,6 +203,7 @@ int main(void) {
     test_kernels(types[i], 9, 70, k_type ? 768 : 64);
     test_kernels(types[i], 19, 33, k_type ? 256 : 96); /* register tiles of 8 rows and a rest */
     test_kernels(types[i], 3, 300, k_type ? 1024 : 512); /* several groups per thread */
+    test_kernels(types[i], 2, 40, k_type ? 2304 : 800); /* 25 blocks: past a multiple of 16, and a rest */
   }
   test_activations();
   test_benchmark();
