@@ -4,7 +4,9 @@
  *  - one token at a time while text streams out: the same steps on the
  *    token alone, as the first token of the text or not; bytes are passed
  *    on as they are (a character may arrive in pieces), and a Strip that
- *    acts on the fused text removes its start only from the first token. */
+ *    acts on the fused text removes its start only from the first token.
+ * Text here is a C string: a NUL byte that the steps produce (the byte token
+ * <0x00>, ByteLevel's U+0100) is dropped, where tokenizers keeps it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,6 +222,13 @@ static const char *token_string(const struct mdi_tokenizer *t, int id, int skip_
   return t->pieces[id];
 }
 
+/* Copy s[0..n) to w but its NUL bytes; returns the end of what was written. */
+static char *copy_without_nul(char *w, const char *s, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (s[k] != '\0') *w++ = s[k];
+  return w;
+}
+
 int mdi_hf_decode(const struct mdi_tokenizer *t, const int *ids, int n, int skip_special, char **out, size_t *out_len) {
   struct hf_arena a = {0};
   struct strs l = {0};
@@ -238,10 +247,10 @@ int mdi_hf_decode(const struct mdi_tokenizer *t, const int *ids, int n, int skip
     size_t total = 0;
     for (int i = 0; i < l.n; i++) total += l.v[i].len;
     char *o = mdi_xmalloc(total + 1, "decoded text"), *w = o;
-    for (int i = 0; i < l.n; i++) memcpy(w, l.v[i].s, l.v[i].len), w += l.v[i].len;
+    for (int i = 0; i < l.n; i++) w = copy_without_nul(w, l.v[i].s, l.v[i].len);
     *w = '\0';
     *out = o;
-    *out_len = total;
+    *out_len = (size_t)(w - o);
   }
   free(l.v);
   hf_arena_free(&a);
@@ -266,8 +275,7 @@ size_t mdi_hf_decode_piece(const struct mdi_tokenizer *t, int prev, int token, c
         /* max_token_length was raised to the longest decoding when the
          * pipeline was built; a longer one (past the 4096-byte limit) is cut */
         const size_t k = l.v[i].len < cap - 1 - o ? l.v[i].len : cap - 1 - o;
-        memcpy(out + o, l.v[i].s, k);
-        o += k;
+        o = (size_t)(copy_without_nul(out + o, l.v[i].s, k) - out);
       }
     free(l.v);
     hf_arena_free(&a);

@@ -77,6 +77,17 @@ static int byte_piece(const struct mdi_tokenizer *t, int b) {
   return mdi_tokenizer_lookup(t, s, n);
 }
 
+/* A decoded NUL byte is dropped, whole and token by token: text is a C string. */
+static void check_nul_dropped(const struct mdi_tokenizer *t, int x, int nul, int y) {
+  const int ids[3] = {x, nul, y};
+  char *text = NULL, piece[16];
+  size_t n = 0;
+  CHECK_EQ_INT(mdi_tokenizer_decode_text(t, ids, 3, 0, &text, &n), MDI_OK);
+  CHECK(text && n == 2 && strcmp(text, "xy") == 0);
+  free(text);
+  CHECK_EQ_INT(mdi_tokenizer_decode(t, x, nul, piece, sizeof piece), 0);
+}
+
 static void test_gpt2(const struct mdi_tokenizer *t) {
   CHECK_EQ_INT(t->kind, MDI_TOKENIZER_HF);
   CHECK_EQ_INT(t->add_bos, 0);
@@ -104,6 +115,7 @@ static void test_gpt2(const struct mdi_tokenizer *t) {
   CHECK_EQ_INT(mdi_tokenizer_decode(t, -1, byte_piece(t, 0x01), out, sizeof out), 1); /* the byte as it is */
   CHECK_EQ_INT(mdi_tokenizer_decode(t, -1, byte_piece(t, 0xC3), out, sizeof out), 1); /* half a character */
   CHECK_EQ_INT(mdi_tokenizer_decode(t, -1, t->eos_id, out, sizeof out), 0);          /* special: nothing */
+  check_nul_dropped(t, byte_piece(t, 'x'), byte_piece(t, 0), byte_piece(t, 'y'));
   CHECK(mdi_tokenizer_encode(t, "\xff", 1, 0, 0, a, &na) == MDI_ERR);                /* invalid UTF-8 */
 }
 
@@ -121,6 +133,7 @@ static void test_llama(const struct mdi_tokenizer *t) {
   int has_newline = 0;
   for (int i = 0; i < n; i++) has_newline |= ids[i] == 3 + '\n';
   CHECK(has_newline);
+  check_nul_dropped(t, 3 + 'x', 3, 3 + 'y'); /* <0x78> <0x00> <0x79> */
 }
 
 /* A tokenizer saved and loaded again: same kind, merges and encodings. */
