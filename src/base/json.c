@@ -348,8 +348,12 @@ int mdi_json_parse_file(struct mdi_json_doc **out, const char *path, size_t max_
   } else if ((unsigned long)size > max_bytes) {
     mdi_fail("%s: the file is %ld bytes, more than the %zu accepted for this JSON file", path, size, max_bytes);
   } else if ((text = mdi_malloc((size_t)size + 1, path)) != NULL) {
+    size_t bad;
     if (fread(text, 1, (size_t)size, f) != (size_t)size)
       mdi_fail("%s: reading failed: %s", path, ferror(f) ? strerror(errno) : "the file ended early");
+    else if ((bad = mdi_utf8_bad_offset(text, (size_t)size)) < (size_t)size)
+      mdi_fail("%s:%ld: not UTF-8 text: %s at byte offset %zu", path, line_of(text, bad),
+               text[bad] ? "an invalid byte sequence" : "a NUL byte", bad);
     else
       rc = mdi_json_parse(out, text, (size_t)size, path);
   }

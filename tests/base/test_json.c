@@ -1,8 +1,11 @@
 /* base/json.c: the writer (exact integers, escapes, valid UTF-8, layout),
  * what the reader gives back for its output, and the strict reader: accepted
  * and refused texts, exact 64-bit integers, string escapes. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mdi/base/error.h"
 #include "mdi/base/json.h"
@@ -232,7 +235,25 @@ static void test_reader_errors(void) {
   mdi_json_free(doc);
 }
 
+/* A file must be UTF-8 text: the line and offset of the first bad byte. */
+static void test_file_utf8(void) {
+  char path[] = "/tmp/test_json_XXXXXX";
+  const int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  if (fd < 0) return;
+  static const char text[] = "{\"a\": \"x\",\n \"<0\xe1" "00>\": 3}";
+  CHECK(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+  close(fd);
+  struct mdi_json_doc *doc = NULL;
+  CHECK(mdi_json_parse_file(&doc, path, 1024) == MDI_ERR && doc == NULL);
+  CHECK(strstr(mdi_error(), ":2: not UTF-8 text: an invalid byte sequence at byte offset 15") != NULL);
+  CHECK(mdi_json_parse(&doc, text, sizeof text - 1, "t.json") == MDI_OK); /* the string parser leaves it */
+  mdi_json_free(doc);
+  unlink(path);
+}
+
 int main(void) {
+  test_file_utf8();
   test_values();
   test_integers();
   test_strings();

@@ -39,7 +39,10 @@ enum mdi_json_type {
  * escape \u0000 is refused: strings are NUL-terminated, and no format read
  * here needs it. */
 int mdi_json_parse(struct mdi_json_doc **out, const char *text, size_t len, const char *source);
-/* Read and parse a whole file of at most max_bytes bytes. */
+/* Read and parse a whole file of at most max_bytes bytes.  The file must be
+ * UTF-8 text, as Hugging Face's readers of config.json and tokenizer.json
+ * require ("PATH:LINE: not UTF-8 text: an invalid byte sequence at byte
+ * offset N"); mdi_json_parse leaves that to its callers. */
 int mdi_json_parse_file(struct mdi_json_doc **out, const char *path, size_t max_bytes);
 void mdi_json_free(struct mdi_json_doc *doc);
 
