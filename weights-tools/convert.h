@@ -242,10 +242,11 @@ int convert_gguf_locate(struct gguf_file *g, struct convert_model_src *src,
  * kind, "gpt2" ones as an hf pipeline chosen by tokenizer.ggml.pre. */
 int convert_gguf_read_tokenizer(struct gguf_file *g, int vocab, struct mdi_tokenizer *t);
 
-/* Write the whole model file `out` (hparams, tensors one by one, tokenizer);
- * on any error the partial file is removed. */
-int convert_write_model(const struct convert_model_src *src, const struct mdi_tokenizer *tok,
-                        const char *out);
+/* Write the whole model file `out` (hparams, tensors one by one, tokenizer)
+ * through OUT.tmp (convert_tmp_begin; `inputs` are the files read); on any
+ * error the partial file is removed and an earlier `out` is left as it was. */
+int convert_write_model(const struct convert_model_src *src, const struct mdi_tokenizer *tok, const char *out,
+                        const char *const *inputs, int n_inputs);
 
 /* ---- the model's weight tensors, and reading them from a model file ------ */
 
@@ -331,6 +332,19 @@ int convert_parse_args(int argc, char **argv, const struct convert_opt *opts, in
 /* Fail (usage error) when `out` names one of the inputs: creating the output
  * truncates it first, which would destroy the input. */
 int convert_check_output(const char *out, const char *const *inputs, int n_inputs);
+
+/* An output file is written under a temporary name beside it (OUT.tmp) and
+ * renamed over OUT only when complete: a failure or a signal leaves OUT as it
+ * was, and a file that a running job has open is replaced, never truncated
+ * under it.  convert_tmp_begin checks OUT and OUT.tmp against the inputs
+ * (convert_check_output), sets *tmp (free it with convert_tmp_end) and arms
+ * the removal of OUT.tmp on a signal (convert_tmp_name: the same without
+ * arming, for several outputs).  convert_tmp_end(tmp, out, rc): with rc
+ * MDI_OK renames tmp to out (a failed rename is an error, tmp removed),
+ * otherwise removes tmp; disarms, frees tmp and returns the outcome. */
+int convert_tmp_name(const char *out, const char *const *inputs, int n_inputs, char **tmp);
+int convert_tmp_begin(const char *out, const char *const *inputs, int n_inputs, char **tmp);
+int convert_tmp_end(char *tmp, const char *out, int rc);
 
 /* While `out` is being written, SIGINT, SIGTERM and SIGHUP remove it before
  * the program dies, so an interrupted conversion leaves no partial model.

@@ -82,6 +82,38 @@ int convert_check_output(const char *out, const char *const *inputs, int n_input
   return MDI_OK;
 }
 
+#define TMP_SUFFIX ".tmp"
+
+int convert_tmp_name(const char *out, const char *const *inputs, int n_inputs, char **tmp) {
+  *tmp = NULL;
+  if (convert_check_output(out, inputs, n_inputs) != MDI_OK) return MDI_ERR;
+  const size_t size = strlen(out) + sizeof TMP_SUFFIX;
+  char *t = mdi_malloc(size, "file name");
+  if (!t) return MDI_ERR;
+  snprintf(t, size, "%s" TMP_SUFFIX, out);
+  if (convert_check_output(t, inputs, n_inputs) != MDI_OK) {
+    free(t);
+    return MDI_ERR;
+  }
+  *tmp = t;
+  return MDI_OK;
+}
+
+int convert_tmp_begin(const char *out, const char *const *inputs, int n_inputs, char **tmp) {
+  if (convert_tmp_name(out, inputs, n_inputs, tmp) != MDI_OK) return MDI_ERR;
+  convert_remove_on_signal(*tmp);
+  return MDI_OK;
+}
+
+int convert_tmp_end(char *tmp, const char *out, int rc) {
+  if (!tmp) return rc;
+  if (rc == MDI_OK && rename(tmp, out) != 0) rc = mdi_fail("%s: cannot rename %s to it: %s", out, tmp, strerror(errno));
+  if (rc != MDI_OK) remove(tmp); /* the writers remove it on their failures already; this is the rename's */
+  convert_remove_on_signal(NULL);
+  free(tmp);
+  return rc;
+}
+
 /* The files a signal removes: one output (signal_remove_one) or a list. */
 static const char *signal_remove_one;
 static char *const *volatile signal_remove_paths;

@@ -166,7 +166,7 @@ static int export_model(const char *in, const char *out, const char *tok_out) {
   struct mdi_tokenizer tok;
   int have_tok = 0, rc = MDI_ERR;
   struct convert_output o = {0}, ot = {0};
-  char *paths[2] = {(char *)out, (char *)tok_out}; /* removed on a signal; never written through */
+  char *tmp[2] = {NULL, NULL}; /* OUT.tmp and TOK.tmp, renamed over both when both are complete */
   if (mdi_h5_read_hparams(f, &hp) != MDI_OK) goto done;
   if (mdi_hparams_is_gpt2(&hp)) { /* run.c knows the Llama block only */
     mdi_fail("%s: arch gpt2 cannot be exported to llama2.c (its checkpoint holds Llama models only)", in);
@@ -196,26 +196,34 @@ static int export_model(const char *in, const char *out, const char *tok_out) {
     have_tok = 1;
   }
   warn_llama2c_limits(in, &hp, have_tok ? &tok : NULL);
-  if (convert_output_open(&o, out) != MDI_OK) goto done;
-  /* a signal removes only what this run created: an older TOK.bin stays
-   * until it is truncated here */
-  convert_remove_on_signal_list(paths, 1);
+  const char *inputs[1] = {in};
+  if (convert_tmp_name(out, inputs, 1, &tmp[0]) != MDI_OK ||
+      (tok_out && convert_tmp_name(tok_out, inputs, 1, &tmp[1]) != MDI_OK) ||
+      convert_output_open(&o, tmp[0]) != MDI_OK)
+    goto done;
+  convert_remove_on_signal_list(tmp, 1);
   int failed = write_checkpoint(f, &hp, &o) != MDI_OK;
   if (!failed && tok_out) {
-    failed = convert_output_open(&ot, tok_out) != MDI_OK;
-    if (!failed) convert_remove_on_signal_list(paths, 2);
+    failed = convert_output_open(&ot, tmp[1]) != MDI_OK;
+    if (!failed) convert_remove_on_signal_list(tmp, 2);
     if (!failed) failed = write_tokenizer(in, &tok, &ot) != MDI_OK;
   }
-  /* close both; any failure removes both, so no half of a pair is left */
+  /* close both; any failure removes both, so no half of a pair is renamed */
   int c1 = convert_output_close(&o, failed), c2 = convert_output_close(&ot, failed || c1 != MDI_OK);
-  if (c1 == MDI_OK && c2 != MDI_OK) remove(out);
-  convert_remove_on_signal_list(NULL, 0);
+  if (c1 == MDI_OK && c2 != MDI_OK) remove(tmp[0]);
+  const int ok = c1 == MDI_OK && c2 == MDI_OK ? MDI_OK : MDI_ERR;
+  c1 = convert_tmp_end(tmp[0], out, ok);
+  c2 = convert_tmp_end(tmp[1], tok_out, c1);
+  tmp[0] = tmp[1] = NULL;
   if (c1 != MDI_OK || c2 != MDI_OK) goto done;
   mdi_log_info("wrote %s: llama2.c legacy checkpoint, %d layers, dim %d, vocab %d%s", out, hp.n_layers,
                hp.dim, hp.vocab_size, hp.shared_classifier ? "" : ", separate classifier");
   if (tok_out) mdi_log_info("wrote %s: llama2.c tokenizer, %d pieces", tok_out, tok.vocab_size);
   rc = MDI_OK;
 done:
+  convert_remove_on_signal_list(NULL, 0);
+  free(tmp[0]);
+  free(tmp[1]);
   if (have_tok) mdi_tokenizer_free(&tok);
   mdi_h5_close(f);
   return rc;

@@ -32,7 +32,6 @@
 #include "mdi/model/weights.h"
 
 #define ALIGNMENT 32
-#define TMP_SUFFIX ".tmp"
 
 /* GGUF value types used here */
 enum { T_U32 = 4, T_I32 = 5, T_F32 = 6, T_STRING = 8, T_ARRAY = 9 };
@@ -251,32 +250,22 @@ static int export_gguf(const char *in, const char *out) {
   struct export_job j;
   memset(&j, 0, sizeof j);
   if (mdi_h5_open(&j.src, in) != MDI_OK) return MDI_ERR;
-  const size_t tmp_size = strlen(out) + sizeof TMP_SUFFIX;
-  char *tmp = mdi_malloc(tmp_size, "file name");
+  char *tmp = NULL;
   int rc = MDI_ERR, have_tok = 0;
-  if (!tmp || check_source(&j, in) != MDI_OK) goto done;
+  if (check_source(&j, in) != MDI_OK) goto done;
   have_tok = 1;
-  snprintf(tmp, tmp_size, "%s" TMP_SUFFIX, out);
-  if (plan_tensors(&j) != MDI_OK || convert_check_output(tmp, &in, 1) != MDI_OK ||
-      convert_output_open(&j.o, tmp) != MDI_OK)
-    goto done;
-  convert_remove_on_signal(tmp);
-  const int failed = write_header(&j) != MDI_OK || write_data(&j) != MDI_OK;
-  if (convert_output_close(&j.o, failed) == MDI_OK) { /* removes tmp on failure */
-    if (rename(tmp, out) == 0) rc = MDI_OK;
-    else {
-      mdi_fail("%s: cannot rename %s to it: %s", out, tmp, strerror(errno));
-      remove(tmp);
-    }
+  if (plan_tensors(&j) != MDI_OK || convert_tmp_begin(out, &in, 1, &tmp) != MDI_OK) goto done;
+  if (convert_output_open(&j.o, tmp) == MDI_OK) {
+    const int failed = write_header(&j) != MDI_OK || write_data(&j) != MDI_OK;
+    rc = convert_output_close(&j.o, failed); /* removes tmp on failure */
   }
-  convert_remove_on_signal(NULL);
+  rc = convert_tmp_end(tmp, out, rc);
   if (rc == MDI_OK)
     mdi_log_info("wrote %s: GGUF v3, llama, %d tensors, %d layers, vocab %d", out, j.n_tensors, j.hp.n_layers,
                  j.hp.vocab_size);
 done:
   if (have_tok) mdi_tokenizer_free(&j.tok);
   free(j.tensors);
-  free(tmp);
   mdi_h5_close(j.src);
   return rc;
 }

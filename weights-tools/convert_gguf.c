@@ -362,7 +362,7 @@ static int convert(const char *model, const char *out) {
     mdi_log_info("note: %s: seq_len 2048 is taken from the context length; it is also the "
                  "default of llama.cpp's llama2.c converter, whatever the model was trained with "
                  "(stories260K: 512)", model);
-  rc = convert_write_model(&src, &tok, out);
+  rc = convert_write_model(&src, &tok, out, &model, 1);
   if (rc == MDI_OK) convert_report_written(out, &src.hp);
   mdi_tokenizer_free(&tok);
 done:

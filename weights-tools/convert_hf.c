@@ -329,7 +329,8 @@ static int write_tensor(struct hf_job *j, struct mdi_h5w *w, const struct conver
 
 /* Every source tensor is located (and its shape checked) before the output
  * is created; then they are written in canonical order. */
-static int write_model(struct hf_job *j, const struct mdi_tokenizer *tok, const char *out) {
+static int write_model(struct hf_job *j, const struct mdi_tokenizer *tok, const char *out, const char *const *inputs,
+                       int n_inputs) {
   const struct mdi_hparams *hp = &j->cfg.hp;
   const int n = convert_tensor_count(hp);
   struct hf_source *src = mdi_calloc((size_t)n, sizeof *src, "tensor table");
@@ -341,9 +342,10 @@ static int write_model(struct hf_job *j, const struct mdi_tokenizer *tok, const 
     rc = resolve(j, &t, &src[i]);
   }
   struct mdi_h5w *w = NULL;
-  if (rc == MDI_OK) rc = mdi_h5w_create(&w, out);
+  char *tmp = NULL;
+  if (rc == MDI_OK) rc = convert_tmp_begin(out, inputs, n_inputs, &tmp);
+  if (rc == MDI_OK) rc = mdi_h5w_create(&w, tmp);
   if (rc == MDI_OK) {
-    convert_remove_on_signal(out);
     rc = mdi_h5w_write_hparams(w, hp);
     for (int i = 0; i < n && rc == MDI_OK; i++) {
       struct convert_tensor t;
@@ -355,8 +357,8 @@ static int write_model(struct hf_job *j, const struct mdi_tokenizer *tok, const 
       rc = mdi_h5w_close(w); /* removes the file when anything failed */
     else
       mdi_h5w_abandon(w);
-    convert_remove_on_signal(NULL);
   }
+  rc = convert_tmp_end(tmp, out, rc);
   free(src);
   free(buf);
   free(col);
@@ -400,25 +402,25 @@ static const char *dtypes_used(const struct hf_job *j) {
 static int convert(const char *dir, const char *out) {
   struct hf_job j = {.dir = dir};
   struct mdi_tokenizer tok;
-  int have_tok = 0, rc = MDI_ERR;
+  int have_tok = 0, rc = MDI_ERR, n_inputs = 0;
+  const char **inputs = NULL;
   char tok_path[4096];
   if (convert_read_hf_config(dir, &j.cfg) != MDI_OK || safetensors_open_dir(&j.st, dir) != MDI_OK) return MDI_ERR;
   j.used = mdi_calloc((size_t)(j.st.n_tensors > 0 ? j.st.n_tensors : 1), 1, "tensor table");
   if (!j.used) goto done;
-  /* creating the output truncates it: it must not be one of the inputs */
+  /* the output must not be one of the inputs */
   char cfg_path[4096], index_path[4096];
   snprintf(cfg_path, sizeof cfg_path, "%s/config.json", dir);
   snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", dir);
   snprintf(index_path, sizeof index_path, "%s/model.safetensors.index.json", dir);
-  const char **inputs = mdi_calloc((size_t)j.st.n_files + 3, sizeof *inputs, "input list");
+  inputs = mdi_calloc((size_t)j.st.n_files + 3, sizeof *inputs, "input list");
   if (!inputs) goto done;
   for (int i = 0; i < j.st.n_files; i++) inputs[i] = j.st.paths[i];
   inputs[j.st.n_files] = cfg_path;
   inputs[j.st.n_files + 1] = tok_path;
   inputs[j.st.n_files + 2] = index_path;
-  const int clash = convert_check_output(out, inputs, j.st.n_files + 3) != MDI_OK;
-  free(inputs);
-  if (clash) goto done;
+  n_inputs = j.st.n_files + 3;
+  if (convert_check_output(out, inputs, n_inputs) != MDI_OK) goto done;
   const char *base = j.cfg.arch == CONVERT_HF_GPT2 ? "transformer." : "model.";
   char probe[64];
   snprintf(probe, sizeof probe, "%s%s", base, j.cfg.arch == CONVERT_HF_GPT2 ? "wte.weight" : "embed_tokens.weight");
@@ -430,7 +432,7 @@ static int convert(const char *dir, const char *out) {
   }
   if (convert_read_hf_tokenizer(&tok, dir, j.cfg.hp.vocab_size, &j.cfg.ids) != MDI_OK) goto done;
   have_tok = 1;
-  if (write_model(&j, &tok, out) != MDI_OK) goto done;
+  if (write_model(&j, &tok, out, inputs, n_inputs) != MDI_OK) goto done;
   report_unused(&j);
   mdi_log_info("%s: %s, %s tensors from %d file%s, %s tokenizer", dir, j.cfg.cls, dtypes_used(&j), j.st.n_files,
                j.st.n_files == 1 ? "" : "s", mdi_tokenizer_kind_name(tok.kind));
@@ -438,6 +440,7 @@ static int convert(const char *dir, const char *out) {
   rc = MDI_OK;
 done:
   if (have_tok) mdi_tokenizer_free(&tok);
+  free(inputs);
   free(j.used);
   safetensors_close(&j.st);
   return rc;

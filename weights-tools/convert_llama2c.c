@@ -237,7 +237,8 @@ static int convert(const char *model, const char *tok_path, const char *out) {
   have_tok = 1;
   mdi_log_info("%s: %s, %d layers, dim %d, vocab %d%s", model, format, src.hp.n_layers, src.hp.dim,
                src.hp.vocab_size, src.hp.shared_classifier ? "" : ", separate classifier");
-  if (convert_write_model(&src, &tok, out) != MDI_OK) goto done;
+  const char *inputs[2] = {model, tok_path};
+  if (convert_write_model(&src, &tok, out, inputs, 2) != MDI_OK) goto done;
   convert_report_written(out, &src.hp);
   rc = MDI_OK;
 done:

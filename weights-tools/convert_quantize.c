@@ -34,8 +34,6 @@
 #include "mdi/model/tokenizer.h"
 #include "mdi/model/weights.h"
 
-#define TMP_SUFFIX ".tmp"
-
 /* One quantization in progress. */
 struct quant_job {
   struct mdi_h5 *src;
@@ -245,30 +243,20 @@ static int quantize_model(const char *in, const char *out, enum mdi_matrix_type 
   snprintf(job.name, sizeof job.name, "%s%s", mdi_quant_format(type)->name, mix == 'M' ? "_M" : mix == 'S' ? "_S" : "");
   if (mdi_h5_open(&job.src, in) != MDI_OK) return MDI_ERR;
   int rc = MDI_ERR;
-  const size_t tmp_size = strlen(out) + sizeof TMP_SUFFIX;
-  char *tmp = mdi_malloc(tmp_size, "file name");
-  if (!tmp || check_source(&job, in) != MDI_OK) goto done;
-  snprintf(tmp, tmp_size, "%s" TMP_SUFFIX, out);
-  if (convert_check_output(out, &in, 1) != MDI_OK || convert_check_output(tmp, &in, 1) != MDI_OK) goto done;
-  if (mdi_h5w_create(&job.w, tmp) != MDI_OK) goto done;
-  convert_remove_on_signal(tmp);
-  if (write_model(&job) != MDI_OK) {
-    mdi_h5w_abandon(job.w); /* removes tmp */
-  } else if (mdi_h5w_close(job.w) == MDI_OK) { /* removes tmp itself on failure */
-    if (rename(tmp, out) == 0)
-      rc = MDI_OK;
-    else {
-      mdi_fail("%s: cannot rename %s to it: %s", out, tmp, strerror(errno));
-      remove(tmp);
-    }
+  char *tmp = NULL;
+  if (check_source(&job, in) != MDI_OK || convert_tmp_begin(out, &in, 1, &tmp) != MDI_OK) goto done;
+  if (mdi_h5w_create(&job.w, tmp) == MDI_OK) {
+    if (write_model(&job) != MDI_OK)
+      mdi_h5w_abandon(job.w); /* removes tmp */
+    else
+      rc = mdi_h5w_close(job.w); /* removes tmp itself on failure */
+    job.w = NULL;
   }
-  job.w = NULL;
-  convert_remove_on_signal(NULL);
+  rc = convert_tmp_end(tmp, out, rc);
   if (rc == MDI_OK) report(&job, out);
 done:
   free(job.blocks);
   free(job.values);
-  free(tmp);
   mdi_h5_close(job.src);
   return rc;
 }

@@ -289,14 +289,16 @@ static int make_tokenizer(struct mdi_tokenizer *t, const char *path, const struc
 
 static int write_random_model(const struct mdi_hparams *hp, uint64_t seed, const char *tok_path,
                               const char *out) {
+  const char *inputs[1] = {tok_path};
   struct mdi_tokenizer tok;
   if (make_tokenizer(&tok, tok_path, hp) != MDI_OK) return MDI_ERR;
   const size_t buf_floats = CONVERT_CHUNK_BYTES / sizeof(float);
   float *buf = mdi_malloc(CONVERT_CHUNK_BYTES, "random weights"); /* one chunk of rows */
   struct mdi_h5w *w = NULL;
+  char *tmp = NULL;
   int rc = MDI_ERR;
-  if (!buf || mdi_h5w_create(&w, out) != MDI_OK) goto done;
-  convert_remove_on_signal(out);
+  if (!buf || convert_tmp_begin(out, inputs, tok_path ? 1 : 0, &tmp) != MDI_OK) goto done;
+  if (mdi_h5w_create(&w, tmp) != MDI_OK) goto done;
   rc = mdi_h5w_write_hparams(w, hp);
   for (int i = 0; i < convert_tensor_count(hp) && rc == MDI_OK; i++) {
     struct convert_tensor t;
@@ -313,8 +315,8 @@ static int write_random_model(const struct mdi_hparams *hp, uint64_t seed, const
   } else {
     mdi_h5w_abandon(w);
   }
-  convert_remove_on_signal(NULL);
 done:
+  rc = convert_tmp_end(tmp, out, rc);
   free(buf);
   mdi_tokenizer_free(&tok);
   return rc;

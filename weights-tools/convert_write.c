@@ -32,24 +32,24 @@ static int write_tensors(const struct convert_model_src *src, struct mdi_h5w *w)
   return MDI_OK;
 }
 
-int convert_write_model(const struct convert_model_src *src, const struct mdi_tokenizer *tok,
-                        const char *out) {
+int convert_write_model(const struct convert_model_src *src, const struct mdi_tokenizer *tok, const char *out,
+                        const char *const *inputs, int n_inputs) {
   if (tok->vocab_size != src->hp.vocab_size)
     return mdi_fail("%s: the tokenizer has %d tokens but the model's vocab_size is %d",
                     src->in->path, tok->vocab_size, src->hp.vocab_size);
+  char *tmp;
+  if (convert_tmp_begin(out, inputs, n_inputs, &tmp) != MDI_OK) return MDI_ERR;
   struct mdi_h5w *w;
-  if (mdi_h5w_create(&w, out) != MDI_OK) return MDI_ERR;
-  convert_remove_on_signal(out);
-  int rc = MDI_OK;
-  if (mdi_h5w_write_hparams(w, &src->hp) != MDI_OK ||
-      (src->quantization[0] && mdi_h5w_attr_string(w, "/", CONVERT_QUANT_ATTR, src->quantization) != MDI_OK) ||
-      write_tensors(src, w) != MDI_OK ||
-      mdi_tokenizer_save(tok, w) != MDI_OK) {
-    mdi_h5w_abandon(w);
-    rc = MDI_ERR;
-  } else {
-    rc = mdi_h5w_close(w); /* removes the file when anything failed */
+  int rc = mdi_h5w_create(&w, tmp);
+  if (rc == MDI_OK) {
+    if (mdi_h5w_write_hparams(w, &src->hp) != MDI_OK ||
+        (src->quantization[0] && mdi_h5w_attr_string(w, "/", CONVERT_QUANT_ATTR, src->quantization) != MDI_OK) ||
+        write_tensors(src, w) != MDI_OK || mdi_tokenizer_save(tok, w) != MDI_OK) {
+      mdi_h5w_abandon(w);
+      rc = MDI_ERR;
+    } else {
+      rc = mdi_h5w_close(w); /* removes the file when anything failed */
+    }
   }
-  convert_remove_on_signal(NULL);
-  return rc;
+  return convert_tmp_end(tmp, out, rc);
 }
