@@ -70,19 +70,6 @@ enum convert_src_type { CONVERT_SRC_F32, CONVERT_SRC_F16, CONVERT_SRC_BF16, CONV
 /* Bytes per element of a float source type. */
 size_t convert_src_size(enum convert_src_type type);
 
-/* Copy a little-endian tensor stored contiguously at byte offset `off` of
- * `in` into the float32 dataset `name` of shape dims[0..ndims-1] (row-major,
- * ndims 1 or 2).  Large tensors go through in chunks of rows. */
-int convert_copy_tensor(struct convert_input *in, int64_t off, enum convert_src_type type,
-                        struct mdi_h5w *w, const char *name, int ndims, const int64_t *dims);
-
-/* Copy a tensor of GGUF blocks of type t, rows x cols weights at byte
- * offset `off`, into the quantized matrix dataset `name` (uint8 [rows][row
- * bytes] with its type attribute), in chunks of rows.  A block whose scales
- * are NaN or infinite is an error naming the tensor, row and block. */
-int convert_copy_blocks(struct convert_input *in, int64_t off, enum mdi_matrix_type t, struct mdi_h5w *w,
-                        const char *name, int64_t rows, int64_t cols);
-
 /* *same = 1 when the `bytes` bytes at offsets a and b of `in` are equal, 0
  * when not; MDI_ERR on a read error. */
 int convert_same_bytes(struct convert_input *in, int64_t a, int64_t b, int64_t bytes,
@@ -190,6 +177,7 @@ struct convert_tensor_src {
   int rope_head_size;         /* > 0: the rows (q/k, their biases and norms) are heads of rope_head_size
                                  rows in Hugging Face's rotate-half RoPE order, permuted on the way */
   int rope_dim;               /* with rope_head_size: the rotated rows at the start of each head */
+  const char *name;           /* the tensor's name in the input (GGUF), for messages; NULL when it has none */
 };
 
 /* RoPE row order.  The model file pairs rows (2i, 2i+1) of a head; Hugging
@@ -204,9 +192,12 @@ int64_t convert_rope_source_row(int64_t row, int head_size, int rope_dim);
 int64_t convert_src_bytes(const struct convert_tensor_src *src, int64_t rows, int64_t cols);
 
 /* Write tensor src (shape dims[0..ndims)) as dataset `name`: a matrix of
- * blocks stays quantized (convert_copy_blocks); floats, and a vector of
- * blocks (dequantized), become float32 (convert_copy_tensor).  Rows (or a
- * vector's elements) in rotate-half order are permuted, blocks row by row. */
+ * blocks stays quantized (uint8 [rows][row bytes] with its type attribute);
+ * floats, and a vector of blocks (dequantized), become float32.  Large
+ * tensors go through in chunks of rows.  Rows (or a vector's elements) in
+ * rotate-half order are permuted, blocks row by row.  A block whose scale is
+ * NaN or infinite is an error naming the tensor (src->name and `name`), row
+ * and block. */
 int convert_write_src(struct convert_input *in, const struct convert_tensor_src *src, struct mdi_h5w *w,
                       const char *name, int ndims, const int64_t *dims);
 

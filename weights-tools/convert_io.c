@@ -102,8 +102,10 @@ static int read_floats(struct convert_input *in, int64_t off, enum convert_src_t
   return MDI_OK;
 }
 
-int convert_copy_tensor(struct convert_input *in, int64_t off, enum convert_src_type type,
-                        struct mdi_h5w *w, const char *name, int ndims, const int64_t *dims) {
+/* A little-endian float tensor stored contiguously at byte offset `off` into
+ * the float32 dataset `name` of shape dims[0..ndims) (ndims 1 or 2). */
+static int copy_floats(struct convert_input *in, int64_t off, enum convert_src_type type, struct mdi_h5w *w,
+                       const char *name, int ndims, const int64_t *dims, const char *what) {
   MDI_ASSERT(ndims == 1 || ndims == 2);
   int64_t rows = ndims == 2 ? dims[0] : 1, cols = ndims == 2 ? dims[1] : dims[0];
   MDI_ASSERT(rows > 0 && cols > 0);
@@ -117,8 +119,6 @@ int convert_copy_tensor(struct convert_input *in, int64_t off, enum convert_src_
   uint16_t *scratch = type != CONVERT_SRC_F32 ? mdi_malloc(chunk_count * 2, name) : NULL;
   int rc = MDI_ERR;
   if (!buf || (type != CONVERT_SRC_F32 && !scratch)) goto done;
-  char what[MDI_NAME_MAX + 32];
-  snprintf(what, sizeof what, "tensor for /%s", name);
   if (chunk_rows == rows) { /* the whole tensor in one piece */
     if (read_floats(in, off, type, chunk_count, buf, scratch, what) != MDI_OK ||
         mdi_h5w_write(w, name, MDI_F32, ndims, dims, buf) != MDI_OK)
@@ -155,9 +155,10 @@ static int read_rows(struct convert_input *in, int64_t off, size_t row_bytes, in
   return MDI_OK;
 }
 
-/* convert_copy_blocks, its rows permuted when head_size > 0. */
+/* A matrix of blocks of type t, rows x cols weights at byte offset `off`,
+ * its rows permuted when head_size > 0. */
 static int copy_blocks(struct convert_input *in, int64_t off, enum mdi_matrix_type t, struct mdi_h5w *w,
-                       const char *name, int64_t rows, int64_t cols, int head_size, int rope_dim) {
+                       const char *name, int64_t rows, int64_t cols, int head_size, int rope_dim, const char *what) {
   const struct mdi_quant_format *f = mdi_quant_format(t);
   MDI_ASSERT(t != MDI_MATRIX_F32 && rows > 0 && cols > 0 && cols % f->block == 0);
   const size_t row_bytes = mdi_quant_row_bytes(t, cols);
@@ -169,8 +170,6 @@ static int copy_blocks(struct convert_input *in, int64_t off, enum mdi_matrix_ty
     free(buf);
     return MDI_ERR;
   }
-  char what[MDI_NAME_MAX + 32];
-  snprintf(what, sizeof what, "tensor for /%s", name);
   int rc = MDI_OK;
   for (int64_t r = 0; r < rows && rc == MDI_OK; r += chunk_rows) {
     const int64_t n = rows - r < chunk_rows ? rows - r : chunk_rows;
@@ -187,15 +186,10 @@ static int copy_blocks(struct convert_input *in, int64_t off, enum mdi_matrix_ty
   return rc;
 }
 
-int convert_copy_blocks(struct convert_input *in, int64_t off, enum mdi_matrix_type t, struct mdi_h5w *w,
-                        const char *name, int64_t rows, int64_t cols) {
-  return copy_blocks(in, off, t, w, name, rows, cols, 0, 0);
-}
-
 /* A float tensor whose rows (a vector: its elements) are in rotate-half
  * order: read row by row from their sources, widened to float32. */
 static int copy_permuted_floats(struct convert_input *in, const struct convert_tensor_src *src, struct mdi_h5w *w,
-                                const char *name, int ndims, const int64_t *dims) {
+                                const char *name, int ndims, const int64_t *dims, const char *what) {
   const int64_t rows = dims[0], cols = ndims == 2 ? dims[1] : 1;
   MDI_ASSERT(rows > 0 && cols > 0 && rows % src->rope_head_size == 0);
   const size_t esize = convert_src_size(src->type);
@@ -204,8 +198,6 @@ static int copy_permuted_floats(struct convert_input *in, const struct convert_t
   if (chunk_rows > rows) chunk_rows = rows;
   float *buf = mdi_malloc((size_t)chunk_rows * (size_t)cols * sizeof(float), name); /* [chunk_rows][cols] */
   uint16_t *scratch = src->type != CONVERT_SRC_F32 ? mdi_malloc((size_t)cols * 2, name) : NULL;
-  char what[MDI_NAME_MAX + 32];
-  snprintf(what, sizeof what, "tensor for /%s", name);
   int rc = buf && (src->type == CONVERT_SRC_F32 || scratch) ? MDI_OK : MDI_ERR;
   if (rc == MDI_OK && chunk_rows < rows) rc = mdi_h5w_create_2d(w, name, MDI_F32, rows, cols);
   for (int64_t r = 0; r < rows && rc == MDI_OK; r += chunk_rows) {
@@ -232,13 +224,13 @@ int64_t convert_src_bytes(const struct convert_tensor_src *src, int64_t rows, in
 /* A vector of blocks (llama.cpp quantizes matrices only; a file may still
  * hold one) becomes float32. */
 static int copy_dequantized(struct convert_input *in, const struct convert_tensor_src *src, struct mdi_h5w *w,
-                            const char *name, const int64_t *dims) {
+                            const char *name, const int64_t *dims, const char *what) {
   const size_t bytes = mdi_quant_row_bytes(src->qtype, dims[0]);
   uint8_t *blocks = mdi_malloc(bytes, name);
   float *values = mdi_malloc((size_t)dims[0] * sizeof(float), name);
-  int rc = blocks && values ? convert_input_read_at(in, src->off, blocks, bytes, name) : MDI_ERR;
+  int rc = blocks && values ? convert_input_read_at(in, src->off, blocks, bytes, what) : MDI_ERR;
   if (rc == MDI_OK && mdi_quant_find_bad_block(src->qtype, blocks, (int)dims[0]) >= 0)
-    rc = mdi_fail("%s: tensor for /%s: a %s scale is NaN or infinite (corrupt blocks)", in->path, name,
+    rc = mdi_fail("%s: %s: a %s scale is NaN or infinite (corrupt blocks)", in->path, what,
                   mdi_quant_format(src->qtype)->name);
   if (rc == MDI_OK) {
     mdi_quant_dequantize_row(src->qtype, blocks, values, (int)dims[0]);
@@ -252,15 +244,18 @@ static int copy_dequantized(struct convert_input *in, const struct convert_tenso
 int convert_write_src(struct convert_input *in, const struct convert_tensor_src *src, struct mdi_h5w *w,
                       const char *name, int ndims, const int64_t *dims) {
   const int permuted = src->rope_head_size > 0;
+  char what[2 * MDI_NAME_MAX + 32]; /* how messages name the tensor */
+  if (src->name) snprintf(what, sizeof what, "tensor %s (for /%s)", src->name, name);
+  else snprintf(what, sizeof what, "tensor for /%s", name);
   if (src->type != CONVERT_SRC_BLOCKS)
-    return permuted ? copy_permuted_floats(in, src, w, name, ndims, dims)
-                    : convert_copy_tensor(in, src->off, src->type, w, name, ndims, dims);
+    return permuted ? copy_permuted_floats(in, src, w, name, ndims, dims, what)
+                    : copy_floats(in, src->off, src->type, w, name, ndims, dims, what);
   if (ndims == 1) {
     if (permuted) /* llama.cpp never quantizes vectors; a norm or bias of blocks would need its own order */
-      return mdi_fail("%s: tensor for /%s: a quantized vector in rotate-half order is not supported", in->path, name);
-    return copy_dequantized(in, src, w, name, dims);
+      return mdi_fail("%s: %s: a quantized vector in rotate-half order is not supported", in->path, what);
+    return copy_dequantized(in, src, w, name, dims, what);
   }
-  return copy_blocks(in, src->off, src->qtype, w, name, dims[0], dims[1], src->rope_head_size, src->rope_dim);
+  return copy_blocks(in, src->off, src->qtype, w, name, dims[0], dims[1], src->rope_head_size, src->rope_dim, what);
 }
 
 int convert_same_bytes(struct convert_input *in, int64_t a, int64_t b, int64_t bytes,

@@ -69,6 +69,7 @@ void gguf_tensor_src(const struct gguf_tensor *t, struct convert_tensor_src *src
               : t->type == GGML_TYPE_BF16 ? CONVERT_SRC_BF16
                                           : CONVERT_SRC_BLOCKS;
   src->rope_head_size = src->rope_dim = 0;
+  src->name = t->name;
 }
 
 int gguf_quantization_name(struct gguf_file *g, char *buf, size_t size) {

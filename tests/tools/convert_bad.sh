@@ -57,9 +57,9 @@ case $kind in
       gguf_tensor_type) re='bad\.gguf: tensor blk\.0\.attn_q\.weight has type 99 \(unknown\)' ;;
       gguf_quantized) re='bad\.gguf: tensor blk\.0\.attn_q\.weight has type 16 \(IQ2_XXS\), which mdi-llm does not run' ;;
       gguf_ternary) re='bad\.gguf: tensor blk\.0\.attn_q\.weight has type 35 \(TQ2_0\), which mdi-llm does not run' ;;
-      gguf_nan_min_k) re='bad\.gguf: tensor for /layers/000/wq, row 1, block 0: a Q4_K scale is NaN or infinite \(corrupt blocks\)' ;;
+      gguf_nan_min_k) re='bad\.gguf: tensor blk\.0\.attn_q\.weight \(for /layers/000/wq\), row 1, block 0: a Q4_K scale is NaN or infinite \(corrupt blocks\)' ;;
       gguf_block_rows) re='bad\.gguf: tensor blk\.0\.attn_q\.weight is Q4_K but its rows of 64 weights are not whole blocks of 256' ;;
-      gguf_nan_scale) re='bad\.gguf: tensor for /layers/000/wq, row 0, block 0: a Q8_0 scale is NaN or infinite \(corrupt blocks\)' ;;
+      gguf_nan_scale) re='bad\.gguf: tensor blk\.0\.attn_q\.weight \(for /layers/000/wq\), row 0, block 0: a Q8_0 scale is NaN or infinite \(corrupt blocks\)' ;;
       gguf_misaligned) re='bad\.gguf: tensor output_norm\.weight: data offset 131076 is not a multiple of the alignment 32' ;;
       gguf_offset_beyond) re='bad\.gguf: tensor blk\.4\.ffn_norm\.weight: data \(256 bytes at offset [0-9]+\) lies beyond the end of the file' ;;
       gguf_dims) re='bad\.gguf: tensor blk\.2\.attn_k\.weight has dims \[64, 16\] but the metadata implies \[64, 32\]' ;;
