@@ -204,6 +204,7 @@ int main(void) {
     test_kernels(types[i], 19, 33, k_type ? 256 : 96); /* register tiles of 8 rows and a rest */
     test_kernels(types[i], 3, 300, k_type ? 1024 : 512); /* several groups per thread */
     test_kernels(types[i], 2, 40, k_type ? 2304 : 800); /* 25 blocks: past a multiple of 16, and a rest */
+    test_kernels(types[i], 1, 20, k_type ? 1280 : 2208); /* 69 blocks: spans of 32, 32 and 5 at one row */
   }
   test_activations();
   test_benchmark();
