@@ -112,6 +112,25 @@ static inline vtile vt_load(const float *p) {
 
 static inline void vt_store(float *p, vtile v) { memcpy(p, &v, sizeof v); }
 
+/* acc + a * b in one rounding, as fma8.  A build for a CPU without FMA
+ * instructions (x86-64 with MDI_NATIVE=OFF) multiplies and adds instead:
+ * fmaf lane by lane would be many times slower there. */
+static inline vtile vt_fma(vtile a, vtile b, vtile acc) {
+#if defined(__AVX512F__)
+  __m512 x, y, z;
+  memcpy(&x, &a, sizeof x);
+  memcpy(&y, &b, sizeof y);
+  memcpy(&z, &acc, sizeof z);
+  z = _mm512_fmadd_ps(x, y, z);
+  memcpy(&acc, &z, sizeof acc);
+  return acc;
+#elif defined(__FMA__) || defined(MDI_SIMD_NEON)
+  return fma8(a, b, acc);
+#else
+  return acc + a * b;
+#endif
+}
+
 /* s in every lane (GCC builds a lane-by-lane vector from an element loop) */
 static inline vtile vt_splat(float s) {
 #if defined(__AVX512F__)
@@ -144,7 +163,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, float *c, s
     for (int j = 0; j < TILE_NV; j++) w[j] = vt_load(panel + (size_t)k * MDI_PANEL + j * TILE_VL);
     for (int i = 0; i < mr; i++) {
       const vtile xb = vt_splat(x[i * ldx + k]);
-      for (int j = 0; j < TILE_NV; j++) acc[i][j] += w[j] * xb;
+      for (int j = 0; j < TILE_NV; j++) acc[i][j] = vt_fma(w[j], xb, acc[i][j]);
     }
   }
   for (int i = 0; i < mr; i++)

@@ -67,7 +67,8 @@ void mdi_gelu(float *x, int n) {
   const float c = 0.7978845608028654f; /* sqrt(2 / pi) */
   for (int i = 0; i < n; i++) {
     const float v = x[i];
-    x[i] = 0.5f * v * (1.0f + tanhf(c * (v + 0.044715f * v * v * v)));
+    /* the last product fused into the sum, as x86 builds always computed it */
+    x[i] = 0.5f * v * (1.0f + tanhf(c * fmaf(0.044715f * v * v, v, v)));
   }
 }
 
@@ -127,6 +128,11 @@ void mdi_rope_apply(float *vec, int n, int head_size, int rope_dim, const float 
       float *v = vec + h + 2 * i;
       float c = cos_row[i], s = sin_row[i];
       float v0 = v[0], v1 = v[1];
+      /* each product rounded, then the sum: with -ffp-contract=off
+       * (CMakeLists.txt) as written on every target; a fused product
+       * here was one target's choice per loop version (x86 kept the
+       * short loop's products apart, fused the vector loops'; AArch64
+       * fused them all), and positions > 0 then differed in the last bit */
       v[0] = v0 * c - v1 * s;
       v[1] = v0 * s + v1 * c;
     }

@@ -100,6 +100,10 @@ uint16_t mdi_f32_to_f16(float f) {
 
 /* ---- dequantization ------------------------------------------------------------ */
 
+/* A scale and a min (q * d + m, d * q - m) apply in one rounding (fmaf):
+ * the values these functions have always given on x86, where the compiler
+ * fused them before the build said -ffp-contract=off. */
+
 #define LOAD(type, var, p) \
   struct type var;         \
   memcpy(&var, p, sizeof var)
@@ -125,8 +129,8 @@ static void dequant_q32(enum mdi_matrix_type t, const uint8_t *p, float *y) {
       LOAD(blk_q4_1, b, p);
       const float d = mdi_f16_to_f32(b.d), m = mdi_f16_to_f32(b.m);
       for (int j = 0; j < 16; j++) {
-        y[j] = (b.qs[j] & 0xF) * d + m;
-        y[j + 16] = (b.qs[j] >> 4) * d + m;
+        y[j] = fmaf((float)(b.qs[j] & 0xF), d, m);
+        y[j + 16] = fmaf((float)(b.qs[j] >> 4), d, m);
       }
       return;
     }
@@ -145,8 +149,8 @@ static void dequant_q32(enum mdi_matrix_type t, const uint8_t *p, float *y) {
       for (int j = 0; j < 16; j++) {
         const int lo = (qs[j] & 0xF) | (int)(((qh >> j) & 1) << 4);
         const int hi = (qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1) << 4);
-        y[j] = one ? lo * d + m : (lo - 16) * d;
-        y[j + 16] = one ? hi * d + m : (hi - 16) * d;
+        y[j] = one ? fmaf((float)lo, d, m) : (lo - 16) * d;
+        y[j + 16] = one ? fmaf((float)hi, d, m) : (hi - 16) * d;
       }
       return;
     }
@@ -179,7 +183,7 @@ static void dequant_k(enum mdi_matrix_type t, const uint8_t *p, float *y) {
     for (int l = 0; l < 32; l++) {
       const uint8_t q = qs[32 * pair + l];
       const int v = (high ? q >> 4 : q & 0xF) | (((qh[l] >> j) & 1) << 4);
-      y[32 * j + l] = dj * v - mj;
+      y[32 * j + l] = fmaf(dj, (float)v, -mj);
     }
   }
 }

@@ -3,8 +3,8 @@
  * importance matrix), written here in the same arithmetic, operation for
  * operation, so the blocks come out bit for bit the same.
  *
- * That equality needs float expressions evaluated exactly as written: this
- * file is compiled with -ffp-contract=off (src/CMakeLists.txt), since a
+ * That equality needs float expressions evaluated exactly as written: the
+ * project is compiled with -ffp-contract=off (CMakeLists.txt), since a
  * product fused into an add rounds once where ggml (built for a baseline
  * x86-64 without FMA) rounds twice.  The sums run in the same order as
  * ggml's loops; nothing here may be vectorized by reassociation (no
