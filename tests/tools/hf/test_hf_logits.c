@@ -1,12 +1,14 @@
 /* Logits of a converted model against a reference, or of two models against
  * each other (tests/tools/hf/CMakeLists.txt).
  *
- *   test_hf_logits MODEL.h5 REF.txt TOL
+ *   test_hf_logits MODEL.h5 REF.txt TOL [OUT.bin]
  *       REF.txt (tests/reference/reference_forward.py logits): "tokens ID...",
  *       then one line of vocab_size logits per position.  The tokens go
  *       through the model as one prefill chunk, and again one by one in
  *       another KV-cache slot; both must give the same logits bit for bit,
- *       and every logit must be within TOL of the reference.
+ *       and every logit must be within TOL of the reference.  OUT.bin gets
+ *       the logits as they are in memory (float32, positions x vocab), for
+ *       a comparison with another build's bit for bit (tests/arm64).
  *   test_hf_logits --same A.h5 B.h5 REF.txt
  *       A and B give bit-identical logits for REF's tokens.
  * Prints the largest difference. */
@@ -73,7 +75,7 @@ static int read_ref(const char *path, int vocab, int *tokens, int *n, double **l
   return ok ? MDI_OK : MDI_ERR;
 }
 
-static int against_reference(const char *model_path, const char *ref_path, double tol) {
+static int against_reference(const char *model_path, const char *ref_path, double tol, const char *out_path) {
   struct mdi_test_model m;
   int tokens[MAX_TOKENS], n;
   double *ref = NULL;
@@ -93,6 +95,14 @@ static int against_reference(const char *model_path, const char *ref_path, doubl
          "(position %d, token %d; tolerance %g)\n", model_path, n, V,
          memcmp(chunk, step, (size_t)n * V * sizeof(float)) == 0 ? "yes" : "NO", worst, at / V, at % V, tol);
   CHECK(worst <= tol);
+  if (out_path) {
+    FILE *out = fopen(out_path, "wb");
+    CHECK(out != NULL);
+    if (out) {
+      CHECK(fwrite(chunk, sizeof(float), (size_t)n * V, out) == (size_t)n * V);
+      CHECK(fclose(out) == 0);
+    }
+  }
   free(chunk);
   free(step);
   free(ref);
@@ -126,7 +136,7 @@ static int same_logits(const char *a_path, const char *b_path, const char *ref_p
 
 int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[1], "--same") == 0) return same_logits(argv[2], argv[3], argv[4]);
-  if (argc == 4) return against_reference(argv[1], argv[2], atof(argv[3]));
-  fprintf(stderr, "usage: test_hf_logits MODEL.h5 REF.txt TOL | --same A.h5 B.h5 REF.txt\n");
+  if (argc == 4 || argc == 5) return against_reference(argv[1], argv[2], atof(argv[3]), argc == 5 ? argv[4] : NULL);
+  fprintf(stderr, "usage: test_hf_logits MODEL.h5 REF.txt TOL [OUT.bin] | --same A.h5 B.h5 REF.txt\n");
   return 2;
 }
