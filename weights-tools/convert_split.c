@@ -36,7 +36,6 @@
 #include "mdi/model/weights.h"
 
 #define MAX_RANKS 1024 /* the size of mdi_rankfile_info.split */
-#define TMP_SUFFIX ".tmp"
 
 /* One split in progress. */
 struct split_job {
@@ -181,20 +180,16 @@ static int rename_files(struct split_job *job) {
 /* PREFIX.rankNNN.h5 and its temporary name for every rank; the outputs must
  * not be the input. */
 static int make_paths(struct split_job *job, const char *model, const char *prefix) {
-  size_t size = strlen(prefix) + MDI_RANKFILE_SUFFIX_MAX + sizeof TMP_SUFFIX;
+  const size_t size = strlen(prefix) + MDI_RANKFILE_SUFFIX_MAX;
   job->final_paths = mdi_calloc((size_t)job->n_ranks, sizeof(char *), "file names");
   job->tmp_paths = mdi_calloc((size_t)job->n_ranks, sizeof(char *), "file names");
   job->w = mdi_calloc((size_t)job->n_ranks, sizeof *job->w, "writers");
   if (!job->final_paths || !job->tmp_paths || !job->w) return MDI_ERR;
   for (int r = 0; r < job->n_ranks; r++) {
     job->final_paths[r] = mdi_malloc(size, "file name");
-    job->tmp_paths[r] = mdi_malloc(size, "file name");
-    if (!job->final_paths[r] || !job->tmp_paths[r]) return MDI_ERR;
+    if (!job->final_paths[r]) return MDI_ERR;
     mdi_rankfile_path(job->final_paths[r], size, prefix, r);
-    snprintf(job->tmp_paths[r], size, "%s" TMP_SUFFIX, job->final_paths[r]);
-    if (convert_check_output(job->final_paths[r], &model, 1) != MDI_OK ||
-        convert_check_output(job->tmp_paths[r], &model, 1) != MDI_OK)
-      return MDI_ERR;
+    if (convert_tmp_name(job->final_paths[r], &model, 1, &job->tmp_paths[r]) != MDI_OK) return MDI_ERR;
   }
   return MDI_OK;
 }
