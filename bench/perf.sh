@@ -27,6 +27,10 @@
 #   --steps S             positions per sequence (default 256, --quick 64): run.c -n S, mdi_pipeline
 #                         -n S-P for a prompt of P tokens, so both cover positions 0..S-1
 #   --prefill-tokens N    length of the prefill prompt (default 500; capped by the model's seq_len)
+#   --prefill-passes N    prompt passes of a prefill point (default 5, --quick 2): ours one process
+#                         with --n-samples N -n 1 -b 1 (prefill tok/s = N x prompt tokens / wall_s,
+#                         the first, cold pass included), llama-bench -p with -r N (after its own
+#                         warm-up pass)
 #   --llama2c FILE        llama2.c's run.c to build and compare with (default: $MDI_LLAMA2C); one
 #                         of --llama2c, MDI_LLAMA2C or --no-llama2c is required
 #   --no-llama2c          do not run run.c (its columns are skipped with a note)
@@ -61,7 +65,7 @@ die() { echo "perf.sh: error: $*" >&2; exit 2; }
 log() { echo "perf.sh: $*" >&2; }
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
-OUT="" QUICK=0 PRESET=stories110M BIG=0 REPEATS="" THREADS="1 2" STEPS="" PREFILL=500 LLAMA2C=${MDI_LLAMA2C:-} USE_LLAMA2C=1
+OUT="" QUICK=0 PRESET=stories110M BIG=0 REPEATS="" THREADS="1 2" STEPS="" PREFILL=500 PREFILL_PASSES="" LLAMA2C=${MDI_LLAMA2C:-} USE_LLAMA2C=1
 LLAMACPP="" BIG_PRESET=tinyllama1.1b BIG_ONLY=0 BIG_F32_GGUF=1 QTYPES="q8_0 q4_0 q4_k"
 BINDS="core none" STREAM_MIB="" SEED=1 CACHE="" RUN_TIMEOUT=900
 CMDLINE=$(printf "%q " "$0" "$@")
@@ -79,6 +83,7 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=${2:?}; shift 2 ;;
     --steps) STEPS=${2:?}; shift 2 ;;
     --prefill-tokens) PREFILL=${2:?}; shift 2 ;;
+    --prefill-passes) PREFILL_PASSES=${2:?}; shift 2 ;;
     --llama2c) LLAMA2C=${2:?--llama2c needs the path of run.c}; shift 2 ;;
     --no-llama2c) USE_LLAMA2C=0; shift ;;
     --llamacpp) LLAMACPP=${2:?--llamacpp needs a llama.cpp directory}; shift 2 ;;
@@ -94,12 +99,12 @@ done
 [ -n "$OUT" ] || { usage >&2; die "--out DIR is required"; }
 [ "$BIG_ONLY" = 0 ] || [ "$BIG" = 1 ] || die "--big-only needs --big"
 if [ "$QUICK" = 1 ]; then
-  REPEATS=${REPEATS:-1} STEPS=${STEPS:-64} STREAM_MIB=${STREAM_MIB:-256} STREAM_REPS=4
+  REPEATS=${REPEATS:-1} STEPS=${STEPS:-64} STREAM_MIB=${STREAM_MIB:-256} STREAM_REPS=4 PREFILL_PASSES=${PREFILL_PASSES:-2}
 else
-  REPEATS=${REPEATS:-3} STEPS=${STEPS:-256} STREAM_MIB=${STREAM_MIB:-1024} STREAM_REPS=10
+  REPEATS=${REPEATS:-3} STEPS=${STEPS:-256} STREAM_MIB=${STREAM_MIB:-1024} STREAM_REPS=10 PREFILL_PASSES=${PREFILL_PASSES:-5}
 fi
 is_int() { [[ "$1" =~ ^[0-9]+$ ]]; }
-for v in $THREADS "$REPEATS" "$STEPS" "$PREFILL" "$STREAM_MIB" "$SEED" "$RUN_TIMEOUT"; do
+for v in $THREADS "$REPEATS" "$STEPS" "$PREFILL" "$PREFILL_PASSES" "$STREAM_MIB" "$SEED" "$RUN_TIMEOUT"; do
   is_int "$v" && [ "$v" -ge 1 ] || die "'$v' is not a positive integer"
 done
 [ "$STEPS" -ge 16 ] || die "--steps $STEPS: at least 16"
@@ -441,7 +446,7 @@ llama_tg() { # LABEL THREADS
 }
 llama_pp() { # LABEL THREADS
   [ -n "${GGUF[$1]:-}" ] || return 0
-  llama_run LP "$1" "$2" "$LLAMA_BENCH" -m "${GGUF[$1]}" -t "$2" -r 1 -o json -n 0 -p "$P_LONG"
+  llama_run LP "$1" "$2" "$LLAMA_BENCH" -m "${GGUF[$1]}" -t "$2" -r "$PREFILL_PASSES" -o json -n 0 -p "$P_LONG"
 }
 llama_batch() { # TAG LABEL THREADS SEQUENCES
   [ -n "${GGUF[$2]:-}" ] || return 0
@@ -540,14 +545,14 @@ meta = {
     "llama2c_build": "gcc -Ofast -march=native -fopenmp run.c -lm -o runomp",
     "threads": [$THREADS_JSON], "binds": [$BINDS_JSON], "repeats": $REPEATS, "quick": $QUICK == 1,
     "steps": $STEPS, "new_tokens": $NEW, "prompt": e["PERF_PROMPT"], "prompt_tokens": $P_SHORT,
-    "prefill_prompt_tokens": $P_LONG, "max_seq_len": $MAXSEQ, "stream_mib": $STREAM_MIB,
+    "prefill_prompt_tokens": $P_LONG, "prefill_passes": $PREFILL_PASSES, "max_seq_len": $MAXSEQ, "stream_mib": $STREAM_MIB,
     "bytes_per_token": bpt, "bound_bandwidth": "read_best_gbs",
     "notes": {
         "tok_per_s": "ours: mdi_pipeline --stats tok_per_s = generated tokens / wall_s (wall_s from the first micro-batch to the last token: the prompt pass is inside, loading is not); run.c: its 'achieved tok/s' line (forward passes after the first / time)",
         "ratios": "per round, against the mean of the reference runs just before and after; the median over rounds is reported",
         "bound": "decode tok/s bound = read-only bandwidth on huge pages (stream_triad read_best_gbs: fastest pass of the round, same threads) / bytes_per_token; read_4k_*: the same read on 4 KiB pages",
         "per_cpu": "value_per_cpu: the ratio with every run's speed divided by its CPU share, cpu_s / (elapsed_s x threads x ranks), load phase included",
-        "prefill": "prompt tokens / wall_s of a -n 1 run of one sequence",
+        "prefill": "prompt tokens / wall_s of a -n 1 run of $PREFILL_PASSES sequences of the same prompt one after another (-b 1; the first, cold pass included); llama-bench: -p with -r $PREFILL_PASSES after its warm-up pass",
     },
 }
 json.dump(meta, open(sys.argv[1], "w"), indent=1)
@@ -562,7 +567,8 @@ batch() { # TAG LABEL FILE THREADS B M SEQUENCES NP BIND
     --max-seq-len "$MAXSEQ"
 }
 prefill() { # LABEL FILE THREADS
-  mdi P "$1" "$2" "$3" 1 none -p "$LONG_PROMPT" -n 1 -b 1 --micro-batches 1 --max-seq-len $((P_LONG + 8))
+  mdi P "$1" "$2" "$3" 1 none -p "$LONG_PROMPT" --n-samples "$PREFILL_PASSES" -n 1 -b 1 --micro-batches 1 \
+    --max-seq-len $((P_LONG + 8))
 }
 for ((ROUND = 1; ROUND <= REPEATS; ROUND++)); do
   log "round $ROUND of $REPEATS"
@@ -602,12 +608,16 @@ for ((ROUND = 1; ROUND <= REPEATS; ROUND++)); do
   # each rank's weights of llama.cpp's Q4_K_M file against the GGUF's tensors (once)
   [ "$ROUND" != 1 ] || [ -z "$MODEL_Q4KM" ] ||
     mdi K2 "$PRESET.q4_k_m" "$MODEL_Q4KM" 1 2 none -p "$PROMPT" -n 8 -b 1 --max-seq-len "$MAXSEQ"
-  # 2 ranks x 1 thread against 1 rank x 1 thread, 16 sequences
-  batch A "$PRESET" "$MODEL" 1 16 1 16 1 none
-  for b in $BINDS; do
-    batch "N2_$b" "$PRESET" "$MODEL" 1 8 2 16 2 "$b"
-    batch C "$PRESET" "$MODEL" 1 8 2 16 1 none
-    batch A "$PRESET" "$MODEL" 1 16 1 16 1 none
+  # 2 ranks x 1 thread against 1 rank x 1 thread, 16 sequences: fp32, and Q8_0 when measured
+  for label in "$PRESET" ${QMODEL[$PRESET.q8_0]:+"$PRESET.q8_0"}; do
+    file=$MODEL
+    [ "$label" = "$PRESET" ] || file=${QMODEL[$label]}
+    batch A "$label" "$file" 1 16 1 16 1 none
+    for b in $BINDS; do
+      batch "N2_$b" "$label" "$file" 1 8 2 16 2 "$b"
+      batch C "$label" "$file" 1 8 2 16 1 none
+      batch A "$label" "$file" 1 16 1 16 1 none
+    done
   done
   fi
   if [ -n "$BIG_MODEL" ]; then

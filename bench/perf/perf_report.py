@@ -253,6 +253,8 @@ LABELS = {
     "q4km_rank_bytes": "Q4_K_M weights per rank / GGUF's",
     "ranks2_vs_b16": "2 ranks x 1 thr / 1 rank -b 16",
     "ranks2_vs_b8m2": "2 ranks x 1 thr / 1 rank -b 8 M=2",
+    "ranks2_q8_vs_b16": "Q8_0 2 ranks x 1 thr / 1 rank -b 16",
+    "ranks2_q8_vs_b8m2": "Q8_0 2 ranks x 1 thr / 1 rank -b 8 M=2",
     "bandwidth_read": "memory read bandwidth",
     "bandwidth_triad": "memory triad bandwidth",
     "bandwidth_read_4k": "memory read bandwidth, 4 KiB pages",
@@ -396,8 +398,8 @@ def measures(meta, R):
                 vs_runc("batch64_t%d" % T, "1 rank, 64 sequences micro-batched (-b 64), aggregate vs run.c single "
                         "(%s)" % sfx, model, T, "B64", 8.0)
                 ps = R.find(tag="P", model=model, threads=T)
-                note = ("prompt of %d tokens, -n 1; prefill tok/s = prompt tokens / wall_s"
-                        % ps[0]["prompt_tokens"]) if ps else "not measured"
+                note = ("%d passes of a %d-token prompt, -n 1; prefill tok/s = prompt tokens / wall_s"
+                        % (meta.get("prefill_passes", 1), meta.get("prefill_prompt_tokens", 0))) if ps else "not measured"
                 versus("prefill_t%d" % T, "prefill tokens/s vs decode tokens/s of one sequence (%s)" % sfx, model,
                        T, ps, dict(tag="S", model=model, threads=T), 10.0, note, speed=prefill_tok)
             for q in meta.get("quant_types", []):
@@ -435,23 +437,26 @@ def measures(meta, R):
                         q.upper() if q != "f32" else "fp32", what, sfx), lm, T, xs,
                         dict(tag=ltag, model=lm, threads=T), LLAMA_TARGETS.get((name, q), 1.10), note, speed=speed,
                         ref_speed=speed)
-    # 2 ranks x 1 thread vs 1 rank x 1 thread, 16 sequences
-    model = meta["model"]
-    for bind in meta.get("binds", []):
-        xs = R.find(tag="N2_" + bind, model=model)
-        for ref_tag, what in (("A", "1 rank -b 16"), ("C", "1 rank -b 8 --micro-batches 2")):
-            note = "mpirun --bind-to %s; 2 micro-batches of 8" % bind
-            if xs:
-                comp = [med([x["compute_s"][i] for x in xs]) for i in range(len(xs[0]["compute_s"]))]
-                wait = [med([x["recv_wait_s"][i] for x in xs]) for i in range(len(xs[0]["recv_wait_s"]))]
-                note += "; median wall %.2f s, compute_s per rank %s, recv_wait_s %s, split %s" % (
-                    med([x["wall_s"] for x in xs]), "/".join("%.2f" % c for c in comp),
-                    "/".join("%.2f" % w for w in wait), xs[0]["split"])
-            elif R.failed(tag="N2_" + bind, model=model):
-                note += "; run failed"
-            versus("ranks2_vs_%s_bind_%s" % ("b16" if ref_tag == "A" else "b8m2", bind),
-                   "2 ranks x 1 thread (-b 8, M=2) vs %s x 1 thread, 16 sequences (%s, bind %s)" % (what, model, bind),
-                   model, 1, xs, dict(tag=ref_tag, model=model), 1.85, note, ranks=2)
+    # 2 ranks x 1 thread vs 1 rank x 1 thread, 16 sequences (fp32; Q8_0 when it was measured)
+    for model in (meta["model"], meta["model"] + ".q8_0"):
+        mid = "" if model == meta["model"] else "q8_"
+        if mid and not R.find(tag="A", model=model):
+            continue
+        for bind in meta.get("binds", []):
+            xs = R.find(tag="N2_" + bind, model=model)
+            for ref_tag, what in (("A", "1 rank -b 16"), ("C", "1 rank -b 8 --micro-batches 2")):
+                note = "mpirun --bind-to %s; 2 micro-batches of 8" % bind
+                if xs:
+                    comp = [med([x["compute_s"][i] for x in xs]) for i in range(len(xs[0]["compute_s"]))]
+                    wait = [med([x["recv_wait_s"][i] for x in xs]) for i in range(len(xs[0]["recv_wait_s"]))]
+                    note += "; median wall %.2f s, compute_s per rank %s, recv_wait_s %s, split %s" % (
+                        med([x["wall_s"] for x in xs]), "/".join("%.2f" % c for c in comp),
+                        "/".join("%.2f" % w for w in wait), xs[0]["split"])
+                elif R.failed(tag="N2_" + bind, model=model):
+                    note += "; run failed"
+                versus("ranks2_%svs_%s_bind_%s" % (mid, "b16" if ref_tag == "A" else "b8m2", bind),
+                       "2 ranks x 1 thread (-b 8, M=2) vs %s x 1 thread, 16 sequences (%s, bind %s)"
+                       % (what, model, bind), model, 1, xs, dict(tag=ref_tag, model=model), 1.85, note, ranks=2)
     # each rank's weights of llama.cpp's Q4_K_M file (2 ranks) against the GGUF's tensors of its share
     ks = R.find(tag="K2")
     q4km_note = "2 ranks on %s (%s)" % (meta.get("q4_k_m_gguf", "?"),
