@@ -41,15 +41,15 @@ OUT="" PRESETS="llama3.2-1b llama3.2-3b qwen2.5-0.5b qwen3-0.6b mistral-7b phi3-
 BATCHES="1 8" THREADS=1 REPEATS=3 CACHE=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --out) OUT=${2:?--out needs a directory}; shift 2 ;;
-    --presets) PRESETS=${2:?}; shift 2 ;;
-    --layers) LAYERS=${2:?}; shift 2 ;;
-    --vocab) VOCAB=${2:?}; shift 2 ;;
-    --steps) STEPS=${2:?}; shift 2 ;;
-    --batch) BATCHES=${2:?}; shift 2 ;;
-    --threads) THREADS=${2:?}; shift 2 ;;
-    --repeats) REPEATS=${2:?}; shift 2 ;;
-    --cache) CACHE=${2:?}; shift 2 ;;
+    --out) OUT=$(opt_value "$@"); shift 2 ;;
+    --presets) PRESETS=$(opt_value "$@"); shift 2 ;;
+    --layers) LAYERS=$(opt_value "$@"); shift 2 ;;
+    --vocab) VOCAB=$(opt_value "$@"); shift 2 ;;
+    --steps) STEPS=$(opt_value "$@"); shift 2 ;;
+    --batch) BATCHES=$(opt_value "$@"); shift 2 ;;
+    --threads) THREADS=$(opt_value "$@"); shift 2 ;;
+    --repeats) REPEATS=$(opt_value "$@"); shift 2 ;;
+    --cache) CACHE=$(opt_value "$@"); shift 2 ;;
     --quick) REPEATS=1 LAYERS=2 STEPS=32 BATCHES=1 PRESETS="qwen3-0.6b phi3-mini"; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see bench/archs.sh --help)" ;;

@@ -71,27 +71,27 @@ BINDS="core none" STREAM_MIB="" SEED=1 CACHE="" RUN_TIMEOUT=900
 CMDLINE=$(printf "%q " "$0" "$@")
 while [ $# -gt 0 ]; do
   case "$1" in
-    --out) OUT=${2:?--out needs a directory}; shift 2 ;;
+    --out) OUT=$(opt_value "$@"); shift 2 ;;
     --quick) QUICK=1; shift ;;
-    --model-preset) PRESET=${2:?--model-preset needs a name}; shift 2 ;;
+    --model-preset) PRESET=$(opt_value "$@"); shift 2 ;;
     --big) BIG=1; shift ;;
-    --big-preset) BIG_PRESET=${2:?--big-preset needs a name}; shift 2 ;;
+    --big-preset) BIG_PRESET=$(opt_value "$@"); shift 2 ;;
     --big-only) BIG_ONLY=1; shift ;;
     --no-big-f32-gguf) BIG_F32_GGUF=0; shift ;;
-    --types) QTYPES=$2; shift 2 ;;
-    --repeats) REPEATS=${2:?}; shift 2 ;;
-    --threads) THREADS=${2:?}; shift 2 ;;
-    --steps) STEPS=${2:?}; shift 2 ;;
-    --prefill-tokens) PREFILL=${2:?}; shift 2 ;;
-    --prefill-passes) PREFILL_PASSES=${2:?}; shift 2 ;;
-    --llama2c) LLAMA2C=${2:?--llama2c needs the path of run.c}; shift 2 ;;
+    --types) QTYPES=$(opt_value_or_empty "$@"); shift 2 ;;
+    --repeats) REPEATS=$(opt_value "$@"); shift 2 ;;
+    --threads) THREADS=$(opt_value "$@"); shift 2 ;;
+    --steps) STEPS=$(opt_value "$@"); shift 2 ;;
+    --prefill-tokens) PREFILL=$(opt_value "$@"); shift 2 ;;
+    --prefill-passes) PREFILL_PASSES=$(opt_value "$@"); shift 2 ;;
+    --llama2c) LLAMA2C=$(opt_value "$@"); shift 2 ;;
     --no-llama2c) USE_LLAMA2C=0; shift ;;
-    --llamacpp) LLAMACPP=${2:?--llamacpp needs a llama.cpp directory}; shift 2 ;;
-    --bind) BINDS=${2:?}; shift 2 ;;
-    --stream-mib) STREAM_MIB=${2:?}; shift 2 ;;
-    --seed) SEED=${2:?}; shift 2 ;;
-    --cache) CACHE=${2:?}; shift 2 ;;
-    --run-timeout) RUN_TIMEOUT=${2:?}; shift 2 ;;
+    --llamacpp) LLAMACPP=$(opt_value "$@"); shift 2 ;;
+    --bind) BINDS=$(opt_value "$@"); shift 2 ;;
+    --stream-mib) STREAM_MIB=$(opt_value "$@"); shift 2 ;;
+    --seed) SEED=$(opt_value "$@"); shift 2 ;;
+    --cache) CACHE=$(opt_value "$@"); shift 2 ;;
+    --run-timeout) RUN_TIMEOUT=$(opt_value "$@"); shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac

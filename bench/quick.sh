@@ -10,18 +10,18 @@
 # sharing this machine's cores: a check that the harness works, not a result.
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib/common.sh
+source "$BENCH_DIR/lib/common.sh"
 OUT=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --out) OUT=${2:?--out needs a directory}; shift 2 ;;
+    --out) OUT=$(opt_value "$@"); shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "quick.sh: unknown argument '$1' (usage: bench/quick.sh --out DIR)" >&2; exit 2 ;;
   esac
 done
 [ -n "$OUT" ] || { echo "quick.sh: usage: bench/quick.sh --out DIR" >&2; exit 2; }
 
-# shellcheck source=lib/common.sh
-source "$BENCH_DIR/lib/common.sh"
 MODELS="stories260K stories15M"
 if ! "$CONVERT" random --help >/dev/null 2>&1; then
   echo "quick.sh: this mdi_convert cannot write random models: stories260K only" >&2

@@ -57,28 +57,28 @@ CACHE="" START_TIMEOUT=180 RUN_TIMEOUT=1800 MAX_RETRIES=3 WAIT_IDLE=0 WAIT_IDLE_
 CMDLINE=$(printf "%q " "$0" "$@")
 while [ $# -gt 0 ]; do
   case "$1" in
-    --out) OUT=$2; shift 2 ;;
-    --ranks) RANKS=$2; shift 2 ;;
-    --links) LINKS=$2; shift 2 ;;
-    --models) MODELS=$2; shift 2 ;;
-    --sequences) SEQUENCES=$2; shift 2 ;;
-    --new-tokens) NEW_TOKENS=$2; shift 2 ;;
-    --batch) BATCHES=$2; shift 2 ;;
-    --micro-batches) MICROS=$2; shift 2 ;;
-    --splits) SPLITS=$2; shift 2 ;;
-    --repeats) REPEATS=$2; shift 2 ;;
-    --cpu-quota) QUOTA=$2; shift 2 ;;
+    --out) OUT=$(opt_value_or_empty "$@"); shift 2 ;;
+    --ranks) RANKS=$(opt_value_or_empty "$@"); shift 2 ;;
+    --links) LINKS=$(opt_value_or_empty "$@"); shift 2 ;;
+    --models) MODELS=$(opt_value_or_empty "$@"); shift 2 ;;
+    --sequences) SEQUENCES=$(opt_value_or_empty "$@"); shift 2 ;;
+    --new-tokens) NEW_TOKENS=$(opt_value_or_empty "$@"); shift 2 ;;
+    --batch) BATCHES=$(opt_value_or_empty "$@"); shift 2 ;;
+    --micro-batches) MICROS=$(opt_value_or_empty "$@"); shift 2 ;;
+    --splits) SPLITS=$(opt_value_or_empty "$@"); shift 2 ;;
+    --repeats) REPEATS=$(opt_value_or_empty "$@"); shift 2 ;;
+    --cpu-quota) QUOTA=$(opt_value_or_empty "$@"); shift 2 ;;
     --no-single) SINGLE=0; shift ;;
     --no-netns) NETNS=0; shift ;;
-    --max-seq-len) MAX_SEQ=$2; shift 2 ;;
-    --temperature) TEMP=$2; shift 2 ;;
-    --seed) SEED=$2; shift 2 ;;
-    --cache) CACHE=$2; shift 2 ;;
-    --start-timeout) START_TIMEOUT=$2; shift 2 ;;
-    --run-timeout) RUN_TIMEOUT=$2; shift 2 ;;
-    --retries) MAX_RETRIES=$2; shift 2 ;;
-    --wait-idle) WAIT_IDLE=$2; shift 2 ;;
-    --wait-idle-max) WAIT_IDLE_MAX=$2; shift 2 ;;
+    --max-seq-len) MAX_SEQ=$(opt_value_or_empty "$@"); shift 2 ;;
+    --temperature) TEMP=$(opt_value_or_empty "$@"); shift 2 ;;
+    --seed) SEED=$(opt_value_or_empty "$@"); shift 2 ;;
+    --cache) CACHE=$(opt_value_or_empty "$@"); shift 2 ;;
+    --start-timeout) START_TIMEOUT=$(opt_value_or_empty "$@"); shift 2 ;;
+    --run-timeout) RUN_TIMEOUT=$(opt_value_or_empty "$@"); shift 2 ;;
+    --retries) MAX_RETRIES=$(opt_value_or_empty "$@"); shift 2 ;;
+    --wait-idle) WAIT_IDLE=$(opt_value_or_empty "$@"); shift 2 ;;
+    --wait-idle-max) WAIT_IDLE_MAX=$(opt_value_or_empty "$@"); shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac

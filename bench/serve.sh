@@ -29,16 +29,16 @@ OUT="" RANKS="1 2 3" CLIENTS="1 2 4 8 16 32 64" REQUESTS=128 MAX_TOKENS=64 SLOTS
 MODEL="" LLAMACPP="" GGUF="$SRC_DIR/models/stories260K.gguf"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --out) OUT=$2; shift 2 ;;
-    --ranks) RANKS=$2; shift 2 ;;
-    --clients) CLIENTS=$2; shift 2 ;;
-    --requests) REQUESTS=$2; shift 2 ;;
-    --max-tokens) MAX_TOKENS=$2; shift 2 ;;
-    --slots) SLOTS=$2; shift 2 ;;
-    --rounds) ROUNDS=$2; shift 2 ;;
-    --model) MODEL=$2; shift 2 ;;
-    --llamacpp) LLAMACPP=$2; shift 2 ;;
-    --gguf) GGUF=$2; shift 2 ;;
+    --out) OUT=$(opt_value_or_empty "$@"); shift 2 ;;
+    --ranks) RANKS=$(opt_value_or_empty "$@"); shift 2 ;;
+    --clients) CLIENTS=$(opt_value_or_empty "$@"); shift 2 ;;
+    --requests) REQUESTS=$(opt_value_or_empty "$@"); shift 2 ;;
+    --max-tokens) MAX_TOKENS=$(opt_value_or_empty "$@"); shift 2 ;;
+    --slots) SLOTS=$(opt_value_or_empty "$@"); shift 2 ;;
+    --rounds) ROUNDS=$(opt_value_or_empty "$@"); shift 2 ;;
+    --model) MODEL=$(opt_value_or_empty "$@"); shift 2 ;;
+    --llamacpp) LLAMACPP=$(opt_value_or_empty "$@"); shift 2 ;;
+    --gguf) GGUF=$(opt_value_or_empty "$@"); shift 2 ;;
     --quick) RANKS=1 CLIENTS="1 4" REQUESTS=16 ROUNDS=1; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "serve.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
