@@ -1,22 +1,17 @@
 #!/bin/bash
 # The benchmark scripts' usage errors: an option given without its value (at
 # the end of the line, or empty where a value is needed) and an unknown
-# option each exit 2 with one message naming the option, before any work.
+# option each exit 2 with a message naming the option, before any work
+# (each case through tests/support/expect_fail.sh --status 2).
 set -uo pipefail
-BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../bench" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH=$HERE/../../bench
+EXPECT_FAIL=$HERE/../support/expect_fail.sh
 fails=0
-expect() { # expect SCRIPT PATTERN ARGS...: exit 2 and stderr matching PATTERN
-  local script=$1 pattern=$2
+expect() { # expect SCRIPT REGEX ARGS...
+  local script=$1 regex=$2
   shift 2
-  local err rc
-  err=$("$BENCH/$script" "$@" 2>&1 >/dev/null)
-  rc=$?
-  if [ "$rc" -eq 2 ] && grep -q -- "$pattern" <<<"$err"; then
-    echo "ok: $script $* -> exit 2: $(tail -n 1 <<<"$err")"
-  else
-    echo "FAIL: $script $* -> exit $rc, stderr: $err"
-    fails=$((fails + 1))
-  fi
+  "$EXPECT_FAIL" --status 2 "$regex" "$BENCH/$script" "$@" || fails=$((fails + 1))
 }
 for script in archs.sh perf.sh quick.sh scaling.sh serve.sh; do
   expect "$script" "error: --out needs a value" --out

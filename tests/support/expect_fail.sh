@@ -1,20 +1,25 @@
 #!/bin/sh
-# usage: expect_fail.sh [--one-error] REGEX COMMAND [ARGS...]
+# usage: expect_fail.sh [--one-error] [--status N] REGEX COMMAND [ARGS...]
 #
 # Runs COMMAND (at most 20 s, times MDI_TEST_TIMEOUT_SCALE when set: the
 # arm64 tests run under emulation) and passes when it fails cleanly: a non-zero
 # exit status that is not a timeout or a signal (a crash is a failure of the
 # test), and a standard error that matches the extended regular expression
 # REGEX and has at least one line.  With --one-error, stderr must also hold
-# exactly one line containing "error:" (the program reports one problem, once).
+# exactly one line containing "error:" (the program reports one problem, once);
+# with --status N the exit status must be N.
 # A sanitizer report on stderr always fails the test.
 one_error=0
-if [ "$1" = "--one-error" ]; then
-  one_error=1
-  shift
-fi
+want_status=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --one-error) one_error=1; shift ;;
+    --status) want_status=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
 if [ $# -lt 2 ]; then
-  echo "usage: expect_fail.sh [--one-error] REGEX COMMAND [ARGS...]" >&2
+  echo "usage: expect_fail.sh [--one-error] [--status N] REGEX COMMAND [ARGS...]" >&2
   exit 2
 fi
 regex=$1
@@ -46,6 +51,10 @@ if grep -Eq "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$err"; the
 fi
 if [ $status -ge 126 ]; then
   echo "FAIL: exit status $status: not run, or killed by a signal (crash?)"
+  exit 1
+fi
+if [ -n "$want_status" ] && [ "$status" -ne "$want_status" ]; then
+  echo "FAIL: exit status $status; $want_status was expected"
   exit 1
 fi
 if [ ! -s "$err" ]; then
